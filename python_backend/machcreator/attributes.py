@@ -1,0 +1,470 @@
+"""The attribute record: everything a prompt can control (Mach §2.1, "LLM attribute extraction").
+
+One typed, validated pydantic model, grouped like a details panel (`body`, `skin`, `face`,
+`eyes`, ...). Every field may be ``None``, meaning *unspecified*; :func:`resolve` fills the
+unspecified fields with plausible values drawn from a seed, so one prompt + seed always gives the
+same person and different seeds give different people.
+
+Conventions:
+- Continuous "level" fields are floats in ``[-1, 1]`` (``-1`` = least, ``0`` = average,
+  ``+1`` = most), or ``[0, 1]`` for amounts that start at none (freckles, wrinkles...).
+- Colours are names from :data:`COLORS` (sRGB 0..255), so they round-trip through JSON and
+  ``--set hair.color=blonde``.
+- Skin tone is the Individual Typology Angle (ITA, degrees; Chardon et al. 1991): high = light.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal, get_args
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+# --- vocabularies -------------------------------------------------------------------------
+
+Gender = Literal["female", "male"]
+Ancestry = Literal["african", "asian", "caucasian", "mixed"]
+FaceShape = Literal["oval", "round", "square", "heart", "long", "diamond"]
+EyeShape = Literal["almond", "round", "hooded", "monolid", "downturned", "upturned"]
+EyebrowType = Literal["straight", "arched", "rounded", "bushy", "thin"]
+HairStyle = Literal[
+    "bald", "buzz", "short", "bob", "medium", "long", "ponytail", "bun", "braids", "afro", "mohawk"
+]
+HairPart = Literal["none", "left", "right", "center"]
+FacialHairType = Literal[
+    "none", "stubble", "mustache", "goatee", "short_beard", "full_beard", "long_beard"
+]
+Glasses = Literal["none", "reading", "round", "rectangular", "aviator", "sunglasses"]
+Headwear = Literal["none", "wool_cap", "baseball_cap", "fedora", "beret", "headscarf", "hood"]
+Top = Literal[
+    "t_shirt", "shirt", "sweater", "hoodie", "jacket", "coat", "dress", "tank_top", "blouse", "suit_jacket"
+]
+Bottom = Literal["jeans", "trousers", "shorts", "skirt", "none"]
+Shoes = Literal["sneakers", "boots", "dress_shoes", "sandals", "heels", "barefoot"]
+Accessory = Literal["earrings", "necklace", "scarf", "watch", "bracelet", "tie", "backpack"]
+
+#: Named colours, sRGB 0..255. Hair, iris, eyebrow, make-up and garment colours all use it.
+COLORS: dict[str, tuple[int, int, int]] = {
+    # hair / eyebrows
+    "black": (20, 18, 17),
+    "dark_brown": (52, 36, 26),
+    "brown": (86, 58, 38),
+    "light_brown": (138, 100, 68),
+    "auburn": (120, 50, 28),
+    "red": (160, 48, 30),
+    "ginger": (184, 86, 38),
+    "strawberry_blonde": (196, 140, 96),
+    "blonde": (210, 176, 118),
+    "platinum": (232, 224, 204),
+    "grey": (150, 150, 150),
+    "salt_and_pepper": (110, 108, 104),
+    "white": (235, 235, 230),
+    # irises
+    "hazel": (120, 92, 48),
+    "amber": (176, 120, 40),
+    "green": (70, 120, 60),
+    "blue": (60, 110, 170),
+    "light_blue": (120, 170, 215),
+    # garments, make-up, dyed hair
+    "navy": (28, 36, 70),
+    "pink": (222, 120, 150),
+    "purple": (110, 60, 140),
+    "orange": (220, 120, 40),
+    "yellow": (230, 200, 60),
+    "beige": (214, 196, 160),
+    "khaki": (160, 145, 100),
+    "olive": (100, 104, 50),
+    "teal": (40, 120, 120),
+    "burgundy": (110, 24, 40),
+    "nude": (196, 136, 120),
+    "charcoal": (54, 56, 60),
+    "denim": (70, 92, 130),
+    "gold": (200, 160, 60),
+    "silver": (190, 190, 196),
+}
+ColorName = str  # validated against COLORS
+
+HAIR_COLORS = (
+    "black", "dark_brown", "brown", "light_brown", "auburn", "red", "ginger", "strawberry_blonde",
+    "blonde", "platinum", "grey", "salt_and_pepper", "white", "blue", "pink", "purple", "green",
+)
+IRIS_COLORS = ("dark_brown", "brown", "hazel", "amber", "green", "blue", "light_blue", "grey")
+
+#: Named skin tones and their ITA centre (degrees), after the Chardon ITA categories.
+SKIN_TONES: dict[str, float] = {
+    "very_light": 60.0,
+    "light": 48.0,
+    "intermediate": 34.0,
+    "tan": 19.0,
+    "brown": -10.0,
+    "dark": -45.0,
+}
+
+AGE_RANGE_YEARS = (1.0, 95.0)
+PROMPT_MAX_CHARS = 2000
+
+
+def skin_tone_name(ita_deg: float) -> str:
+    """The named tone whose ITA centre is nearest to ``ita_deg``."""
+    return min(SKIN_TONES, key=lambda k: abs(SKIN_TONES[k] - ita_deg))
+
+
+def _check_color(value: str | None, allowed: tuple[str, ...] | None = None) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ValueError(f"colour must be a name, got {value!r}")
+    name = value.strip().lower().replace(" ", "_").replace("-", "_")
+    if name == "gray":
+        name = "grey"
+    pool = allowed if allowed is not None else tuple(COLORS)
+    if name not in pool:
+        raise ValueError(f"unknown colour {value!r}; choose one of: {', '.join(pool)}")
+    return name
+
+
+Level = float  # [-1, 1]
+Amount = float  # [0, 1]
+
+
+class _Group(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+def _level(desc: str) -> Any:
+    return Field(None, ge=-1.0, le=1.0, description=desc)
+
+
+def _amount(desc: str) -> Any:
+    return Field(None, ge=0.0, le=1.0, description=desc)
+
+
+class Body(_Group):
+    gender: Gender | None = None
+    age_years: float | None = Field(None, ge=AGE_RANGE_YEARS[0], le=AGE_RANGE_YEARS[1])
+    height: Level | None = _level("-1 very short .. +1 very tall, relative to gender and age")
+    weight: Level | None = _level("-1 very thin .. +1 heavy")
+    muscle: Level | None = _level("-1 slight .. +1 very muscular")
+    ancestry: Ancestry | None = Field(None, description="drives anny's face-shape mix, not skin tone")
+
+
+class Skin(_Group):
+    tone_ita_deg: float | None = Field(None, ge=-70.0, le=75.0, description="ITA angle, high = light")
+    freckles: Amount | None = _amount("0 none .. 1 dense")
+    moles: Amount | None = _amount("0 none .. 1 many")
+    wrinkles: Amount | None = _amount("0 smooth .. 1 deep; defaults follow age")
+    blemishes: Amount | None = _amount("0 clear .. 1 uneven")
+
+    @property
+    def tone_name(self) -> str | None:
+        return None if self.tone_ita_deg is None else skin_tone_name(self.tone_ita_deg)
+
+
+class Face(_Group):
+    shape: FaceShape | None = None
+    jaw_width: Level | None = _level("-1 narrow .. +1 wide/strong jaw")
+    chin: Level | None = _level("-1 receding/small .. +1 prominent")
+    cheekbones: Level | None = _level("-1 flat .. +1 high, prominent")
+    forehead: Level | None = _level("-1 low/small .. +1 high/large")
+    ear_size: Level | None = _level("-1 small .. +1 large")
+    ear_protrusion: Level | None = _level("-1 flat .. +1 sticking out")
+
+
+class Eyes(_Group):
+    shape: EyeShape | None = None
+    size: Level | None = _level("-1 small .. +1 large")
+    spacing: Level | None = _level("-1 close-set .. +1 wide-set")
+    iris_color: ColorName | None = None
+
+    _v = field_validator("iris_color")(lambda v: _check_color(v, IRIS_COLORS))
+
+
+class Eyebrows(_Group):
+    type: EyebrowType | None = None
+    thickness: Level | None = _level("-1 thin .. +1 thick")
+    color: ColorName | None = None
+
+    _v = field_validator("color")(lambda v: _check_color(v, HAIR_COLORS))
+
+
+class Nose(_Group):
+    size: Level | None = _level("-1 small .. +1 large")
+    width: Level | None = _level("-1 narrow .. +1 wide")
+    bridge: Level | None = _level("-1 flat/low .. +1 high/aquiline")
+
+
+class Lips(_Group):
+    fullness: Level | None = _level("-1 thin .. +1 full")
+    width: Level | None = _level("-1 narrow mouth .. +1 wide mouth")
+
+
+class Makeup(_Group):
+    lipstick_color: ColorName | None = Field(None, description="'none' = bare lips")
+    eyeshadow_color: ColorName | None = None
+    blush: Amount | None = _amount("0 none .. 1 strong")
+    eyeliner: bool | None = None
+
+    @field_validator("lipstick_color", "eyeshadow_color")
+    @classmethod
+    def _colors(cls, v: str | None) -> str | None:
+        return v if v == "none" else _check_color(v)
+
+
+class Hair(_Group):
+    style: HairStyle | None = None
+    length_cm: float | None = Field(None, ge=0.0, le=120.0, description="scalp hair length, cm")
+    curl: Amount | None = _amount("0 straight .. 0.5 wavy .. 1 tightly coiled")
+    color: ColorName | None = None
+    part: HairPart | None = None
+    bangs: bool | None = None
+
+    _v = field_validator("color")(lambda v: _check_color(v, HAIR_COLORS))
+
+
+class FacialHair(_Group):
+    type: FacialHairType | None = None
+    color: ColorName | None = None
+
+    _v = field_validator("color")(lambda v: _check_color(v, HAIR_COLORS))
+
+
+class Garments(_Group):
+    top: Top | None = None
+    top_color: ColorName | None = None
+    bottom: Bottom | None = None
+    bottom_color: ColorName | None = None
+    shoes: Shoes | None = None
+    shoes_color: ColorName | None = None
+
+    @field_validator("top_color", "bottom_color", "shoes_color")
+    @classmethod
+    def _colors(cls, v: str | None) -> str | None:
+        return _check_color(v)
+
+
+class Attributes(_Group):
+    """Everything a prompt can control. ``None`` anywhere means "unspecified"."""
+
+    body: Body = Field(default_factory=Body)
+    skin: Skin = Field(default_factory=Skin)
+    face: Face = Field(default_factory=Face)
+    eyes: Eyes = Field(default_factory=Eyes)
+    eyebrows: Eyebrows = Field(default_factory=Eyebrows)
+    nose: Nose = Field(default_factory=Nose)
+    lips: Lips = Field(default_factory=Lips)
+    makeup: Makeup = Field(default_factory=Makeup)
+    hair: Hair = Field(default_factory=Hair)
+    facial_hair: FacialHair = Field(default_factory=FacialHair)
+    glasses: Glasses | None = None
+    headwear: Headwear | None = None
+    garments: Garments = Field(default_factory=Garments)
+    accessories: list[Accessory] | None = None
+
+    # -- dotted access, used by `--set` and by the parsers ------------------------------------
+    def get_path(self, path: str) -> Any:
+        obj: Any = self
+        for part in path.split("."):
+            if not isinstance(obj, BaseModel) or part not in type(obj).model_fields:
+                raise KeyError(f"unknown attribute {path!r}")
+            obj = getattr(obj, part)
+        return obj
+
+    def with_value(self, path: str, value: Any) -> "Attributes":
+        """A copy with ``path`` (e.g. ``"hair.color"``) set to ``value``, validated.
+
+        Raises ``KeyError`` for an unknown path and ``ValueError`` for an invalid value.
+        """
+        data = self.model_dump()
+        *groups, leaf = path.split(".")
+        node: Any = data
+        model: type[BaseModel] = Attributes
+        for g in groups:
+            if g not in model.model_fields or not isinstance(node.get(g), dict):
+                raise KeyError(f"unknown attribute {path!r}")
+            model = model.model_fields[g].annotation  # type: ignore[assignment]
+            node = node[g]
+        if leaf not in model.model_fields or isinstance(node.get(leaf), dict):
+            raise KeyError(f"unknown attribute {path!r}")
+        node[leaf] = value
+        try:
+            return Attributes.model_validate(data)
+        except Exception as exc:  # pydantic.ValidationError -> one readable line
+            raise ValueError(f"invalid value {value!r} for {path}: {_first_error(exc)}") from None
+
+    def merged(self, other: "Attributes") -> "Attributes":
+        """A copy where every field ``other`` specifies (not None) overrides ours."""
+        data = self.model_dump()
+        for path, value in other.specified().items():
+            _set_in(data, path, value)
+        return Attributes.model_validate(data)
+
+    def specified(self) -> dict[str, Any]:
+        """Flat ``{"hair.color": "red", ...}`` of the fields that are not None."""
+        return {k: v for k, v in _flatten(self.model_dump()).items() if v is not None}
+
+    @classmethod
+    def field_paths(cls) -> list[str]:
+        """Every leaf path, e.g. ``["body.gender", "body.age_years", ...]``."""
+        return list(_flatten(cls().model_dump()).keys())
+
+
+def _first_error(exc: Exception) -> str:
+    errors = getattr(exc, "errors", None)
+    if callable(errors):
+        e = errors()[0]
+        return str(e.get("msg", exc))
+    return str(exc)
+
+
+def _flatten(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, v in d.items():
+        if isinstance(v, dict):
+            out.update(_flatten(v, f"{prefix}{k}."))
+        else:
+            out[f"{prefix}{k}"] = v
+    return out
+
+
+def _set_in(d: dict[str, Any], path: str, value: Any) -> None:
+    *groups, leaf = path.split(".")
+    for g in groups:
+        d = d[g]
+    d[leaf] = value
+
+
+def literal_values(path: str) -> tuple[str, ...]:
+    """The allowed words of a Literal field (``"hair.style"`` -> ``("bald", ...)``), else ()."""
+    *groups, leaf = path.split(".")
+    model: type[BaseModel] = Attributes
+    for g in groups:
+        model = model.model_fields[g].annotation  # type: ignore[assignment]
+    ann = model.model_fields[leaf].annotation
+    for arg in get_args(ann) or (ann,):
+        inner = get_args(arg)
+        if inner and all(isinstance(a, str) for a in inner):
+            return inner
+        if getattr(arg, "__origin__", None) is list:
+            return get_args(get_args(arg)[0])
+    return ()
+
+
+# --- seeded completion of unspecified fields ----------------------------------------------------
+
+def resolve(attrs: Attributes, seed: int) -> Attributes:
+    """Fill every unspecified field with a plausible value drawn from ``seed``.
+
+    Draws are conditioned on what is specified (a beard is likelier on a man, grey hair on the
+    old, freckles on light skin), and each field uses its own sub-stream so that specifying one
+    field never changes the draws of the others.
+    """
+    a = attrs.model_dump()
+
+    def rng(path: str) -> np.random.Generator:
+        return np.random.default_rng([seed & 0xFFFFFFFF, _stable_hash(path)])
+
+    def fill(path: str, draw: Any) -> Any:
+        *groups, leaf = path.split(".")
+        node = a
+        for g in groups:
+            node = node[g]
+        if node[leaf] is None:
+            node[leaf] = draw(rng(path)) if callable(draw) else draw
+        return node[leaf]
+
+    def choice(options: tuple[str, ...] | list[str], p: list[float] | None = None) -> Any:
+        def draw(r: np.random.Generator) -> str:
+            probs = None if p is None else np.asarray(p, float) / np.sum(p)
+            return str(options[int(r.choice(len(options), p=probs))])
+        return draw
+
+    def normal(mu: float, sd: float, lo: float = -1.0, hi: float = 1.0) -> Any:
+        return lambda r: float(np.clip(round(float(r.normal(mu, sd)), 3), lo, hi))
+
+    gender = fill("body.gender", choice(("female", "male")))
+    male = gender == "male"
+    age = fill("body.age_years", lambda r: float(round(float(np.clip(r.normal(35, 13), 18, 80)), 1)))
+    fill("body.height", normal(0.0, 0.35))
+    fill("body.weight", normal(0.0, 0.3))
+    fill("body.muscle", normal(0.0, 0.3))
+    fill("body.ancestry", choice(("african", "asian", "caucasian", "mixed")))
+    ancestry = a["body"]["ancestry"]
+    tone_mu = {"african": -25.0, "asian": 40.0, "caucasian": 50.0, "mixed": 25.0}[ancestry]
+    ita = fill("skin.tone_ita_deg", normal(tone_mu, 10.0, -70.0, 75.0))
+    fill("skin.freckles", lambda r: float(round(r.uniform(0.0, 0.35), 3)) if ita > 40 and r.random() < 0.3 else 0.0)
+    fill("skin.moles", lambda r: float(round(r.uniform(0.0, 0.3), 3)))
+    fill("skin.wrinkles", lambda r: float(round(np.clip((age - 28.0) / 50.0 + r.normal(0, 0.05), 0, 1), 3)))
+    fill("skin.blemishes", lambda r: float(round(r.uniform(0.0, 0.25), 3)))
+
+    fill("face.shape", choice(tuple(get_args(FaceShape))))
+    for leaf in ("jaw_width", "chin", "cheekbones", "forehead", "ear_size", "ear_protrusion"):
+        fill(f"face.{leaf}", normal(0.0, 0.3))
+    fill("eyes.shape", choice(tuple(get_args(EyeShape))))
+    fill("eyes.size", normal(0.0, 0.3))
+    fill("eyes.spacing", normal(0.0, 0.3))
+    light_eyes = ita > 40 and ancestry in ("caucasian", "mixed")
+    fill("eyes.iris_color", choice(IRIS_COLORS, [3, 3, 2, 1, 2, 3, 1, 1] if light_eyes else [8, 6, 2, 1, 0.3, 0.3, 0.1, 0.3]))
+    for leaf in ("size", "width", "bridge"):
+        fill(f"nose.{leaf}", normal(0.0, 0.3))
+    fill("lips.fullness", normal(0.0, 0.3))
+    fill("lips.width", normal(0.0, 0.3))
+
+    natural = ("black", "dark_brown", "brown", "light_brown", "auburn", "blonde", "red")
+    if age > 60:
+        hair_color = fill("hair.color", choice(("grey", "white", "salt_and_pepper")))
+    elif ita > 40 and ancestry in ("caucasian", "mixed"):
+        hair_color = fill("hair.color", choice(natural, [1, 3, 3, 2, 1, 2, 0.5]))
+    else:
+        hair_color = fill("hair.color", choice(natural, [6, 4, 1, 0.2, 0.1, 0.1, 0.05]))
+    styles_f = ("bob", "medium", "long", "ponytail", "bun", "braids", "short")
+    styles_m = ("buzz", "short", "medium", "bald", "long")
+    style = fill("hair.style", choice(styles_f, [2, 3, 4, 2, 1, 1, 1]) if not male else choice(styles_m, [2, 6, 2, 1 + (age > 45) * 2, 0.5]))
+    default_len = {"bald": 0.0, "buzz": 0.6, "short": 5.0, "mohawk": 8.0, "bob": 18.0, "afro": 15.0,
+                   "medium": 25.0, "ponytail": 40.0, "bun": 40.0, "braids": 45.0, "long": 50.0}[style]
+    fill("hair.length_cm", lambda r: float(round(default_len * float(r.uniform(0.8, 1.2)), 1)))
+    fill("hair.curl", lambda r: float(round(r.uniform(0.5, 1.0) if ancestry == "african" else r.uniform(0.0, 0.5), 3)))
+    fill("hair.part", choice(("none", "left", "right", "center")))
+    fill("hair.bangs", lambda r: bool(r.random() < 0.25))
+    brow_default = "grey" if hair_color in ("white", "salt_and_pepper") else hair_color
+    if brow_default in ("blue", "pink", "purple", "green", "platinum"):
+        brow_default = "light_brown"
+    fill("eyebrows.color", brow_default)
+    fill("eyebrows.type", choice(tuple(get_args(EyebrowType))))
+    fill("eyebrows.thickness", normal(0.25 if male else -0.1, 0.3))
+    if male and age >= 16:
+        fill("facial_hair.type", choice(tuple(get_args(FacialHairType)), [5, 2, 0.5, 0.7, 1, 0.8, 0.2]))
+    else:
+        fill("facial_hair.type", "none")
+    fill("facial_hair.color", brow_default)
+
+    if male:
+        fill("makeup.lipstick_color", "none")
+        fill("makeup.eyeshadow_color", "none")
+        fill("makeup.blush", 0.0)
+        fill("makeup.eyeliner", False)
+    else:
+        fill("makeup.lipstick_color", choice(("none", "nude", "pink", "red", "burgundy"), [5, 2, 1, 1, 0.5]))
+        fill("makeup.eyeshadow_color", choice(("none", "brown", "beige", "charcoal"), [6, 1, 1, 0.5]))
+        fill("makeup.blush", lambda r: float(round(r.uniform(0, 0.3), 3)))
+        fill("makeup.eyeliner", lambda r: bool(r.random() < 0.3))
+    fill("glasses", choice(tuple(get_args(Glasses)), [8, 1, 0.5, 0.5, 0.3, 0.3] if age < 50 else [4, 3, 1, 1, 0.3, 0.3]))
+    fill("headwear", choice(tuple(get_args(Headwear)), [12, 1, 1, 0.3, 0.3, 0.3, 0.3]))
+    garment_colors = ("black", "white", "grey", "navy", "denim", "beige", "khaki", "olive", "burgundy", "charcoal", "blue", "red", "green")
+    fill("garments.top", choice(("t_shirt", "shirt", "sweater", "hoodie", "jacket", "blouse", "dress") if not male else ("t_shirt", "shirt", "sweater", "hoodie", "jacket", "coat")))
+    fill("garments.top_color", choice(garment_colors))
+    fill("garments.bottom", "none" if a["garments"]["top"] == "dress" else choice(("jeans", "trousers", "shorts", "skirt") if not male else ("jeans", "trousers", "shorts"), None))
+    fill("garments.bottom_color", choice(garment_colors))
+    fill("garments.shoes", choice(("sneakers", "boots", "dress_shoes", "sandals")))
+    fill("garments.shoes_color", choice(("black", "brown", "white", "grey")))
+    if a["accessories"] is None:
+        r = rng("accessories")
+        a["accessories"] = [x for x in ("earrings", "necklace", "watch") if r.random() < (0.3 if not male or x == "watch" else 0.05)]
+    return Attributes.model_validate(a)
+
+
+def _stable_hash(text: str) -> int:
+    """A process-independent 32-bit hash (Python's ``hash`` is salted per process)."""
+    h = 2166136261
+    for byte in text.encode():
+        h = ((h ^ byte) * 16777619) & 0xFFFFFFFF
+    return h

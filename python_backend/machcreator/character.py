@@ -1,0 +1,108 @@
+"""The in-memory character: what the geometry and texture stages produce and exporters consume.
+
+Axes and units everywhere in this object: **metres, Z-up, -Y forward** (anny's space: the
+character faces -Y, +X is the character's left). Exporters convert (glTF is Y-up).
+UV origin: **top-left** (glTF convention): ``v = 0`` is the first row of the texture image.
+Images are ``(H, W, C)`` uint8 (or uint16 for 16-bit maps), row 0 at the top.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+#: ARKit's 52 blendshape names, in Apple's documented order (ARFaceAnchor.BlendShapeLocation).
+ARKIT_BLENDSHAPES: tuple[str, ...] = (
+    "eyeBlinkLeft", "eyeLookDownLeft", "eyeLookInLeft", "eyeLookOutLeft", "eyeLookUpLeft",
+    "eyeSquintLeft", "eyeWideLeft", "eyeBlinkRight", "eyeLookDownRight", "eyeLookInRight",
+    "eyeLookOutRight", "eyeLookUpRight", "eyeSquintRight", "eyeWideRight", "jawForward",
+    "jawLeft", "jawRight", "jawOpen", "mouthClose", "mouthFunnel", "mouthPucker", "mouthLeft",
+    "mouthRight", "mouthSmileLeft", "mouthSmileRight", "mouthFrownLeft", "mouthFrownRight",
+    "mouthDimpleLeft", "mouthDimpleRight", "mouthStretchLeft", "mouthStretchRight",
+    "mouthRollLower", "mouthRollUpper", "mouthShrugLower", "mouthShrugUpper", "mouthPressLeft",
+    "mouthPressRight", "mouthLowerDownLeft", "mouthLowerDownRight", "mouthUpperUpLeft",
+    "mouthUpperUpRight", "browDownLeft", "browDownRight", "browInnerUp", "browOuterUpLeft",
+    "browOuterUpRight", "cheekPuff", "cheekSquintLeft", "cheekSquintRight", "noseSneerLeft",
+    "noseSneerRight", "tongueOut",
+)
+
+
+@dataclass
+class Skeleton:
+    """A joint hierarchy in its rest pose.
+
+    bone_names: (J,) unique names.
+    parents: (J,) int, index of the parent joint, -1 for a root; parents come before children.
+    rest_world: (J, 4, 4) float32 world transform of each joint at rest (metres, Z-up).
+    """
+
+    bone_names: list[str]
+    parents: np.ndarray
+    rest_world: np.ndarray
+
+    @property
+    def num_joints(self) -> int:
+        return len(self.bone_names)
+
+
+@dataclass
+class Material:
+    """A metallic-roughness PBR material. Texture fields hold keys into ``Character.textures``."""
+
+    name: str
+    base_color_texture: str | None = None
+    normal_texture: str | None = None
+    #: glTF packs occlusion (R), roughness (G), metallic (B) in one image.
+    orm_texture: str | None = None
+    base_color_factor: tuple[float, float, float, float] = (1.0, 1.0, 1.0, 1.0)
+    roughness_factor: float = 1.0
+    metallic_factor: float = 0.0
+    alpha_mode: str = "OPAQUE"  # "OPAQUE" | "BLEND" | "MASK"
+    double_sided: bool = False
+
+
+@dataclass
+class MeshPart:
+    """One primitive of the character mesh (body, head, eyes, teeth, tongue...).
+
+    positions: (V, 3) float32, metres, Z-up.
+    normals: (V, 3) float32 unit vectors (smooth, computed on the welded mesh).
+    uvs: (V, 2) float32, UV origin top-left, in the UV space of ``material``'s textures.
+    faces: (F, 3) int64 indices into this part's vertices, counter-clockwise seen from outside.
+    joints: (V, K) int index into ``Skeleton.bone_names``; weights: (V, K) float32 summing to 1.
+    morph_deltas: (M, V, 3) float32 position offsets, one per ``Character.morph_names``
+        (zeros where a morph does not move this part).
+    """
+
+    name: str
+    material: str
+    positions: np.ndarray
+    normals: np.ndarray
+    uvs: np.ndarray
+    faces: np.ndarray
+    joints: np.ndarray
+    weights: np.ndarray
+    morph_deltas: np.ndarray
+
+    @property
+    def num_vertices(self) -> int:
+        return int(self.positions.shape[0])
+
+
+@dataclass
+class Character:
+    """A complete character: skinned, morphable mesh parts, materials and their textures."""
+
+    skeleton: Skeleton
+    parts: list[MeshPart]
+    materials: dict[str, Material]
+    #: texture key -> image (H, W, C) uint8/uint16, row 0 = UV v 0 (top).
+    textures: dict[str, np.ndarray] = field(default_factory=dict)
+    morph_names: tuple[str, ...] = ARKIT_BLENDSHAPES
+
+    def part(self, name: str) -> MeshPart:
+        for p in self.parts:
+            if p.name == name:
+                return p
+        raise KeyError(f"no mesh part named {name!r}; have {[p.name for p in self.parts]}")
