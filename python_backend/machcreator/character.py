@@ -73,6 +73,9 @@ class MeshPart:
     joints: (V, K) int index into ``Skeleton.bone_names``; weights: (V, K) float32 summing to 1.
     morph_deltas: (M, V, 3) float32 position offsets, one per ``Character.morph_names``
         (zeros where a morph does not move this part).
+    template_uvs: (V, 2) float32 or None: each vertex's UV in anny's original shared UV layout
+        (top-left origin), so textures authored in that layout (anny's region masks) can be
+        remapped into this part's own layout.
     """
 
     name: str
@@ -84,6 +87,7 @@ class MeshPart:
     joints: np.ndarray
     weights: np.ndarray
     morph_deltas: np.ndarray
+    template_uvs: np.ndarray | None = None
 
     @property
     def num_vertices(self) -> int:
@@ -100,6 +104,9 @@ class Character:
     #: texture key -> image (H, W, C) uint8/uint16, row 0 = UV v 0 (top).
     textures: dict[str, np.ndarray] = field(default_factory=dict)
     morph_names: tuple[str, ...] = ARKIT_BLENDSHAPES
+    #: named rest-pose points (metres, Z-up), e.g. "eye_center_l", "mouth_corner_r", "nose_tip",
+    #: "chin", "head_top": texture and preview code place details and cameras with them.
+    landmarks: dict[str, np.ndarray] = field(default_factory=dict)
 
     def part(self, name: str) -> MeshPart:
         for p in self.parts:
