@@ -113,3 +113,31 @@ class Character:
             if p.name == name:
                 return p
         raise KeyError(f"no mesh part named {name!r}; have {[p.name for p in self.parts]}")
+
+
+@dataclass
+class ShapedBody:
+    """anny's welded template mesh shaped for one character, in its rest pose.
+
+    The geometry stage builds it from the attributes; parts (head, body, eyes, teeth...) are cut
+    from it or fitted to it. V = 13,718 anny vertices, F = 27,420 triangles.
+
+    positions: (V, 3) float32, metres, Z-up, character faces -Y.
+    faces: (F, 3) int64.
+    face_labels: (F,) str, anny's segmentation label of each face ("body", "head", "hand.L",
+        "hand.R", "foot.L", "foot.R", "eye_front.L", "eye_back.L", "eye_cavity.L" (and .R),
+        "mouth_cavity", "tongue").
+    corner_uvs: (F, 3, 2) float32, anny's shared-layout UV of each face corner, top-left origin.
+    joints: (V, K) int64 bone indices; weights: (V, K) float32, rows sum to 1.
+    morph_deltas: (52, V, 3) float32, rest-pose offsets of the ARKit facial actions
+        (order of ``ARKIT_BLENDSHAPES``).
+    """
+
+    positions: np.ndarray
+    faces: np.ndarray
+    face_labels: np.ndarray
+    corner_uvs: np.ndarray
+    joints: np.ndarray
+    weights: np.ndarray
+    morph_deltas: np.ndarray
+    skeleton: Skeleton
