@@ -468,3 +468,62 @@ def _stable_hash(text: str) -> int:
     for byte in text.encode():
         h = ((h ^ byte) * 16777619) & 0xFFFFFFFF
     return h
+
+
+# --- `--set path=value` overrides ------------------------------------------------------------
+
+_UNSET_WORDS = ("unspecified", "null", "random")
+
+
+def _coerce(path: str, text: str) -> Any:
+    """Turn the text of ``--set path=text`` into a value of the field's type."""
+    raw = text.strip()
+    if raw.lower() in _UNSET_WORDS:
+        return None
+    *groups, leaf = path.split(".")
+    model: type[BaseModel] = Attributes
+    for g in groups:
+        model = model.model_fields[g].annotation  # type: ignore[assignment]
+    ann = model.model_fields[leaf].annotation
+    kinds = {getattr(a, "__origin__", a) for a in (get_args(ann) or (ann,))}
+    if list in kinds:
+        return [w.strip().lower() for w in raw.split(",") if w.strip()]
+    if bool in kinds:
+        low = raw.lower()
+        if low in ("true", "yes", "1", "on"):
+            return True
+        if low in ("false", "no", "0", "off"):
+            return False
+        raise ValueError(f"invalid value {raw!r} for {path}: expected true or false")
+    if float in kinds:
+        try:
+            return float(raw)
+        except ValueError:
+            raise ValueError(f"invalid value {raw!r} for {path}: expected a number") from None
+    return raw.lower().replace(" ", "_").replace("-", "_")
+
+
+def apply_overrides(attrs: Attributes, assignments: list[str]) -> Attributes:
+    """Apply ``["hair.color=blonde", "body.age_years=40", ...]`` in order.
+
+    ``unspecified`` (or ``null``/``random``) clears a field so the seed picks it.
+    Raises :class:`machcreator.errors.AttributeOverrideError` with one readable line.
+    """
+    from machcreator.errors import AttributeOverrideError
+
+    for item in assignments:
+        path, sep, text = item.partition("=")
+        path = path.strip()
+        if not sep or not path:
+            raise AttributeOverrideError(f"--set expects PATH=VALUE (e.g. hair.color=blonde), got {item!r}")
+        try:
+            if isinstance(attrs.get_path(path), BaseModel):
+                raise KeyError(path)
+            attrs = attrs.with_value(path, _coerce(path, text))
+        except KeyError:
+            close = [p for p in Attributes.field_paths() if p.split(".")[-1] == path.split(".")[-1]]
+            hint = f"; did you mean {', '.join(close)}?" if close else "; see `mach attributes --fields`"
+            raise AttributeOverrideError(f"unknown attribute {path!r}{hint}") from None
+        except ValueError as exc:
+            raise AttributeOverrideError(str(exc)) from None
+    return attrs
