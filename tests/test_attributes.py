@@ -1,0 +1,90 @@
+"""The attribute record: validation, dotted overrides, seeded completion."""
+
+import pytest
+
+from machcreator.attributes import Attributes, apply_overrides, literal_values, resolve
+from machcreator.errors import AttributeOverrideError
+
+
+def test_unspecified_fields_are_none_and_specified_lists_only_set_ones():
+    a = Attributes().with_value("hair.color", "red")
+    assert a.body.gender is None
+    assert a.specified() == {"hair.color": "red"}
+
+
+def test_resolve_fills_every_field():
+    r = resolve(Attributes(), seed=3)
+    missing = [p for p in Attributes.field_paths() if r.get_path(p) is None]
+    assert missing == []
+
+
+def test_same_seed_same_person_other_seed_other_person():
+    assert resolve(Attributes(), 7) == resolve(Attributes(), 7)
+    people = {resolve(Attributes(), s).model_dump_json() for s in range(6)}
+    assert len(people) == 6
+
+
+def test_resolve_keeps_specified_values():
+    a = apply_overrides(Attributes(), ["body.gender=female", "hair.color=blonde", "glasses=none"])
+    r = resolve(a, 11)
+    assert (r.body.gender, r.hair.color, r.glasses) == ("female", "blonde", "none")
+
+
+def test_specifying_one_field_does_not_reshuffle_the_others():
+    base = resolve(Attributes(), 5)
+    edited = resolve(Attributes().with_value("glasses", "round"), 5)
+    assert edited.glasses == "round"
+    assert edited.nose == base.nose and edited.skin == base.skin
+
+
+def test_resolve_is_plausible_for_old_men():
+    a = apply_overrides(Attributes(), ["body.gender=male", "body.age_years=78"])
+    for seed in range(5):
+        r = resolve(a, seed)
+        assert r.hair.color in ("grey", "white", "salt_and_pepper")
+        assert r.skin.wrinkles > 0.7
+        assert r.makeup.lipstick_color == "none"
+
+
+def test_women_get_no_beard_by_default():
+    a = Attributes().with_value("body.gender", "female")
+    assert all(resolve(a, s).facial_hair.type == "none" for s in range(8))
+
+
+@pytest.mark.parametrize(
+    "assignment, path, value",
+    [
+        ("hair.color=Blonde", "hair.color", "blonde"),
+        ("hair.color=gray", "hair.color", "grey"),
+        ("body.age_years=40", "body.age_years", 40.0),
+        ("hair.bangs=yes", "hair.bangs", True),
+        ("accessories=watch,earrings", "accessories", ["watch", "earrings"]),
+        ("facial_hair.type=full beard", "facial_hair.type", "full_beard"),
+        ("glasses=unspecified", "glasses", None),
+    ],
+)
+def test_overrides_coerce_text_to_the_field_type(assignment, path, value):
+    assert apply_overrides(Attributes(), [assignment]).get_path(path) == value
+
+
+@pytest.mark.parametrize(
+    "assignment, words",
+    [
+        ("hair.colour=red", "unknown attribute 'hair.colour'"),
+        ("hair=red", "unknown attribute 'hair'"),
+        ("body.age_years=old", "expected a number"),
+        ("body.age_years=400", "less than or equal to 95"),
+        ("hair.style=dreadlocks", "Input should be"),
+        ("hair.color=chartreuse", "unknown colour"),
+        ("hair.color", "PATH=VALUE"),
+    ],
+)
+def test_bad_overrides_give_one_clear_error(assignment, words):
+    with pytest.raises(AttributeOverrideError, match=words.replace("(", r"\(")):
+        apply_overrides(Attributes(), [assignment])
+
+
+def test_literal_values_lists_allowed_words():
+    assert "ponytail" in literal_values("hair.style")
+    assert "watch" in literal_values("accessories")
+    assert literal_values("body.age_years") == ()
