@@ -103,12 +103,15 @@ def check_output_dir(out_dir: Path, force: bool) -> Path:
         raise OutputError(f"output path {out_dir} exists and is not a folder")
     if out_dir.is_dir() and any(out_dir.iterdir()) and not force:
         raise OutputError(f"output folder {out_dir} is not empty (use --force to replace it)")
-    parent = out_dir.parent
-    existing = parent
+    existing = out_dir.parent
     while not existing.exists():
         existing = existing.parent
-    if not os.access(existing, os.W_OK | os.X_OK) or (parent.exists() and not os.access(parent, os.W_OK | os.X_OK)):
-        raise OutputError(f"cannot write to {parent}: permission denied")
+    if not existing.is_dir():
+        raise OutputError(f"cannot create {out_dir}: {existing} is a file")
+    try:  # a real probe: permission bits say nothing for root or read-only mounts
+        tempfile.TemporaryDirectory(prefix=".mach-probe-", dir=existing).cleanup()
+    except OSError as exc:
+        raise OutputError(f"cannot write to {existing}: {exc.strerror or exc}") from None
     return out_dir
 
 
