@@ -1,0 +1,407 @@
+"""CPU preview renderer: a pinhole camera, one z-buffer for all parts, PBR-ish shading in linear light.
+
+Used for the package's ``preview.png`` (the character seen without Unreal) and, later, as the
+forward renderer when fitting a head to a photo (Mach §2.3 renders the textured head with the
+fitted camera).
+
+Conventions: world space is the character's (metres, Z-up, the character faces -Y, +X is the
+character's left). Images are (H, W, 3), x to the right, y down (see :mod:`machcreator.raster`).
+Colours given by the caller (background) are sRGB in [0, 1]; shading happens in linear light and
+is encoded back to sRGB at the end.
+
+Shading model, per pixel: Lambert key light + Lambert fill light + hemispheric ambient (sky above,
+ground below, scaled by the ORM texture's occlusion) + normalised Blinn-Phong specular whose
+exponent follows the material roughness (ORM green channel). Skin materials (names ending
+``_skin``) use wrap lighting with more wrap in red than in blue, a cheap stand-in for subsurface
+scattering. Normal maps are not used. Anti-aliasing: render at ``supersample``× and box-filter.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from machcreator.character import Character, Material
+from machcreator.raster import interpolate, rasterize, sample_bilinear
+
+#: Near clipping distance in metres: faces with a vertex closer than this are dropped.
+NEAR_M = 1e-3
+#: Default direction *towards* the key light (world space): upper front, from the viewer's left.
+KEY_LIGHT_DIR = (-0.45, -0.75, 0.55)
+#: Default background, sRGB in [0, 1]: top colour, bottom colour of a vertical gradient.
+BACKGROUND = ((0.42, 0.45, 0.50), (0.17, 0.18, 0.20))
+#: Three-quarter views turn the camera this far (degrees) around the vertical axis.
+THREE_QUARTER_DEG = 35.0
+
+_FILL_DIR = (0.75, -0.55, 0.05)  # from the viewer's right, level: softens the key's shadow side
+_KEY_INTENSITY = 1.0
+_FILL_INTENSITY = 0.30
+_SKY = np.array([0.30, 0.32, 0.36], np.float32)  # linear radiance of the ambient from above
+_GROUND = np.array([0.10, 0.09, 0.08], np.float32)  # ... and from below
+_DIELECTRIC_F0 = 0.04  # reflectance at normal incidence of skin, cloth, cornea
+_SKIN_WRAP = np.array([0.45, 0.22, 0.12], np.float32)  # wrap per RGB channel: red light bleeds furthest
+
+
+@dataclass(frozen=True)
+class Camera:
+    """A pinhole camera looking from ``eye`` at ``target``.
+
+    eye, target: (3,) metres, world space. up: (3,) world direction that appears up on screen.
+    fov_deg: vertical field of view in degrees. width, height: image size in pixels.
+    """
+
+    eye: tuple[float, float, float]
+    target: tuple[float, float, float]
+    up: tuple[float, float, float] = (0.0, 0.0, 1.0)
+    fov_deg: float = 20.0
+    width: int = 512
+    height: int = 512
+
+    def basis(self) -> np.ndarray:
+        """(3, 3) rows: screen right, screen down, forward (unit vectors, world space)."""
+        forward = np.asarray(self.target, np.float64) - np.asarray(self.eye, np.float64)
+        forward /= np.linalg.norm(forward)
+        right = np.cross(forward, np.asarray(self.up, np.float64))
+        norm = np.linalg.norm(right)
+        if norm < 1e-9:
+            raise ValueError(f"camera up {self.up} is parallel to the view direction")
+        right /= norm
+        down = np.cross(forward, right)
+        return np.stack([right, down, forward])
+
+    @property
+    def focal_px(self) -> float:
+        """Focal length in pixels (square pixels)."""
+        return 0.5 * self.height / np.tan(np.radians(self.fov_deg) / 2)
+
+    def project(self, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Perspective projection.
+
+        Args:
+            points: (N, 3) world positions in metres.
+
+        Returns:
+            xy: (N, 2) pixel coordinates (x right, y down; pixel centres at +0.5).
+            depth: (N,) distance along the view axis in metres (meaningless xy where <= 0).
+        """
+        cam = (np.asarray(points, np.float64) - np.asarray(self.eye, np.float64)) @ self.basis().T
+        depth = cam[:, 2]
+        safe = np.where(np.abs(depth) > 1e-12, depth, 1e-12)
+        xy = self.focal_px * cam[:, :2] / safe[:, None] + np.array([self.width / 2, self.height / 2])
+        return xy, depth
+
+    def scaled(self, factor: int) -> Camera:
+        """The same view at ``factor`` times the resolution (for supersampling)."""
+        return replace(self, width=self.width * factor, height=self.height * factor)
+
+
+def view_direction(view: str) -> np.ndarray:
+    """Unit world direction from the subject towards the camera for a named view.
+
+    "front": on the -Y side, looking along +Y at the character's face.
+    "three_quarter" / "three_quarter_left": turned ``THREE_QUARTER_DEG`` towards the character's
+    left (+X), so their left cheek shows. "three_quarter_right": towards their right (-X).
+    """
+    angles = {"front": 0.0, "three_quarter": THREE_QUARTER_DEG, "three_quarter_left": THREE_QUARTER_DEG,
+              "three_quarter_right": -THREE_QUARTER_DEG}
+    if view not in angles:
+        raise ValueError(f"unknown view {view!r}; expected one of {sorted(angles)}")
+    a = np.radians(angles[view])
+    return np.array([np.sin(a), -np.cos(a), 0.0])
+
+
+def camera_for_part(
+    points: np.ndarray,
+    view: str,
+    size: int | tuple[int, int],
+    *,
+    fov_deg: float = 20.0,
+    margin: float = 0.06,
+) -> Camera:
+    """A camera that frames ``points`` from a named view.
+
+    The camera aims at the centre of the points' bounding box from :func:`view_direction` and
+    stands just far enough back that every point projects inside the image, leaving ``margin``
+    (a fraction of the half-width/half-height) empty on each side.
+
+    Args:
+        points: (N, 3) world positions in metres (a whole body, or a head's landmarks box).
+        view: "front", "three_quarter" ("three_quarter_left"), "three_quarter_right".
+        size: image side in pixels, or (width, height).
+        fov_deg: vertical field of view in degrees.
+        margin: in [0, 1).
+
+    Returns:
+        The framing camera.
+    """
+    points = np.asarray(points, np.float64).reshape(-1, 3)
+    if len(points) == 0:
+        raise ValueError("camera_for_part needs at least one point")
+    if not 0.0 <= margin < 1.0:
+        raise ValueError(f"margin must be in [0, 1), got {margin}")
+    width, height = (size, size) if isinstance(size, int) else size
+    target = 0.5 * (points.min(0) + points.max(0))
+    probe = Camera(eye=tuple(target + view_direction(view)), target=tuple(target), fov_deg=fov_deg,
+                   width=width, height=height)
+    rel = (points - target) @ probe.basis().T  # (N, 3): right, down, forward from the target
+    tan_y = np.tan(np.radians(fov_deg) / 2) * (1.0 - margin)
+    tan_x = tan_y * width / height
+    # a point at forward offset c projects inside iff |a| / (d + c) <= tan: d >= |a| / tan - c
+    need = np.maximum(np.abs(rel[:, 0]) / tan_x, np.abs(rel[:, 1]) / tan_y) - rel[:, 2]
+    distance = max(float(need.max()), float((NEAR_M - rel[:, 2]).max())) * (1.0 + 1e-6) + 1e-6
+    eye = target + distance * view_direction(view)
+    return replace(probe, eye=tuple(eye))
+
+
+def head_box(character: Character) -> np.ndarray:
+    """(8, 3) corners of a box around the character's head, in metres, for framing close-ups.
+
+    From the landmarks "head_top", "chin", "eye_center_l", "eye_center_r" when all are present
+    (head height h = top - chin; the box spans the skull's typical width 0.72 h and depth 0.85 h
+    and a little neck below the chin); otherwise the bounding box of the part named "head".
+    """
+    lm = character.landmarks
+    if all(k in lm for k in ("head_top", "chin", "eye_center_l", "eye_center_r")):
+        top, chin = np.asarray(lm["head_top"], np.float64), np.asarray(lm["chin"], np.float64)
+        eyes = 0.5 * (np.asarray(lm["eye_center_l"], np.float64) + np.asarray(lm["eye_center_r"], np.float64))
+        h = float(top[2] - chin[2])
+        lo = np.array([eyes[0] - 0.36 * h, eyes[1] - 0.12 * h, chin[2] - 0.12 * h])
+        hi = np.array([eyes[0] + 0.36 * h, eyes[1] + 0.75 * h, top[2] + 0.02 * h])
+    else:
+        pos = character.part("head").positions
+        lo, hi = pos.min(0).astype(np.float64), pos.max(0).astype(np.float64)
+    corners = np.array([[i, j, k] for i in (0, 1) for j in (0, 1) for k in (0, 1)], np.float64)
+    return lo + corners * (hi - lo)
+
+
+# --- colour -------------------------------------------------------------------------------------
+
+def srgb_to_linear(c: np.ndarray) -> np.ndarray:
+    """sRGB-encoded values in [0, 1] -> linear light (IEC 61966-2-1). Any shape, float32."""
+    c = np.asarray(c, np.float32)
+    return np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4).astype(np.float32)
+
+
+def linear_to_srgb(c: np.ndarray) -> np.ndarray:
+    """Linear light in [0, 1] (clipped) -> sRGB-encoded values in [0, 1]. Any shape, float32."""
+    c = np.clip(np.asarray(c, np.float32), 0.0, 1.0)
+    return np.where(c <= 0.0031308, c * 12.92, 1.055 * c ** (1 / 2.4) - 0.055).astype(np.float32)
+
+
+_SRGB_LUT8 = srgb_to_linear(np.arange(256, dtype=np.float32) / 255.0)
+
+
+def _as_rgb(image: np.ndarray) -> np.ndarray:
+    """(H, W) or (H, W, C) -> (H, W, 3) (grey is repeated, alpha dropped)."""
+    image = image if image.ndim == 3 else image[..., None]
+    return image[..., :3] if image.shape[2] >= 3 else np.repeat(image[..., :1], 3, axis=2)
+
+
+def _decode_texture(image: np.ndarray, srgb: bool) -> np.ndarray:
+    """A uint8/uint16/float texture -> (H, W, 3) float32 in [0, 1], linearised when ``srgb``."""
+    rgb = _as_rgb(np.asarray(image))
+    if rgb.dtype == np.uint8 and srgb:
+        return _SRGB_LUT8[rgb]
+    scale = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}.get(rgb.dtype, 1.0)
+    values = rgb.astype(np.float32) / np.float32(scale)
+    return srgb_to_linear(values) if srgb else values
+
+
+# --- the scene: every part concatenated, textures decoded once ------------------------------------
+
+@dataclass
+class _ShadedMaterial:
+    albedo: np.ndarray | None  # (H, W, 3) linear, or None
+    orm: np.ndarray | None  # (H, W, 3) linear data, or None
+    color: np.ndarray  # (3,) linear base colour factor
+    roughness: float
+    metallic: float
+    skin: bool
+
+
+@dataclass
+class _Scene:
+    positions: np.ndarray  # (V, 3) float64 metres
+    attrs: np.ndarray  # (V, 8) float32: position (3), normal (3), uv (2)
+    faces: np.ndarray  # (F, 3) int64 into the concatenated vertices
+    face_material: np.ndarray  # (F,) int index into materials
+    materials: list[_ShadedMaterial]
+
+
+def _texture(character: Character, key: str | None, material: Material, srgb: bool) -> np.ndarray | None:
+    if key is None:
+        return None
+    if key not in character.textures:
+        raise KeyError(f"material {material.name!r} names texture {key!r}, which the character lacks")
+    return _decode_texture(character.textures[key], srgb)
+
+
+def _prepare_scene(character: Character) -> _Scene:
+    """Concatenate all parts (vertex offsets on faces) and decode each material's textures once."""
+    if not character.parts:
+        raise ValueError("the character has no mesh parts to render")
+    names = sorted({p.material for p in character.parts})
+    decoded: dict[str, np.ndarray | None] = {}
+    materials = []
+    for name in names:
+        if name not in character.materials:
+            raise KeyError(f"a mesh part uses material {name!r}, which the character lacks")
+        m = character.materials[name]
+        for key, srgb in ((m.base_color_texture, True), (m.orm_texture, False)):
+            if key not in decoded:
+                decoded[key] = _texture(character, key, m, srgb)
+        materials.append(_ShadedMaterial(
+            albedo=decoded[m.base_color_texture], orm=decoded[m.orm_texture],
+            color=np.asarray(m.base_color_factor[:3], np.float32),  # glTF: the factor is linear
+            roughness=float(m.roughness_factor), metallic=float(m.metallic_factor), skin=name.endswith("_skin"),
+        ))
+    pos, attrs, faces, face_mat = [], [], [], []
+    offset = 0
+    for p in character.parts:
+        pos.append(np.asarray(p.positions, np.float64))
+        attrs.append(np.concatenate([p.positions, p.normals, p.uvs], 1).astype(np.float32))
+        faces.append(np.asarray(p.faces, np.int64) + offset)
+        face_mat.append(np.full(len(p.faces), names.index(p.material), np.int64))
+        offset += p.num_vertices
+    return _Scene(np.concatenate(pos), np.concatenate(attrs), np.concatenate(faces), np.concatenate(face_mat),
+                  materials)
+
+
+# --- shading --------------------------------------------------------------------------------------
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    return v / np.maximum(np.linalg.norm(v, axis=-1, keepdims=True), 1e-12)
+
+
+def shade(
+    albedo: np.ndarray,
+    normal: np.ndarray,
+    to_eye: np.ndarray,
+    roughness: np.ndarray,
+    metallic: np.ndarray,
+    occlusion: np.ndarray,
+    skin: np.ndarray,
+    light_dir: np.ndarray,
+) -> np.ndarray:
+    """Outgoing linear radiance of N surface points.
+
+    Args:
+        albedo: (N, 3) linear base colour. normal, to_eye: (N, 3) unit vectors (surface normal,
+            direction from the point to the eye). roughness, metallic, occlusion: (N,) in [0, 1].
+        skin: (N,) bool, use wrap lighting. light_dir: (3,) unit direction towards the key light.
+
+    Returns:
+        (N, 3) float32 linear radiance (not clipped).
+    """
+    wrap = np.where(skin[:, None], _SKIN_WRAP, 0.0).astype(np.float32)  # (N, 3)
+    diffuse_albedo = albedo * (1.0 - metallic)[:, None]
+    f0 = _DIELECTRIC_F0 * (1.0 - metallic)[:, None] + albedo * metallic[:, None]
+    # Blinn-Phong exponent from GGX-style alpha = roughness^2: n = 2 / alpha^2 - 2, normalised
+    alpha = np.clip(roughness, 0.05, 1.0) ** 2
+    shininess = np.clip(2.0 / alpha**2 - 2.0, 1.0, 4096.0)
+    norm = (shininess + 8.0) / (8.0 * np.pi)
+    out = np.zeros_like(albedo)
+    for direction, intensity in ((light_dir, _KEY_INTENSITY), (_unit(np.asarray(_FILL_DIR, np.float32)), _FILL_INTENSITY)):
+        n_dot_l = normal @ direction.astype(np.float32)  # (N,)
+        diffuse = np.maximum((n_dot_l[:, None] + wrap) / (1.0 + wrap), 0.0)
+        half = _unit(to_eye + direction.astype(np.float32))
+        n_dot_h = np.maximum((normal * half).sum(1), 0.0)
+        spec = norm * n_dot_h**shininess * np.maximum(n_dot_l, 0.0)
+        out += intensity * (diffuse_albedo * diffuse + f0 * spec[:, None])
+    sky = 0.5 + 0.5 * normal[:, 2:3]
+    ambient = _GROUND + (_SKY - _GROUND) * sky
+    out += diffuse_albedo * ambient * occlusion[:, None]
+    return out.astype(np.float32)
+
+
+def _background(height: int, width: int, colors: tuple) -> np.ndarray:
+    """(H, W, 3) linear vertical gradient between two sRGB colours (top, bottom)."""
+    top, bottom = (srgb_to_linear(np.asarray(c, np.float32)) for c in colors)
+    t = ((np.arange(height, dtype=np.float32) + 0.5) / height)[:, None, None]
+    return np.broadcast_to(top + (bottom - top) * t, (height, width, 3)).astype(np.float32)
+
+
+def _render_scene(scene: _Scene, camera: Camera, light_dir: np.ndarray, background: tuple, supersample: int) -> np.ndarray:
+    cam = camera.scaled(supersample)
+    h, w = cam.height, cam.width
+    xy, depth = cam.project(scene.positions)
+    keep = (depth[scene.faces] > NEAR_M).all(1)
+    faces, face_mat = scene.faces[keep], scene.face_material[keep]
+    face_id, bary, _ = rasterize(xy, depth, faces, h, w)
+    image = _background(h, w, background).copy()
+    hit = face_id >= 0
+    if hit.any():
+        vals = interpolate(scene.attrs, faces, face_id, bary)[hit]  # (N, 8)
+        mat = face_mat[face_id[hit]]
+        position, normal, uv = vals[:, 0:3], _unit(vals[:, 3:6]), vals[:, 6:8]
+        n = len(mat)
+        albedo = np.empty((n, 3), np.float32)
+        rough = np.empty(n, np.float32)
+        metal = np.empty(n, np.float32)
+        occl = np.ones(n, np.float32)
+        skin = np.zeros(n, bool)
+        for i, m in enumerate(scene.materials):
+            sel = mat == i
+            if not sel.any():
+                continue
+            albedo[sel] = m.color if m.albedo is None else sample_bilinear(m.albedo, uv[sel]) * m.color
+            rough[sel], metal[sel], skin[sel] = m.roughness, m.metallic, m.skin
+            if m.orm is not None:
+                orm = sample_bilinear(m.orm, uv[sel])
+                occl[sel], rough[sel], metal[sel] = orm[:, 0], orm[:, 1] * m.roughness, orm[:, 2] * m.metallic
+        to_eye = _unit(np.asarray(cam.eye, np.float32) - position)
+        image[hit] = shade(albedo, normal, to_eye, rough, metal, occl, skin, light_dir)
+    # box filter in linear light, then encode
+    image = image.reshape(camera.height, supersample, camera.width, supersample, 3).mean((1, 3))
+    return np.round(linear_to_srgb(image) * 255.0).astype(np.uint8)
+
+
+def render(
+    character: Character,
+    camera: Camera,
+    *,
+    light_dir: tuple[float, float, float] = KEY_LIGHT_DIR,
+    background: tuple = BACKGROUND,
+    supersample: int = 2,
+) -> np.ndarray:
+    """Render all parts of a character in one z-buffer.
+
+    Args:
+        character: the character; each part's material base-colour texture (else its factor) and
+            ORM texture (occlusion, roughness, metallic) are used.
+        camera: the view; the output has its width and height.
+        light_dir: (3,) world direction *towards* the key light (need not be unit length).
+        background: (top, bottom) sRGB colours in [0, 1] of a vertical gradient.
+        supersample: render at this many times the resolution and box-filter down (anti-aliasing).
+
+    Returns:
+        (camera.height, camera.width, 3) uint8 sRGB image.
+    """
+    if supersample < 1:
+        raise ValueError(f"supersample must be >= 1, got {supersample}")
+    return _render_scene(_prepare_scene(character), camera, _unit(np.asarray(light_dir, np.float32)),
+                         background, supersample)
+
+
+def render_preview(character: Character, size: int = 512) -> np.ndarray:
+    """The package preview: three square panels side by side, each ``size`` pixels.
+
+    Layout, left to right: (1) full body from the front, (2) head close-up from the front,
+    (3) head close-up three-quarter (turned towards the character's left). Heads are framed with
+    :func:`head_box`. Panels up to 1024 px are rendered 2× supersampled, larger ones at 1×
+    (memory).
+
+    Returns:
+        (size, 3 * size, 3) uint8 sRGB image.
+    """
+    scene = _prepare_scene(character)
+    head = head_box(character)
+    cameras = (
+        camera_for_part(scene.positions, "front", size),
+        camera_for_part(head, "front", size),
+        camera_for_part(head, "three_quarter", size),
+    )
+    light = _unit(np.asarray(KEY_LIGHT_DIR, np.float32))
+    supersample = 2 if size <= 1024 else 1
+    return np.concatenate([_render_scene(scene, c, light, BACKGROUND, supersample) for c in cameras], axis=1)
