@@ -336,7 +336,7 @@ def mark(spans: list[Span]) -> None:
     """
     clause, negating, mult = 0, False, 1.0
     for k, sp in enumerate(spans):
-        if sp.kinds & {"punct"} or sp.text == "but":
+        if sp.text in lx.CLAUSE_ENDS:  # ":" is not one: "hair: red" is one clause
             clause, negating, mult = clause + 1, False, 1.0
             continue
         sp.clause = clause
