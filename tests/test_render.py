@@ -210,3 +210,12 @@ def test_srgb_round_trip():
 def test_camera_rejects_up_parallel_to_view():
     with pytest.raises(ValueError, match="parallel"):
         Camera(eye=(0, 0, 2), target=(0, 0, 0)).basis()
+
+
+@pytest.mark.parametrize("double_sided", [False, True])
+def test_faces_seen_from_behind_are_culled_unless_double_sided(double_sided):
+    ball = _sphere((0.0, 0.0, 1.0), material="ball")
+    ball.faces = ball.faces[:, ::-1].copy()  # wound inside out: every face we see shows its back
+    ch = _character([ball], [Material("ball", double_sided=double_sided)])
+    mask = _object_mask(render(ch, camera_for_part(ball.positions, "front", 32), background=GREEN))
+    assert mask[12:20, 12:20].all() == double_sided and mask.any() == double_sided
