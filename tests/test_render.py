@@ -214,8 +214,14 @@ def test_camera_rejects_up_parallel_to_view():
 
 @pytest.mark.parametrize("double_sided", [False, True])
 def test_faces_seen_from_behind_are_culled_unless_double_sided(double_sided):
-    ball = _sphere((0.0, 0.0, 1.0), material="ball")
-    ball.faces = ball.faces[:, ::-1].copy()  # wound inside out: every face we see shows its back
-    ch = _character([ball], [Material("ball", double_sided=double_sided)])
-    mask = _object_mask(render(ch, camera_for_part(ball.positions, "front", 32), background=GREEN))
+    # a square in the XZ plane, wound counter-clockwise seen from +Y: the front camera sees its back
+    quad = trimesh.Trimesh([[-0.1, 0, 0.9], [0.1, 0, 0.9], [0.1, 0, 1.1], [-0.1, 0, 1.1]], [[0, 2, 1], [0, 3, 2]],
+                           process=False)
+    assert quad.face_normals[0, 1] > 0.99
+    part = _part(quad, "card", "card")
+    ch = _character([part], [Material("card", double_sided=double_sided)])
+    img = render(ch, camera_for_part(part.positions, "front", 32), background=GREEN)
+    mask = _object_mask(img)
     assert mask[12:20, 12:20].all() == double_sided and mask.any() == double_sided
+    if double_sided:  # its back is lit like a front: the normal is flipped towards the viewer
+        assert img[12:20, 12:20].mean() > 180

@@ -337,7 +337,7 @@ def _render_scene(scene: _Scene, camera: Camera, light_dir: np.ndarray, backgrou
     facing = d1[:, 0] * d2[:, 1] - d1[:, 1] * d2[:, 0] < 0
     double_sided = np.array([m.double_sided for m in scene.materials])[scene.face_material]
     keep = (depth[scene.faces] > NEAR_M).all(1) & (facing | double_sided)
-    faces, face_mat = scene.faces[keep], scene.face_material[keep]
+    faces, face_mat, backside = scene.faces[keep], scene.face_material[keep], ~facing[keep]
     face_id, bary, _ = rasterize(xy, depth, faces, h, w)
     image = _background(h, w, background).copy()
     hit = face_id >= 0
@@ -345,6 +345,7 @@ def _render_scene(scene: _Scene, camera: Camera, light_dir: np.ndarray, backgrou
         vals = interpolate(scene.attrs, faces, face_id, bary)[hit]  # (N, 8)
         mat = face_mat[face_id[hit]]
         position, normal, uv = vals[:, 0:3], _unit(vals[:, 3:6]), vals[:, 6:8]
+        normal[backside[face_id[hit]]] *= -1.0  # the back of a double-sided face (glTF: flip the normal)
         n = len(mat)
         albedo = np.empty((n, 3), np.float32)
         rough = np.empty(n, np.float32)
