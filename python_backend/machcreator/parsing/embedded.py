@@ -32,8 +32,11 @@ from machcreator.parsing import lexicon as lx
 from machcreator.parsing.base import ParseResult
 
 #: Cosine similarity (MiniLM, mean-pooled, L2-normalised) above which an unknown word is taken
-#: as a synonym of a lexicon phrase. Calibrated on tests/test_parse_embedded.py's synonym table:
-#: true synonyms score 0.62-0.85, unrelated words (flibbertigibbet, smiling, standing) < 0.55.
+#: as a synonym of a lexicon phrase. Calibrated by hand on single words: synonyms scored
+#: petite->tiny 0.66, moustachioed 0.75, geriatric->elderly 0.77, spectacled 0.78,
+#: ponytailed 0.84, gigantic->large 0.84; unrelated words gorgeous 0.42, flibbertigibbet 0.43,
+#: elegant 0.47, happy 0.53, pirate 0.49, soldier 0.51 (MiniLM's single-word similarity is weak,
+#: so common words such as "chubby" or "crimson" are in the lexicon instead).
 SYNONYM_THRESHOLD = 0.62
 #: Unknown words shorter than this are not looked up (typos of "a", "of"...).
 _MIN_SYNONYM_CHARS = 3
@@ -272,7 +275,11 @@ def _anchors() -> tuple[list[str], np.ndarray]:
 
 @lru_cache(maxsize=4096)
 def nearest_phrases(word: str, k: int = 2) -> tuple[tuple[str, float], ...]:
-    """The ``k`` lexicon phrases most similar to ``word``, best first, with cosine similarities."""
+    """The ``k`` lexicon phrases most similar to ``word``, best first, with cosine similarities.
+
+    Words are embedded one at a time (about 8 ms each): batching would pad them, and padding
+    changes the last bits of a similarity, which could flip a borderline word between runs.
+    """
     keys, matrix = _anchors()
     sims = matrix @ embed([word])[0]
     order = np.argsort(-sims, kind="stable")[:k]  # stable sort: ties keep lexicon order
@@ -574,6 +581,10 @@ class EmbeddedParser:
     """
 
     name = "embedded"
+
+    def warm_up(self) -> None:
+        """Load MiniLM and embed the lexicon now (about 5 s on 2 cores) instead of on first use."""
+        _anchors()
 
     def parse(self, prompt: str) -> ParseResult:
         """Prompt (already checked) -> unresolved attributes, with matches and unknown words."""

@@ -361,7 +361,7 @@ ADJECTIVES: dict[str, dict[str, Sets]] = {
     "heart shaped": {"*": {"face.shape": "heart"}},
     "diamond shaped": {"*": {"face.shape": "diamond"}},
     "long": {"hair": {"hair.style": "long", "hair.length_cm": 50.0}, "beard": {"facial_hair.type": "long_beard"},
-             "face": {"face.shape": "long"}, "nose": {"nose.size": 0.5}, "eyelashes": {}},
+             "face": {"face.shape": "long"}, "nose": {"nose.size": 0.5}},
     "shoulder length": {"*": {"hair.style": "medium", "hair.length_cm": 25.0}},
     "medium length": {"*": {"hair.style": "medium", "hair.length_cm": 22.0}},
     "chin length": {"*": {"hair.style": "bob", "hair.length_cm": 18.0}},
