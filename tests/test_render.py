@@ -13,6 +13,7 @@ from machcreator.render import (
     render,
     render_preview,
     srgb_to_linear,
+    tonemap,
 )
 
 GREEN = ((0.0, 1.0, 0.0), (0.0, 1.0, 0.0))  # a flat background no lit object can match
@@ -225,3 +226,10 @@ def test_faces_seen_from_behind_are_culled_unless_double_sided(double_sided):
     assert mask[12:20, 12:20].all() == double_sided and mask.any() == double_sided
     if double_sided:  # its back is lit like a front: the normal is flipped towards the viewer
         assert img[12:20, 12:20].mean() > 180
+
+
+def test_tonemap_keeps_midtones_and_rolls_off_highlights():
+    x = np.array([0.0, 0.3, 0.8, 1.0, 2.0, 10.0], np.float32)
+    y = tonemap(x)
+    assert np.allclose(y[:3], x[:3]) and (np.diff(y) >= 0).all() and y[4] < 1.0 and y.max() <= 1.0
+    assert 0.9 < y[3] < 1.0  # 1.0 no longer clips

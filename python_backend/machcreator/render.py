@@ -319,6 +319,16 @@ def shade(
     return out.astype(np.float32)
 
 
+def tonemap(radiance: np.ndarray, knee: float = 0.8) -> np.ndarray:
+    """Linear radiance -> [0, 1): identity below ``knee``, then an exponential shoulder.
+
+    Keeps mid-tones exact while highlights roll off instead of clipping flat. Any shape.
+    """
+    over = np.maximum(radiance - knee, 0.0)
+    shoulder = knee + (1.0 - knee) * (1.0 - np.exp(-over / (1.0 - knee)))
+    return np.where(radiance > knee, shoulder, radiance).astype(np.float32)
+
+
 def _background(height: int, width: int, colors: tuple) -> np.ndarray:
     """(H, W, 3) linear vertical gradient between two sRGB colours (top, bottom)."""
     top, bottom = (srgb_to_linear(np.asarray(c, np.float32)) for c in colors)
@@ -362,7 +372,7 @@ def _render_scene(scene: _Scene, camera: Camera, light_dir: np.ndarray, backgrou
                 orm = sample_bilinear(m.orm, uv[sel])
                 occl[sel], rough[sel], metal[sel] = orm[:, 0], orm[:, 1] * m.roughness, orm[:, 2] * m.metallic
         to_eye = _unit(np.asarray(cam.eye, np.float32) - position)
-        image[hit] = shade(albedo, normal, to_eye, rough, metal, occl, skin, light_dir)
+        image[hit] = tonemap(shade(albedo, normal, to_eye, rough, metal, occl, skin, light_dir))
     # box filter in linear light, then encode
     image = image.reshape(camera.height, supersample, camera.width, supersample, 3).mean((1, 3))
     return np.round(linear_to_srgb(image) * 255.0).astype(np.uint8)
