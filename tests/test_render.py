@@ -9,10 +9,8 @@ from machcreator.render import (
     Camera,
     camera_for_part,
     head_box,
-    linear_to_srgb,
     render,
     render_preview,
-    srgb_to_linear,
     tonemap,
 )
 
@@ -200,12 +198,6 @@ def test_preview_has_three_panels_with_the_head_filling_the_close_ups(person):
     covered = [(np.abs(img[:, i * 64:(i + 1) * 64].astype(int) - corner).sum(-1) > 30).mean() for i in range(3)]
     assert covered[1] > 0.35 and covered[2] > 0.35  # close-ups: the head fills much of the panel
     assert 0.05 < covered[0] < covered[1]  # full body: smaller, but there
-
-
-def test_srgb_round_trip():
-    x = np.linspace(0, 1, 101, dtype=np.float32)
-    assert np.allclose(linear_to_srgb(srgb_to_linear(x)), x, atol=1e-5)
-    assert srgb_to_linear(np.float32(0.5)) == pytest.approx(0.2140, abs=1e-3)
 
 
 def test_camera_rejects_up_parallel_to_view():

@@ -26,6 +26,7 @@ import numpy as np
 
 from machcreator.character import Character, Material
 from machcreator.raster import interpolate, rasterize, sample_bilinear
+from machcreator.skin import srgb_decode, srgb_encode
 
 #: Near clipping distance in metres: faces with a vertex closer than this are dropped.
 NEAR_M = 1e-3
@@ -179,19 +180,7 @@ def head_box(character: Character) -> np.ndarray:
 
 # --- colour -------------------------------------------------------------------------------------
 
-def srgb_to_linear(c: np.ndarray) -> np.ndarray:
-    """sRGB-encoded values in [0, 1] -> linear light (IEC 61966-2-1). Any shape, float32."""
-    c = np.asarray(c, np.float32)
-    return np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4).astype(np.float32)
-
-
-def linear_to_srgb(c: np.ndarray) -> np.ndarray:
-    """Linear light in [0, 1] (clipped) -> sRGB-encoded values in [0, 1]. Any shape, float32."""
-    c = np.clip(np.asarray(c, np.float32), 0.0, 1.0)
-    return np.where(c <= 0.0031308, c * 12.92, 1.055 * c ** (1 / 2.4) - 0.055).astype(np.float32)
-
-
-_SRGB_LUT8 = srgb_to_linear(np.arange(256, dtype=np.float32) / 255.0)
+_SRGB_LUT8 = srgb_decode(np.arange(256, dtype=np.uint8))  # uint8 texel -> linear, by lookup
 
 
 def _as_rgb(image: np.ndarray) -> np.ndarray:
@@ -207,7 +196,7 @@ def _decode_texture(image: np.ndarray, srgb: bool) -> np.ndarray:
         return _SRGB_LUT8[rgb]
     scale = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}.get(rgb.dtype, 1.0)
     values = rgb.astype(np.float32) / np.float32(scale)
-    return srgb_to_linear(values) if srgb else values
+    return srgb_decode(values) if srgb else values
 
 
 # --- the scene: every part concatenated, textures decoded once ------------------------------------
@@ -331,7 +320,7 @@ def tonemap(radiance: np.ndarray, knee: float = 0.8) -> np.ndarray:
 
 def _background(height: int, width: int, colors: tuple) -> np.ndarray:
     """(H, W, 3) linear vertical gradient between two sRGB colours (top, bottom)."""
-    top, bottom = (srgb_to_linear(np.asarray(c, np.float32)) for c in colors)
+    top, bottom = (srgb_decode(np.asarray(c, np.float32)) for c in colors)
     t = ((np.arange(height, dtype=np.float32) + 0.5) / height)[:, None, None]
     return np.broadcast_to(top + (bottom - top) * t, (height, width, 3)).astype(np.float32)
 
@@ -375,7 +364,7 @@ def _render_scene(scene: _Scene, camera: Camera, light_dir: np.ndarray, backgrou
         image[hit] = tonemap(shade(albedo, normal, to_eye, rough, metal, occl, skin, light_dir))
     # box filter in linear light, then encode
     image = image.reshape(camera.height, supersample, camera.width, supersample, 3).mean((1, 3))
-    return np.round(linear_to_srgb(image) * 255.0).astype(np.uint8)
+    return srgb_encode(image)
 
 
 def render(
