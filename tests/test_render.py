@@ -225,3 +225,19 @@ def test_tonemap_keeps_midtones_and_rolls_off_highlights():
     y = tonemap(x)
     assert np.allclose(y[:3], x[:3]) and (np.diff(y) >= 0).all() and y[4] < 1.0 and y.max() <= 1.0
     assert 0.9 < y[3] < 1.0  # 1.0 no longer clips
+
+
+def _orm_ball(occlusion: int, roughness: int) -> Character:
+    orm = np.zeros((4, 4, 3), np.uint8)
+    orm[..., 0], orm[..., 1] = occlusion, roughness
+    mat = Material("ball", base_color_factor=(0.3, 0.3, 0.3, 1.0), orm_texture="orm")
+    return _character([_sphere((0.0, 0.0, 1.0), material="ball")], [mat], {"orm": orm})
+
+
+def test_orm_roughness_sharpens_the_highlight_and_occlusion_darkens():
+    cam = Camera(eye=(0.0, -1.0, 1.0), target=(0.0, 0.0, 1.0), fov_deg=15.0, width=64, height=64)
+    glossy, matte, occluded = (render(_orm_ball(o, r), cam, light_dir=(0.0, -1.0, 0.0)).astype(float).mean(-1)
+                               for o, r in ((255, 80, ), (255, 255), (0, 255)))
+    assert glossy[30:34, 30:34].mean() > matte[30:34, 30:34].mean() + 20  # highlight faces the camera
+    rim = (slice(30, 34), slice(8, 12))  # unlit by the key, lit by the ambient that occlusion scales
+    assert occluded[rim].mean() < matte[rim].mean() - 5
