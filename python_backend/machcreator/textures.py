@@ -273,9 +273,10 @@ def _face_regions(p: np.ndarray, n: np.ndarray, a: _Anchors, masks: dict[str, np
     shadow = []
     for e in a.eye:
         r = _norm(p - e)
-        lid = np.exp(-0.5 * ((r - 1.45 * re) / (0.35 * re)) ** 2)
-        shadow.append(lid * _smoothstep(-0.1 * re, 0.4 * re, z - e[2]) * _smoothstep(2.2 * re, 1.4 * re, np.abs(x - e[0])))
-    eyeshadow = np.clip(np.maximum(*shadow) + 0.5 * masks["eyelids"] * _smoothstep(-0.2 * re, 0.3 * re, z - a.eye[0][2]), 0, 1)
+        # the upper lid: skin just outside the eyeball, fading out towards the brow
+        lid = np.exp(-0.5 * ((r - 1.15 * re) / (0.3 * re)) ** 2)
+        shadow.append(lid * _smoothstep(0.0, 0.35 * re, z - e[2]) * _smoothstep(1.9 * re, 1.2 * re, np.abs(x - e[0])))
+    eyeshadow = np.clip(np.maximum(*shadow) + masks["eyelids"] * _smoothstep(0.0, 0.3 * re, z - a.eye[0][2]), 0, 1)
 
     freckle = np.clip(1.0 * cheeks + 0.9 * np.maximum(nose_tip, ridge * _smoothstep(a.eye[0][2], a.nose[2], z)) + 0.15 * forehead, 0, 1)
     return {
@@ -330,7 +331,7 @@ def _albedo_lab(pmap: PositionMap, regions: dict[str, np.ndarray], masks: dict[s
                 attrs: Attributes, rng: np.random.Generator) -> np.ndarray:
     """Low-frequency skin colour (H, W, 3) CIELAB at the work size."""
     skin, makeup = attrs.skin, attrs.makeup
-    ita = float(skin.tone_ita_deg if skin.tone_ita_deg is not None else 40.0)
+    ita = float(skin.tone_ita_deg)
     base = ita_to_lab(ita).astype(np.float32)
     lab = np.broadcast_to(base, pmap.position.shape).copy()
     dark = float(np.clip((40.0 - ita) / 80.0, 0.0, 1.0))
@@ -353,9 +354,8 @@ def _albedo_lab(pmap: PositionMap, regions: dict[str, np.ndarray], masks: dict[s
     nail_lab = np.float32([min(base[0] + 12.0, 78.0), 10.0, 6.0])
     lab += (0.8 * nails)[..., None] * (nail_lab - lab)
 
-    if attrs.body.gender == "male" or (attrs.facial_hair.type or "none") != "none":
-        strength = _HAIR_STRENGTH[attrs.facial_hair.type or "none"] * _hair_darkness(attrs)
-        lab += (strength * regions["beard"] + 0.25 * strength * regions["beard_area"])[..., None] * np.float32(_STUBBLE_LAB)
+    stubble = _stubble_strength(attrs)
+    lab += (stubble * regions["beard"] + 0.25 * stubble * regions["beard_area"])[..., None] * np.float32(_STUBBLE_LAB)
 
     for color, weight, alpha in ((makeup.eyeshadow_color, "eyeshadow", 0.55),
                                  (makeup.lipstick_color, "lips", 0.85)):
@@ -475,9 +475,16 @@ def _normal_map(height: np.ndarray, texel_m: np.ndarray) -> np.ndarray:
 
 def _large_scale_ao(pmap: PositionMap) -> np.ndarray:
     """Ambient occlusion (H, W) 0..1 from concavity: how far the surface lies below its neighbourhood."""
+    sigma_m = 0.012
     position, normal = _down(pmap.position), _down(pmap.normal)
-    sigma_px = 0.012 / float(np.median(pmap.texel_m)) * position.shape[0] / pmap.position.shape[0]
-    depth = np.einsum("hwc,hwc->hw", cv2.GaussianBlur(position, (0, 0), sigma_px) - position, normal)
+    covered = _down(pmap.covered.astype(np.float32))
+    sigma_px = sigma_m / float(np.median(pmap.texel_m)) * position.shape[0] / pmap.position.shape[0]
+    # neighbourhood mean over island texels only (padding may hold another island's points)
+    weight = np.maximum(cv2.GaussianBlur(covered, (0, 0), sigma_px), 1e-4)[..., None]
+    offset = cv2.GaussianBlur(position * covered[..., None], (0, 0), sigma_px) / weight - position
+    depth = np.einsum("hwc,hwc->hw", offset, normal)
+    # an offset far beyond the kernel means the neighbourhood spans a UV seam: no evidence there
+    depth *= _smoothstep(2.0 * sigma_m, sigma_m, _norm(offset))
     return _up(np.clip(1.0 - depth / 0.008, 0.45, 1.0).astype(np.float32), pmap.position.shape[0])
 
 
@@ -489,44 +496,31 @@ def _part_maps(character: Character, part: MeshPart, attrs: Attributes, seed: in
     pmap = bake_position_map(part, work)
     masks = _part_masks(pmap)
     anchors = _anchors(character)
-    skin = attrs.skin
     rng = lambda layer: _rng(seed, f"{part.name}/{layer}")  # noqa: E731
-    # facial regions only exist on the head and neck: evaluate them there, zero elsewhere
-    rows, cols = np.nonzero(_norm(pmap.position - anchors.nose) < 4.5 * anchors.unit)
-    near = _face_regions(pmap.position[rows, cols], pmap.normal[rows, cols], anchors,
-                         {k: m[rows, cols] for k, m in masks.items()}, attrs.facial_hair.type or "none")
-    regions = {k: np.zeros(pmap.covered.shape, np.float32) for k in near}
-    for k, v in near.items():
-        regions[k][rows, cols] = v
-    if part.name != "head":
-        # sparse freckles on the shoulders, upper back and arms
-        regions["freckles"] = 0.25 * _smoothstep(anchors.chin[2] - 0.45, anchors.chin[2] - 0.15, pmap.position[..., 2])
-    regions["palm_side"] = _palm_side(pmap, masks)
+    regions = _regions(pmap, masks, anchors, attrs, is_head=part.name == "head")
 
     # 1. low-frequency colour at the work size, upsampled
-    lab = _albedo_lab(pmap, regions, masks, attrs, rng("blotches"))
-    albedo = _up(lab_to_linear_rgb(lab), size)
+    albedo = _up(lab_to_linear_rgb(_albedo_lab(pmap, regions, masks, attrs, rng("blotches"))), size)
     texel_m = _up(pmap.texel_m, size) * np.float32(work / size)
-    base_lin = lab_to_linear_rgb(ita_to_lab(float(skin.tone_ita_deg or 40.0)))
 
     # 2. detail at the output size: pores, freckles, moles, stubble
     fine = _blur_noise((size, size), 0.7 * size / 2048, rng("pores"))
     albedo *= (1.0 + 0.035 * fine)[..., None]
+    skin, base = attrs.skin, ita_to_lab(attrs.skin.tone_ita_deg)
     mm = np.float32(1e-3) / texel_m  # texels per millimetre
-    freckles = _spots((size, size), regions["freckles"] * pmap.covered, int(round(float(skin.freckles or 0) * (1800 if part.name == "head" else 4000))),
-                      0.45 * mm, rng("freckles"))
-    freckle_rgb = lab_to_linear_rgb(ita_to_lab(float(skin.tone_ita_deg or 40.0)) + np.array([-16.0, 5.0, 12.0])) / np.maximum(base_lin, 1e-4)
-    albedo *= 1.0 + freckles[..., None] * (freckle_rgb - 1.0)
-    skin_only = pmap.covered * (1.0 - np.clip(masks["lips"] + masks["eyelids"] + masks["fingernails"] + masks["toenails"], 0, 1))
-    moles = _spots((size, size), skin_only, int(round(float(skin.moles or 0) * (14 if part.name == "head" else 60))), 0.9 * mm, rng("moles"))
-    mole_lab = ita_to_lab(float(skin.tone_ita_deg or 40.0)) * np.array([0.55, 0.9, 1.0])
-    albedo *= 1.0 + moles[..., None] * (lab_to_linear_rgb(mole_lab) / np.maximum(base_lin, 1e-4) - 1.0)
-    if attrs.body.gender == "male" or (attrs.facial_hair.type or "none") != "none":
+    count = float(skin.freckles or 0.0) * (1800 if part.name == "head" else 4000)
+    freckles = _spots((size, size), regions["freckles"] * pmap.covered, int(round(count)), 0.45 * mm, rng("freckles"))
+    albedo *= 1.0 + freckles[..., None] * (_tint(base, base + np.array([-16.0, 5.0, 12.0])) - 1.0)
+    clear = pmap.covered * (1.0 - np.clip(masks["lips"] + masks["eyelids"] + masks["fingernails"] + masks["toenails"], 0, 1))
+    count = float(skin.moles or 0.0) * (14 if part.name == "head" else 60)
+    moles = _spots((size, size), clear, int(round(count)), 0.9 * mm, rng("moles"))
+    albedo *= 1.0 + moles[..., None] * (_tint(base, base * np.array([0.55, 0.9, 1.0])) - 1.0)
+    stubble = _stubble_strength(attrs)
+    if stubble > 0:
         follicles = np.clip(_blur_noise((size, size), 0.6 * size / 2048, rng("stubble")) - 0.5, 0, 1.5)
-        strength = _HAIR_STRENGTH[attrs.facial_hair.type or "none"] * _hair_darkness(attrs)
-        albedo *= (1.0 - 0.35 * strength * _up(regions["beard"], size) * follicles)[..., None]
+        albedo *= (1.0 - 0.35 * stubble * _up(regions["beard"], size) * follicles)[..., None]
 
-    # 3. height: pores (stronger on the nose and cheeks), moles, wrinkles -> normal map and cavity
+    # 3. height (metres): pores (deeper on the nose and cheeks), raised moles, wrinkles -> normals
     pore_amp = 12e-6 + 14e-6 * _up(np.clip(regions["nose_tip"] + regions["cheeks"] + regions["ridge"], 0, 1), size)
     height = pore_amp * fine + 25e-6 * _blur_noise((size, size), 2.5 * size / 2048, rng("bumps"))
     height += 0.25e-3 * moles * (moles > 0.5)
@@ -536,23 +530,58 @@ def _part_maps(character: Character, part: MeshPart, attrs: Attributes, seed: in
         rows, cols = np.nonzero(cv2.resize(near, (size, size), interpolation=cv2.INTER_NEAREST))
         height[rows, cols] += _wrinkle_height(_up(pmap.position, size)[rows, cols], _up(pmap.normal, size)[rows, cols],
                                               anchors, float(skin.wrinkles or 0.0), rng("wrinkles"))
-    normal = _normal_map(height, texel_m)
 
     # 4. ORM: occlusion (cavities + concavity), roughness (oily T-zone, glossy lips), metallic 0
     cavity = np.clip(1.0 + (height - cv2.GaussianBlur(height, (0, 0), 3.0)) / 0.2e-3, 0.5, 1.0)
     occlusion = cavity * _up(_large_scale_ao(pmap), size)
+    rough = _up(_roughness(pmap, regions, masks, attrs, rng("roughness")), size) + 0.02 * fine
+    orm = np.stack([occlusion, rough, np.zeros_like(rough)], -1)
+    return {
+        "albedo": srgb_encode(albedo),
+        "normal": _normal_map(height, texel_m),
+        "orm": np.clip(orm * 255.0 + 0.5, 0, 255).astype(np.uint8),
+    }
+
+
+def _regions(pmap: PositionMap, masks: dict[str, np.ndarray], anchors: _Anchors, attrs: Attributes,
+             is_head: bool) -> dict[str, np.ndarray]:
+    """Every soft region (H, W) 0..1 of a part: facial ones near the head, palms and soles."""
+    # facial regions only exist on the head and neck: evaluate them there, zero elsewhere
+    rows, cols = np.nonzero(_norm(pmap.position - anchors.nose) < 4.5 * anchors.unit)
+    near = _face_regions(pmap.position[rows, cols], pmap.normal[rows, cols], anchors,
+                         {k: m[rows, cols] for k, m in masks.items()}, attrs.facial_hair.type or "none")
+    regions = {k: np.zeros(pmap.covered.shape, np.float32) for k in near}
+    for k, v in near.items():
+        regions[k][rows, cols] = v
+    if not is_head:
+        # sparse freckles on the shoulders, upper back and arms
+        regions["freckles"] = 0.25 * _smoothstep(anchors.chin[2] - 0.45, anchors.chin[2] - 0.15, pmap.position[..., 2])
+    regions["palm_side"] = _palm_side(pmap, masks)
+    return regions
+
+
+def _tint(base_lab: np.ndarray, lab: np.ndarray) -> np.ndarray:
+    """(3,) linear-RGB factor that turns skin of ``base_lab`` into ``lab``."""
+    return lab_to_linear_rgb(lab) / np.maximum(lab_to_linear_rgb(base_lab), 1e-4)
+
+
+def _stubble_strength(attrs: Attributes) -> float:
+    """0..1 visibility of stubble: men show a shaving shadow even when clean-shaven."""
+    kind = attrs.facial_hair.type or "none"
+    if attrs.body.gender != "male" and kind == "none":
+        return 0.0
+    return _HAIR_STRENGTH[kind] * _hair_darkness(attrs)
+
+
+def _roughness(pmap: PositionMap, regions: dict[str, np.ndarray], masks: dict[str, np.ndarray],
+               attrs: Attributes, rng: np.random.Generator) -> np.ndarray:
+    """Roughness (H, W) at the work size: skin 0.6, oily T-zone ≈0.45, lips ≈0.4 (lipstick ≈0.3), nails 0.3."""
     tzone = np.clip(regions["forehead"] + regions["ridge"] + regions["nose_tip"], 0, 1)
     lipstick = attrs.makeup.lipstick_color not in (None, "none")
     rough = (0.6 - 0.15 * tzone - (0.3 if lipstick else 0.2) * regions["lips"] - 0.05 * masks["eyelids"]
              - 0.3 * np.clip(masks["fingernails"] + masks["toenails"], 0, 1)
-             + 0.03 * _up(_fourier_noise(_down(pmap.position), rng("roughness"), (0.02, 0.06)), work))
-    rough = _up(rough.astype(np.float32), size) + 0.02 * fine
-    orm = np.stack([occlusion, rough, np.zeros_like(rough)], -1)
-    return {
-        "albedo": srgb_encode(albedo),
-        "normal": normal,
-        "orm": np.clip(orm * 255.0 + 0.5, 0, 255).astype(np.uint8),
-    }
+             + 0.03 * _up(_fourier_noise(_down(pmap.position), rng, (0.02, 0.06)), pmap.position.shape[0]))
+    return rough.astype(np.float32)
 
 
 def _palm_side(pmap: PositionMap, masks: dict[str, np.ndarray]) -> np.ndarray:
@@ -630,6 +659,8 @@ def make_skin_textures(character: Character, attrs: Attributes, seed: int, size:
     """
     if not 64 <= size <= 8192:
         raise ValueError(f"texture size must be within 64..8192, got {size}")
+    if attrs.skin.tone_ita_deg is None:
+        raise ValueError("textures need resolved attributes (skin.tone_ita_deg is unspecified): call resolve() first")
     out: dict[str, np.ndarray] = {}
     for name in ("head", "body"):
         for key, img in _part_maps(character, character.part(name), attrs, seed, size).items():
