@@ -45,9 +45,12 @@ def eye_uvs(positions: np.ndarray, center: np.ndarray, forward: np.ndarray) -> n
     perp = np.hypot(x, y)
     theta = np.arctan2(perp, along)
     r = 0.5 * np.minimum(theta / (np.pi / 2), 1.0)
-    safe = np.where(perp > 1e-12, perp, 1.0)
-    u = 0.5 + r * np.where(perp > 1e-12, x / safe, 0.0)
-    v = 0.5 - r * np.where(perp > 1e-12, y / safe, 0.0)
+    ok = perp > 1e-12
+    safe = np.where(ok, perp, 1.0)
+    # on the axis the azimuth is undefined: the front pole is the centre anyway, the back pole
+    # goes to the bottom of the rim
+    u = 0.5 + r * np.where(ok, x / safe, 0.0)
+    v = 0.5 - r * np.where(ok, y / safe, np.where(along < 0, -1.0, 0.0))
     return np.clip(np.stack([u, v], 1), 0.0, 1.0).astype(np.float32)
 
 
