@@ -31,7 +31,7 @@ from machcreator.skin import srgb_decode, srgb_encode
 #: Near clipping distance in metres: faces with a vertex closer than this are dropped.
 NEAR_M = 1e-3
 #: Default direction *towards* the key light (world space): upper front, from the viewer's left.
-KEY_LIGHT_DIR = (-0.45, -0.75, 0.55)
+KEY_LIGHT_DIR = (-0.6, -0.65, 0.5)
 #: Default background, sRGB in [0, 1]: top colour, bottom colour of a vertical gradient.
 BACKGROUND = ((0.42, 0.45, 0.50), (0.17, 0.18, 0.20))
 #: Three-quarter views turn the camera this far (degrees) around the vertical axis.
@@ -39,7 +39,7 @@ THREE_QUARTER_DEG = 35.0
 
 _FILL_DIR = (0.75, -0.55, 0.05)  # from the viewer's right, level: softens the key's shadow side
 _KEY_INTENSITY = 1.0
-_FILL_INTENSITY = 0.30
+_FILL_INTENSITY = 0.22
 _SKY = np.array([0.30, 0.32, 0.36], np.float32)  # linear radiance of the ambient from above
 _GROUND = np.array([0.10, 0.09, 0.08], np.float32)  # ... and from below
 _DIELECTRIC_F0 = 0.04  # reflectance at normal incidence of skin, cloth, cornea
