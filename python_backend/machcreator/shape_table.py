@@ -1,0 +1,146 @@
+"""Attributes -> anny's named parameters, through one readable table (Mach §2.2, embedded path).
+
+anny's phenotypes are in ``[0, 1]`` (``gender`` 0 = male, 1 = female, after
+``PHENOTYPE_VARIATIONS["gender"] == ["male", "female"]``); its local changes are in ``[-1, 1]``
+and each label moves one region (e.g. ``nose-scale-horiz-incr`` widens the nose by ~3.4 mm at
++1). A row ``(attribute, label, gain)`` adds ``gain · attribute level`` to that local change;
+``{lr}`` in a label stands for both sides (``l-`` and ``r-``). Gains were chosen by measuring
+each label's displacement on the default body so that a ±1 attribute is clearly visible but
+stays human.
+
+Not mapped: ``body.ancestry``. anny's default phenotype set excludes the race phenotypes
+(``EXCLUDED_PHENOTYPES`` in ``anny/models/model_data.py``), so the model built by
+:func:`machcreator.template.load_anny` always uses anny's even african/asian/caucasian mix.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from machcreator.attributes import Attributes
+
+#: anny age parameter at each age in years: anny's own "morphological age" mapping, calibrated
+#: on the WHO height-for-age data (anny/data/shape_calibration/boys.pth and girls.pth,
+#: ``morphological_age_mapping``, used by ``anny.shape_distribution.SimpleShapeDistribution``).
+#: anny's age anchors are newborn -1/3, baby 0, child 1/3, young 2/3, old 1
+#: (``make_phenotype_anchors``); MakeHuman's slider put baby at 1 y, child 11 y, young 25 y,
+#: old 90 y, which this calibrated table refines.
+AGE_YEARS_TO_ANNY: tuple[tuple[float, float], ...] = (
+    (0.0, 0.0), (1.0, 0.05), (4.0, 0.215), (11.0, 0.415), (16.0, 0.67), (18.0, 0.77),
+    (64.0, 0.83), (110.0, 1.0),
+)
+
+#: (phenotype, value at level 0, gain per unit level); level is the attribute in [-1, 1].
+#: Height 0.37 is the mean of anny's adult height distribution (boys.pth/girls.pth beta
+#: anchors at age 0.67: 0.39 male, 0.35 female) -> 1.75 m men, 1.61 m women; ±1 -> ±16 cm.
+PHENOTYPE_ROWS: tuple[tuple[str, str, float, float], ...] = (
+    ("body.height", "height", 0.37, 0.15),
+    ("body.weight", "weight", 0.5, 0.4),
+    ("body.muscle", "muscle", 0.5, 0.4),
+)
+
+#: (attribute level, anny local change, gain).
+LOCAL_CHANGE_ROWS: tuple[tuple[str, str, float], ...] = (
+    ("face.jaw_width", "chin-bones-incr", 0.7),
+    ("face.jaw_width", "chin-width-incr", 0.3),
+    ("face.chin", "chin-prominent-incr", 0.7),
+    ("face.chin", "chin-height-incr", 0.2),
+    ("face.cheekbones", "{lr}-cheek-bones-incr", 0.8),
+    ("face.cheekbones", "{lr}-cheek-trans-up", 0.3),
+    ("face.forehead", "forehead-scale-vert-incr", 0.4),
+    ("face.forehead", "forehead-trans-forward", 0.2),
+    ("face.ear_size", "{lr}-ear-scale-incr", 0.8),
+    ("face.ear_protrusion", "{lr}-ear-flap-incr", 0.7),
+    ("eyes.size", "{lr}-eye-scale-incr", 0.8),
+    ("eyes.spacing", "{lr}-eye-trans-out", 0.8),
+    # brow hair itself is a groom; a thick brow comes with a heavier brow ridge
+    ("eyebrows.thickness", "eyebrows-trans-forward", 0.2),
+    ("nose.size", "nose-scale-vert-incr", 0.6),
+    ("nose.size", "nose-scale-horiz-incr", 0.5),
+    ("nose.size", "nose-scale-depth-incr", 0.5),
+    ("nose.size", "nose-volume-incr", 0.4),
+    ("nose.width", "nose-scale-horiz-incr", 0.8),
+    ("nose.width", "nose-nostrils-width-incr", 0.6),
+    ("nose.width", "nose-width3-incr", 0.4),
+    ("nose.bridge", "nose-hump-incr", 0.6),
+    ("nose.bridge", "nose-scale-depth-incr", 0.3),
+    ("lips.fullness", "mouth-upperlip-volume-incr", 0.8),
+    ("lips.fullness", "mouth-lowerlip-volume-incr", 0.8),
+    ("lips.fullness", "mouth-upperlip-height-incr", 0.3),
+    ("lips.fullness", "mouth-lowerlip-height-incr", 0.3),
+    ("lips.width", "mouth-scale-horiz-incr", 0.8),
+)
+
+#: categorical attributes: (attribute, value) -> local changes it sets.
+CATEGORY_ROWS: dict[tuple[str, str], tuple[tuple[str, float], ...]] = {
+    ("face.shape", "oval"): (),
+    ("face.shape", "round"): (("head-fat-incr", 0.4), ("head-scale-vert-incr", -0.3),
+                              ("{lr}-cheek-volume-incr", 0.4), ("chin-width-incr", 0.3)),
+    ("face.shape", "square"): (("chin-bones-incr", 0.5), ("chin-width-incr", 0.5),
+                               ("head-scale-horiz-incr", 0.2), ("head-scale-vert-incr", -0.2)),
+    ("face.shape", "heart"): (("forehead-temple-incr", 0.5), ("chin-width-incr", -0.5),
+                              ("{lr}-cheek-bones-incr", 0.3), ("chin-bones-incr", -0.3)),
+    ("face.shape", "long"): (("head-scale-vert-incr", 0.5), ("head-scale-horiz-incr", -0.2),
+                             ("chin-height-incr", 0.3)),
+    ("face.shape", "diamond"): (("{lr}-cheek-bones-incr", 0.6), ("forehead-temple-incr", -0.4),
+                                ("chin-width-incr", -0.3)),
+    ("eyes.shape", "almond"): (),
+    ("eyes.shape", "round"): (("{lr}-eye-height2-incr", 0.6), ("{lr}-eye-height3-incr", 0.3)),
+    ("eyes.shape", "hooded"): (("{lr}-eye-eyefold-up", -0.7), ("eyebrows-trans-up", -0.3)),
+    ("eyes.shape", "monolid"): (("{lr}-eye-epicanthus-out", 0.5), ("{lr}-eye-eyefold-up", -0.5)),
+    ("eyes.shape", "downturned"): (("{lr}-eye-corner1-up", -0.8),),
+    ("eyes.shape", "upturned"): (("{lr}-eye-corner1-up", 0.8),),
+    ("eyebrows.type", "straight"): (("eyebrows-angle-up", -0.3),),
+    ("eyebrows.type", "arched"): (("eyebrows-angle-up", 0.5),),
+    ("eyebrows.type", "rounded"): (("eyebrows-angle-up", 0.25),),
+    ("eyebrows.type", "bushy"): (("eyebrows-trans-forward", 0.2),),
+    ("eyebrows.type", "thin"): (),
+}
+
+
+@dataclass(frozen=True)
+class AnnyParameters:
+    """anny's named inputs. phenotypes: label -> [0, 1]; local_changes: label -> [-1, 1]."""
+
+    phenotypes: dict[str, float] = field(default_factory=dict)
+    local_changes: dict[str, float] = field(default_factory=dict)
+
+
+def anny_age(age_years: float) -> float:
+    """anny's age parameter for an age in years (piecewise linear in :data:`AGE_YEARS_TO_ANNY`)."""
+    years, values = zip(*AGE_YEARS_TO_ANNY)
+    return float(np.interp(age_years, years, values))
+
+
+def anny_parameters(attrs: Attributes) -> AnnyParameters:
+    """Map resolved attributes to anny's parameters through the tables above.
+
+    Raises ``ValueError`` if a field the tables read is unspecified (call ``resolve`` first).
+    """
+    def get(path: str):
+        value = attrs.get_path(path)
+        if value is None:
+            raise ValueError(f"attribute {path!r} is unspecified; resolve the attributes first")
+        return value
+
+    phen = {"gender": 1.0 if get("body.gender") == "female" else 0.0,
+            "age": anny_age(float(get("body.age_years")))}
+    for path, label, base, gain in PHENOTYPE_ROWS:
+        phen[label] = float(np.clip(base + gain * float(get(path)), 0.0, 1.0))
+
+    local: dict[str, float] = {}
+
+    def add(label: str, amount: float) -> None:
+        for lab in ((label.format(lr="l"), label.format(lr="r")) if "{lr}" in label else (label,)):
+            local[lab] = local.get(lab, 0.0) + amount
+
+    for path, label, gain in LOCAL_CHANGE_ROWS:
+        add(label, gain * float(get(path)))
+    for (path, value), rows in CATEGORY_ROWS.items():
+        if get(path) == value:
+            for label, amount in rows:
+                add(label, amount)
+    return AnnyParameters(phenotypes=phen,
+                          local_changes={k: float(np.clip(v, -1.0, 1.0)) for k, v in sorted(local.items())})
