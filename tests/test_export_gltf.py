@@ -231,3 +231,9 @@ def test_tangents_follow_u_and_image_up_on_the_front_face(exported, character):
     bitangent = np.cross(n[front], t[front, :3]) * t[front, 3:]
     assert np.allclose(bitangent, (0, -1, 0), atol=1e-5)
     assert g.meshes[0].primitives[1].attributes.TANGENT is None  # the eyes have no normal map
+
+
+def test_missing_node_is_a_clear_mach_error(exported, monkeypatch):
+    monkeypatch.setenv("PATH", "")
+    with pytest.raises(MachError, match="Node.js"):
+        validate_gltf(exported[0])

@@ -99,7 +99,8 @@ def local_trs(rest_world: np.ndarray, parents: np.ndarray) -> tuple[np.ndarray, 
     rot[flip, :, 0] *= -1
     quat = Rotation.from_matrix(rot).as_quat()  # (x, y, z, w), unit
     quat *= np.where(quat[:, 3:] < 0, -1.0, 1.0)  # one canonical sign: w >= 0
-    return local[:, :3, 3].copy(), quat, scale
+    translation = np.where(np.abs(local[:, :3, 3]) < 1e-9, 0.0, local[:, :3, 3])  # drop float noise
+    return translation, quat, scale
 
 
 def compose_world(translation: np.ndarray, quat: np.ndarray, scale: np.ndarray,
