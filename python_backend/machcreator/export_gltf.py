@@ -75,8 +75,7 @@ def unit_rows(v: np.ndarray, fallback: tuple[float, float, float]) -> np.ndarray
     non-unit normals)."""
     v = np.asarray(v, dtype=np.float64)
     n = np.linalg.norm(v, axis=1, keepdims=True)
-    out = np.where(n > 1e-12, v / np.maximum(n, 1e-300), np.asarray(fallback, dtype=np.float64))
-    return out
+    return np.where(n > 1e-12, v / np.maximum(n, 1e-300), np.asarray(fallback, dtype=np.float64))
 
 
 def local_trs(rest_world: np.ndarray, parents: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -315,8 +314,8 @@ def _sparse_section(parts: list[MeshPart]) -> tuple[list[list], bytes, bytes]:
 
 
 def build_gltf(character: Character, texture_uris: dict[str, str], *,
-               sparse_morphs: bool = True) -> tuple[dict, bytes, GlbStats]:
-    """The glTF JSON document, its BIN chunk, and stats (``bytes`` = 0: nothing written yet).
+               sparse_morphs: bool = True) -> tuple[dict, bytes, int]:
+    """The glTF JSON document, its BIN chunk, and the number of stored non-zero morph deltas.
 
     ``sparse_morphs=False`` stores every morph densely (for importers without sparse accessors);
     it is several times larger.
@@ -431,9 +430,7 @@ def build_gltf(character: Character, texture_uris: dict[str, str], *,
     for key, value in (("textures", textures), ("images", images), ("samplers", samplers)):
         if value:
             doc[key] = value
-    stats = GlbStats(bytes=0, vertices=sum(p.num_vertices for p in character.parts),
-                     triangles=sum(len(p.faces) for p in character.parts), morph_nonzero=morph_nonzero)
-    return doc, bytes(b.data), stats
+    return doc, bytes(b.data), morph_nonzero
 
 
 def write_glb(character: Character, path: Path, texture_uris: dict[str, str], *,
@@ -445,8 +442,8 @@ def write_glb(character: Character, path: Path, texture_uris: dict[str, str], *,
         names but that have no URI here are left out of that material.
     Returns the file's :class:`GlbStats`.
     """
-    doc, binary, stats = build_gltf(character, texture_uris, sparse_morphs=sparse_morphs)
+    doc, binary, morph_nonzero = build_gltf(character, texture_uris, sparse_morphs=sparse_morphs)
     data = _glb_bytes(doc, binary)
     Path(path).write_bytes(data)
-    return GlbStats(bytes=len(data), vertices=stats.vertices, triangles=stats.triangles,
-                    morph_nonzero=stats.morph_nonzero)
+    return GlbStats(bytes=len(data), vertices=sum(p.num_vertices for p in character.parts),
+                    triangles=sum(len(p.faces) for p in character.parts), morph_nonzero=morph_nonzero)
