@@ -241,3 +241,18 @@ def test_orm_roughness_sharpens_the_highlight_and_occlusion_darkens():
     assert glossy[30:34, 30:34].mean() > matte[30:34, 30:34].mean() + 20  # highlight faces the camera
     rim = (slice(30, 34), slice(8, 12))  # unlit by the key, lit by the ambient that occlusion scales
     assert occluded[rim].mean() < matte[rim].mean() - 5
+
+
+def test_large_textures_are_shrunk_without_shifting_or_flipping():
+    small = np.zeros((8, 8, 3), np.uint8)
+    small[:4, :, 0] = 255
+    small[4:, :, 2] = 255
+    small[:, :2, 1] = 128
+    fits = np.repeat(np.repeat(small, 8, 0), 8, 1)  # 64²: what a 32 px render at 2x samples
+    large = np.repeat(np.repeat(small, 256, 0), 256, 1)  # 2048², to be shrunk to 64²
+    cam = Camera(eye=(0.0, -1.0, 1.0), target=(0.0, 0.0, 1.0), fov_deg=15.0, width=32, height=32)
+    a = render(_lone_sphere(texture=fits), cam).astype(int)
+    b = render(_lone_sphere(texture=large), cam).astype(int)
+    flipped = render(_lone_sphere(texture=large[::-1].copy()), cam).astype(int)
+    assert np.abs(a - b).max() <= 2
+    assert np.abs(a - flipped).mean() > 20  # the comparison can see a flip

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+import cv2
 import numpy as np
 
 from machcreator.character import Character, Material
@@ -189,9 +190,18 @@ def _as_rgb(image: np.ndarray) -> np.ndarray:
     return image[..., :3] if image.shape[2] >= 3 else np.repeat(image[..., :1], 3, axis=2)
 
 
-def _decode_texture(image: np.ndarray, srgb: bool) -> np.ndarray:
-    """A uint8/uint16/float texture -> (H, W, 3) float32 in [0, 1], linearised when ``srgb``."""
-    rgb = _as_rgb(np.asarray(image))
+def _decode_texture(image: np.ndarray, srgb: bool, max_side: int) -> np.ndarray:
+    """A uint8/uint16/float texture -> (H, W, 3) float32 in [0, 1], linearised when ``srgb``.
+
+    Textures larger than ``max_side`` are area-averaged down first (in their stored encoding): a
+    preview never shows more texels than pixels, and decoding and sampling get cheaper.
+    """
+    rgb = np.ascontiguousarray(_as_rgb(np.asarray(image)))
+    h, w = rgb.shape[:2]
+    if max(h, w) > max_side:
+        k = max_side / max(h, w)
+        rgb = cv2.resize(rgb, (max(1, round(w * k)), max(1, round(h * k))), interpolation=cv2.INTER_AREA)
+        rgb = rgb if rgb.ndim == 3 else rgb[..., None]
     if rgb.dtype == np.uint8 and srgb:
         return _SRGB_LUT8[rgb]
     scale = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}.get(rgb.dtype, 1.0)
@@ -221,16 +231,17 @@ class _Scene:
     materials: list[_ShadedMaterial]
 
 
-def _texture(character: Character, key: str | None, material: Material, srgb: bool) -> np.ndarray | None:
+def _texture(character: Character, key: str | None, material: Material, srgb: bool, max_side: int) -> np.ndarray | None:
     if key is None:
         return None
     if key not in character.textures:
         raise KeyError(f"material {material.name!r} names texture {key!r}, which the character lacks")
-    return _decode_texture(character.textures[key], srgb)
+    return _decode_texture(character.textures[key], srgb, max_side)
 
 
-def _prepare_scene(character: Character) -> _Scene:
-    """Concatenate all parts (vertex offsets on faces) and decode each material's textures once."""
+def _prepare_scene(character: Character, max_texture_px: int) -> _Scene:
+    """Concatenate all parts (vertex offsets on faces) and decode each material's textures once,
+    no larger than ``max_texture_px`` on a side."""
     if not character.parts:
         raise ValueError("the character has no mesh parts to render")
     names = sorted({p.material for p in character.parts})
@@ -242,7 +253,7 @@ def _prepare_scene(character: Character) -> _Scene:
         m = character.materials[name]
         for key, srgb in ((m.base_color_texture, True), (m.orm_texture, False)):
             if key not in decoded:
-                decoded[key] = _texture(character, key, m, srgb)
+                decoded[key] = _texture(character, key, m, srgb, max_texture_px)
         materials.append(_ShadedMaterial(
             albedo=decoded[m.base_color_texture], orm=decoded[m.orm_texture],
             color=np.asarray(m.base_color_factor[:3], np.float32),  # glTF: the factor is linear
@@ -390,7 +401,8 @@ def render(
     """
     if supersample < 1:
         raise ValueError(f"supersample must be >= 1, got {supersample}")
-    return _render_scene(_prepare_scene(character), camera, _unit(np.asarray(light_dir, np.float32)),
+    scene = _prepare_scene(character, max(camera.width, camera.height) * supersample)
+    return _render_scene(scene, camera, _unit(np.asarray(light_dir, np.float32)),
                          background, supersample)
 
 
@@ -405,7 +417,8 @@ def render_preview(character: Character, size: int = 512) -> np.ndarray:
     Returns:
         (size, 3 * size, 3) uint8 sRGB image.
     """
-    scene = _prepare_scene(character)
+    supersample = 2 if size <= 1024 else 1
+    scene = _prepare_scene(character, size * supersample)
     head = head_box(character)
     cameras = (
         camera_for_part(scene.positions, "front", size),
@@ -413,5 +426,4 @@ def render_preview(character: Character, size: int = 512) -> np.ndarray:
         camera_for_part(head, "three_quarter", size),
     )
     light = _unit(np.asarray(KEY_LIGHT_DIR, np.float32))
-    supersample = 2 if size <= 1024 else 1
     return np.concatenate([_render_scene(scene, c, light, BACKGROUND, supersample) for c in cameras], axis=1)
