@@ -64,6 +64,7 @@ def generate(
     anny_cache: Optional[Path] = typer.Option(None, "--anny-cache", envvar="MACH_ANNY_CACHE", help="anny template cache folder."),
 ) -> None:
     """Generate a character package from a prompt."""
+    from machcreator.attributes import Attributes, apply_overrides
     from machcreator.package import check_output_dir, write_package
     from machcreator.parsing import check_prompt
     from machcreator.pipeline import GenerateRequest, Pipeline
@@ -72,6 +73,7 @@ def generate(
     # every input check happens before any slow work, so bad input costs nothing
     text = _read_prompt(prompt, prompt_file)
     clean = check_prompt(text) if (text or not overrides) else ""
+    apply_overrides(Attributes(), overrides)
     check_output_dir(output, force)
     request = GenerateRequest(
         prompt=clean, seed=seed, overrides=overrides, parser=parser,

@@ -11,6 +11,7 @@ only the stages downstream of it (hair colour → textures only; nose width → 
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import time
@@ -24,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from machcreator.attributes import Attributes, apply_overrides, resolve
 from machcreator.character import Character
+from machcreator.shape_table import anny_parameters
 
 #: progress(stage, fraction 0..1 of the whole job, message)
 ProgressFn = Callable[[str, float, str], None]
@@ -36,9 +38,6 @@ STAGES: tuple[tuple[str, float], ...] = (
     ("textures", 0.44),
     ("preview", 0.20),
 )
-
-#: attribute groups the geometry depends on; anything else re-runs textures only.
-GEOMETRY_GROUPS = ("body", "face", "eyes", "eyebrows", "nose", "lips")
 
 
 class GenerateRequest(BaseModel):
@@ -129,7 +128,7 @@ class Pipeline:
     def warm_up(self) -> None:
         """Load the template and the embedded parser's encoder (slow once per process)."""
         self.template()
-        self.parser("embedded", {}).parse("a person")
+        self.parser("embedded", {}).warm_up()
 
     # -- the run ----------------------------------------------------------------------------
     def __call__(self, request: GenerateRequest) -> GenerationResult:
@@ -161,7 +160,8 @@ class Pipeline:
         # 4. geometry: template body and face shaped by the attributes (§2.2, embedded: anny)
         with self._stage("geometry", timings, "Shaping body and face"):
             model = self.template()
-            geometry_inputs = {g: attrs_json[g] for g in GEOMETRY_GROUPS}
+            # the geometry reads only anny's parameters: an edit that leaves them alone reuses it
+            geometry_inputs = dataclasses.asdict(anny_parameters(resolved))
             base = self.cache.get_or_run("geometry", geometry_inputs, lambda: build_geometry(resolved, model=model))
 
         # 5. textures: procedural skin, eyes, teeth (§2.3–2.4, embedded: procedural)

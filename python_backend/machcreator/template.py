@@ -154,3 +154,9 @@ def top_k_skin(indices: np.ndarray, weights: np.ndarray, k: int) -> tuple[np.nda
     w = np.take_along_axis(weights, order, 1).astype(np.float64)
     w /= w.sum(1, keepdims=True)
     return np.take_along_axis(indices, order, 1).astype(np.int64), w.astype(np.float32)
+
+
+if __name__ == "__main__":
+    # `python -m machcreator.template`: build anny's cache once, up front (CI, installers)
+    load_anny(progress=lambda msg: print(msg, flush=True))
+    print(f"anny template ready ({os.environ.get(CACHE_ENV) or 'default cache'})")
