@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from _anny_fixture import shaped_body
-from machcreator.eyes import IRIS_UV_RADIUS, eye_uvs, eyeball_frames, iris_texture
+from machcreator.eyes import IRIS_HALF_ANGLE, IRIS_UV_RADIUS, eye_uvs, eyeball_frames, iris_texture
 
 CENTER = np.array([0.03, -0.1, 0.65])
 FORWARD = np.array([0.0, -1.0, 0.0])
@@ -21,13 +21,13 @@ def _on_eye(theta: float, phi: float) -> np.ndarray:
 
 def test_eye_uvs_polar_layout():
     pts = np.stack([_on_eye(0, 0), _on_eye(np.pi / 2, np.pi / 2), _on_eye(np.pi / 2, 0),
-                    _on_eye(np.deg2rad(32), 1.0), _on_eye(np.pi, 0), _on_eye(2.5, 4.0)])
+                    _on_eye(IRIS_HALF_ANGLE, 1.0), _on_eye(np.pi, 0), _on_eye(2.5, 4.0)])
     uv = eye_uvs(pts, CENTER, FORWARD * 3)
     np.testing.assert_allclose(uv[0], [0.5, 0.5], atol=1e-6)  # front pole
     np.testing.assert_allclose(uv[1], [0.5, 0.0], atol=1e-6)  # up -> top of the image
     np.testing.assert_allclose(uv[2], [1.0, 0.5], atol=1e-6)  # +X -> right
     assert np.linalg.norm(uv[3] - 0.5) == pytest.approx(IRIS_UV_RADIUS, abs=1e-5)
-    assert IRIS_UV_RADIUS == pytest.approx(0.178, abs=1e-3)
+    assert IRIS_UV_RADIUS == pytest.approx(0.161, abs=1e-3)  # 29° of 90°, halved
     assert np.linalg.norm(uv[4:] - 0.5, axis=1) == pytest.approx([0.5, 0.5], abs=1e-5)  # back: rim
     assert ((uv >= 0) & (uv <= 1)).all()
 
@@ -73,7 +73,7 @@ def _ring(img: np.ndarray, r0: float, r1: float) -> np.ndarray:
 def test_iris_texture_regions(rgb):
     img = iris_texture(rgb, size=256, seed=1, pupil_ratio=0.4)
     assert img.shape == (256, 256, 3) and img.dtype == np.uint8
-    assert _ring(img, 0, 0.04).max() < 30  # pupil (radius 0.4 * 0.178 = 0.071)
+    assert _ring(img, 0, 0.04).max() < 30  # pupil (radius 0.4 * 0.161 = 0.064)
     iris = _ring(img, 0.12, 0.14).mean(0)
     hue = colorsys.rgb_to_hsv(*(iris / 255))[0]
     want = colorsys.rgb_to_hsv(*(np.array(rgb) / 255))[0]

