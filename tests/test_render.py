@@ -269,3 +269,19 @@ def test_normal_map_tilts_the_shading_normal_along_the_tangent_frame():
     np.testing.assert_allclose(out[1], [1.0, 0.0, 0.0], atol=1e-6)  # +X in the map -> the tangent
     np.testing.assert_allclose(out[2], np.cross(n[0], t[0, :3]), atol=1e-6)  # +Y -> the bitangent
     assert np.cross(n[0], t[0, :3])[2] > 0  # ... which points up the image (+V of a bottom-left origin)
+
+
+def test_a_ball_casts_a_shadow_on_the_floor_below_the_key_light():
+    from machcreator.render import _prepare_scene, key_light_visibility
+
+    floor = _box((0.0, 0.0, -0.01), (1.0, 1.0, 0.02), name="floor", material="floor")
+    ball = _sphere((0.0, 0.0, 0.3), radius=0.1, name="ball", material="floor")
+    scene = _prepare_scene(_character([floor, ball], [Material("floor")]), 64)
+    xs = np.linspace(-0.4, 0.4, 9)
+    points = np.stack([xs, np.zeros_like(xs), np.zeros_like(xs)], 1).astype(np.float32)  # the floor's top
+    up = np.tile(np.float32([0.0, 0.0, 1.0]), (len(xs), 1))
+    vis = key_light_visibility(scene, points, up, np.float32([0.0, 0.0, 1.0]), size=256)
+    assert vis[4] == 0.0  # straight under the ball
+    assert (vis[[0, 1, 7, 8]] == 1.0).all()  # far from it: lit, and no self-shadowing acne
+    tilted = key_light_visibility(scene, points, up, np.float32([0.6, 0.0, 0.8]), size=256)
+    assert tilted[4] == 1.0 and tilted[2] == 0.0  # light from +X: the shadow falls towards -X

@@ -396,8 +396,10 @@ def resolve(attrs: Attributes, seed: int) -> Attributes:
     fill("skin.wrinkles", lambda r: float(round(np.clip((age - 28.0) / 50.0 + r.normal(0, 0.05), 0, 1), 3)))
     fill("skin.blemishes", lambda r: float(round(r.uniform(0.0, 0.25), 3)))
 
-    fill("face.shape", choice(tuple(get_args(FaceShape))))
-    for leaf in ("jaw_width", "chin", "cheekbones", "forehead", "ear_size", "ear_protrusion"):
+    # oval, round, square, heart, long, diamond: square jaws are likelier on men
+    fill("face.shape", choice(tuple(get_args(FaceShape)), [3, 1.5, 3, 0.5, 1.5, 1] if male else [4, 2, 0.5, 2, 1, 1]))
+    fill("face.jaw_width", normal(0.2 if male else -0.25, 0.25))
+    for leaf in ("chin", "cheekbones", "forehead", "ear_size", "ear_protrusion"):
         fill(f"face.{leaf}", normal(0.0, 0.3))
     fill("eyes.shape", choice(tuple(get_args(EyeShape))))
     fill("eyes.size", normal(0.0, 0.3))
@@ -414,8 +416,10 @@ def resolve(attrs: Attributes, seed: int) -> Attributes:
         hair_color = fill("hair.color", choice(("grey", "white", "salt_and_pepper")))
     elif ita > 40 and ancestry in ("caucasian", "mixed"):
         hair_color = fill("hair.color", choice(natural, [1, 3, 3, 2, 1, 2, 0.5]))
-    else:
+    elif ita > 10:
         hair_color = fill("hair.color", choice(natural, [6, 4, 1, 0.2, 0.1, 0.1, 0.05]))
+    else:
+        hair_color = fill("hair.color", choice(natural, [12, 3, 0.3, 0.05, 0.05, 0.02, 0.01]))
     styles_f = ("bob", "medium", "long", "ponytail", "bun", "braids", "short")
     styles_m = ("buzz", "short", "medium", "bald", "long")
     style = fill("hair.style", choice(styles_f, [2, 3, 4, 2, 1, 1, 1]) if not male else choice(styles_m, [2, 6, 2, 1 + (age > 45) * 2, 0.5]))

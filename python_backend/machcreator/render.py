@@ -36,6 +36,8 @@ NEAR_M = 1e-3
 KEY_LIGHT_DIR = (-0.6, -0.65, 0.5)
 #: Default background, sRGB in [0, 1]: top colour, bottom colour of a vertical gradient.
 BACKGROUND = ((0.42, 0.45, 0.50), (0.17, 0.18, 0.20))
+#: Side of the key light's shadow map in texels.
+SHADOW_MAP_PX = 1024
 #: Three-quarter views turn the camera this far (degrees) around the vertical axis.
 THREE_QUARTER_DEG = 35.0
 
@@ -306,6 +308,7 @@ def shade(
     occlusion: np.ndarray,
     skin: np.ndarray,
     light_dir: np.ndarray,
+    key_visibility: np.ndarray | None = None,
 ) -> np.ndarray:
     """Outgoing linear radiance of N surface points.
 
@@ -313,6 +316,8 @@ def shade(
         albedo: (N, 3) linear base colour. normal, to_eye: (N, 3) unit vectors (surface normal,
             direction from the point to the eye). roughness, metallic, occlusion: (N,) in [0, 1].
         skin: (N,) bool, use wrap lighting. light_dir: (3,) unit direction towards the key light.
+        key_visibility: (N,) in [0, 1], how much of the key light reaches each point (shadows);
+            None: all of it. Points turned away from the key keep their wrap light.
 
     Returns:
         (N, 3) float32 linear radiance (not clipped).
@@ -325,13 +330,20 @@ def shade(
     shininess = np.clip(2.0 / alpha**2 - 2.0, 1.0, 4096.0)
     norm = (shininess + 8.0) / (8.0 * np.pi)
     out = np.zeros_like(albedo)
-    for direction, intensity in ((light_dir, _KEY_INTENSITY), (_unit(np.asarray(_FILL_DIR, np.float32)), _FILL_INTENSITY)):
+    lights = ((light_dir, _KEY_INTENSITY, key_visibility),
+              (_unit(np.asarray(_FILL_DIR, np.float32)), _FILL_INTENSITY, None))
+    for direction, intensity, visibility in lights:
         n_dot_l = normal @ direction.astype(np.float32)  # (N,)
         diffuse = np.maximum((n_dot_l[:, None] + wrap) / (1.0 + wrap), 0.0)
         half = _unit(to_eye + direction.astype(np.float32))
         n_dot_h = np.maximum((normal * half).sum(1), 0.0)
         spec = norm * n_dot_h**shininess * np.maximum(n_dot_l, 0.0)
-        out += intensity * (diffuse_albedo * diffuse + f0 * spec[:, None])
+        lit = diffuse_albedo * diffuse + f0 * spec[:, None]
+        if visibility is not None:
+            # the shadow map decides where the key faces the point; the wrap term decides beyond
+            facing = np.clip(n_dot_l / 0.25, 0.0, 1.0)
+            lit *= (1.0 - facing * (1.0 - visibility))[:, None]
+        out += intensity * lit
     sky = 0.5 + 0.5 * normal[:, 2:3]
     ambient = _GROUND + (_SKY - _GROUND) * sky
     out += diffuse_albedo * ambient * occlusion[:, None]
@@ -355,6 +367,51 @@ def _background(height: int, width: int, colors: tuple) -> np.ndarray:
     return np.broadcast_to(top + (bottom - top) * t, (height, width, 3)).astype(np.float32)
 
 
+def key_light_visibility(scene: _Scene, points: np.ndarray, normals: np.ndarray, light_dir: np.ndarray,
+                         size: int = SHADOW_MAP_PX) -> np.ndarray:
+    """How much of the key light reaches each point: an orthographic shadow map with 3×3 PCF.
+
+    Args:
+        scene: every part (shadow casters). points, normals: (N, 3) receivers, metres, unit normals.
+        light_dir: (3,) unit direction towards the light.
+        size: shadow map side in texels; it spans the receivers' bounding box plus a margin.
+
+    Returns:
+        (N,) float32 in [0, 1] (0 = fully shadowed).
+    """
+    forward = -np.asarray(light_dir, np.float64)
+    helper = np.array([0.0, 0.0, 1.0]) if abs(forward[2]) < 0.9 else np.array([1.0, 0.0, 0.0])
+    right = _unit(np.cross(forward, helper))
+    basis = np.stack([right, np.cross(forward, right), forward])  # light space: x, y, depth
+    margin = 0.02  # metres around the receivers, seen from the light
+    light_space = scene.positions @ basis.T
+    receivers = points @ basis.T
+    span_lo, span_hi = receivers.min(0) - margin, receivers.max(0) + margin
+    # casters: whatever lies over the receivers as the light sees them, nearer to it than the farthest
+    over = np.all((light_space[:, :2] >= span_lo[:2]) & (light_space[:, :2] <= span_hi[:2]), axis=1)
+    over &= light_space[:, 2] <= span_hi[2]
+    texel = float((span_hi - span_lo)[:2].max()) / size
+    xy = (light_space[:, :2] - span_lo[:2]) / texel
+    # closed surfaces: the faces turned towards the light alone decide what is lit (half the work)
+    tri = xy[scene.faces]
+    d1, d2 = tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0]
+    towards = d1[:, 0] * d2[:, 1] - d1[:, 1] * d2[:, 0] < 0
+    double_sided = np.array([m.double_sided for m in scene.materials])[scene.face_material]
+    faces = scene.faces[over[scene.faces].any(1) & (towards | double_sided)]
+    _, _, zbuf = rasterize(xy, light_space[:, 2], faces, size, size)
+    # receivers step off their surface by a few texels along the normal: no self-shadowing acne
+    offset = points + normals * np.float32(2.5 * texel)
+    recv = offset @ basis.T
+    col, row = (recv[:, 0] - span_lo[0]) / texel - 0.5, (recv[:, 1] - span_lo[1]) / texel - 0.5
+    lit = np.zeros(len(points), np.float32)
+    for dr in (-1, 0, 1):
+        for dc in (-1, 0, 1):
+            r = np.clip(np.round(row).astype(np.int64) + dr, 0, size - 1)
+            c = np.clip(np.round(col).astype(np.int64) + dc, 0, size - 1)
+            lit += recv[:, 2] <= zbuf[r, c] + 1.5 * texel
+    return lit / 9.0
+
+
 def _render_scene(scene: _Scene, camera: Camera, light_dir: np.ndarray, background: tuple, supersample: int) -> np.ndarray:
     cam = camera.scaled(supersample)
     h, w = cam.height, cam.width
@@ -376,6 +433,7 @@ def _render_scene(scene: _Scene, camera: Camera, light_dir: np.ndarray, backgrou
         position, normal, uv, tangent = vals[:, 0:3], _unit(vals[:, 3:6]), vals[:, 6:8], vals[:, 8:12]
         flip = backside[face_id[hit]]
         normal[flip] *= -1.0  # the back of a double-sided face (glTF: flip the normal)
+        visibility = key_light_visibility(scene, position, normal, light_dir)
         n = len(mat)
         albedo = np.empty((n, 3), np.float32)
         rough = np.empty(n, np.float32)
@@ -394,7 +452,7 @@ def _render_scene(scene: _Scene, camera: Camera, light_dir: np.ndarray, backgrou
             if m.normal is not None:
                 normal[sel] = perturb_normal(normal[sel], tangent[sel], sample_bilinear(m.normal, uv[sel]))
         to_eye = _unit(np.asarray(cam.eye, np.float32) - position)
-        image[hit] = tonemap(shade(albedo, normal, to_eye, rough, metal, occl, skin, light_dir))
+        image[hit] = tonemap(shade(albedo, normal, to_eye, rough, metal, occl, skin, light_dir, visibility))
     # box filter in linear light, then encode
     image = image.reshape(camera.height, supersample, camera.width, supersample, 3).mean((1, 3))
     return srgb_encode(image)

@@ -260,7 +260,8 @@ def _face_regions(p: np.ndarray, n: np.ndarray, a: _Anchors, masks: dict[str, np
     lip_top = mouth_z + 0.5 * (a.nose[2] - mouth_z)
     slope = (a.ears[0][2] - 0.1 * u - lip_top) / max(ear_x - corner_x, 1e-3)
     z_top = lip_top + np.maximum(np.abs(x) - corner_x, 0.0) * slope
-    below_line = _smoothstep(-0.02 * u, 0.12 * u, z_top - z)
+    ragged = 0.04 * u * (np.sin(x / (0.05 * u)) + 0.6 * np.sin(x / (0.021 * u) + 1.7))  # no ruler-straight edge
+    below_line = _smoothstep(-0.04 * u, 0.18 * u, z_top - z + ragged)
     above_neck = _smoothstep(a.chin[2] - 0.5 * u, a.chin[2] - 0.15 * u, z)
     before_ears = _smoothstep(0.0, 0.1 * u, (a.ears[0][1] - 0.05 * u) - p[..., 1])
     centre = _smoothstep(0.0, 0.1 * u, corner_x + 0.12 * u - np.abs(x))
@@ -296,7 +297,7 @@ def _face_regions(p: np.ndarray, n: np.ndarray, a: _Anchors, masks: dict[str, np
 _HAIRLINE_DEG = (0.0, 30.0, 50.0, 62.0, 76.0, 88.0, 102.0, 118.0, 180.0)
 _HAIRLINE_U = (1.1, 1.0, 0.72, 0.4, 0.0, 0.3, 0.35, -0.3, -0.75)
 #: strand visibility by hairstyle: how much of the scalp the hair colour covers.
-_SCALP_COVER = {"bald": 0.0, "buzz": 0.55}
+_SCALP_COVER = {"bald": 0.0, "buzz": 0.8}
 #: brow (centre-line rise at the peak, in inter-pupil units; peak position along the brow 0..1;
 #: thickness factor) by eyebrow type.
 _BROW_SHAPE = {"straight": (0.03, 0.6, 1.0), "arched": (0.11, 0.68, 0.9), "rounded": (0.08, 0.5, 1.0),
@@ -422,7 +423,7 @@ def _paint_hair(albedo: np.ndarray, regions: dict[str, np.ndarray], pmap: Positi
         if float(weight.max()) <= 0 or color is None:
             continue
         w = _up(weight, size) * np.float32(alpha)
-        c = np.clip(w * (0.35 + 0.75 * fibres) * (w > 0), 0, 1)  # sparse at the edges, dense inside
+        c = np.clip(w * (0.6 + 0.7 * fibres), 0, 1)  # strands thin out where the coverage fades
         hair = srgb_decode(np.array(COLORS[color], np.uint8)) * (0.55 + 0.8 * fibres)[..., None]
         albedo = albedo * (1.0 - c[..., None]) + hair * c[..., None]
         coverage = np.maximum(coverage, c)
@@ -444,6 +445,8 @@ _REGION_LAB = {
 }
 #: Stubble shadow: hair under the skin darkens it towards blue-grey.
 _STUBBLE_LAB = (-10.0, -3.0, -7.0)
+#: lipstick shades where the shared colour name means something else on hair or cloth (sRGB).
+_LIPSTICK_RGB = {"red": (172, 24, 42), "pink": (206, 92, 128), "burgundy": (112, 18, 38)}
 _HAIR_STRENGTH = {"none": 0.3, "stubble": 1.0, "mustache": 0.9, "goatee": 0.9,
                   "short_beard": 0.9, "full_beard": 0.9, "long_beard": 0.9}
 
@@ -462,8 +465,9 @@ def _fourier_noise(p: np.ndarray, rng: np.random.Generator, wavelengths_m: tuple
     return np.cos(waves).sum(-1) * np.float32(np.sqrt(2.0 / count))
 
 
-def _color_lab(name: str) -> np.ndarray:
-    return linear_rgb_to_lab(srgb_decode(np.array(COLORS[name], np.uint8)))
+def _color_lab(name: str, palette: dict[str, tuple[int, int, int]] | None = None) -> np.ndarray:
+    rgb = (palette or {}).get(name, COLORS[name])
+    return linear_rgb_to_lab(srgb_decode(np.array(rgb, np.uint8)))
 
 
 def _hair_darkness(attrs: Attributes) -> float:
@@ -502,10 +506,10 @@ def _albedo_lab(pmap: PositionMap, regions: dict[str, np.ndarray], masks: dict[s
     stubble = _stubble_strength(attrs)
     lab += (stubble * regions["beard"] + 0.25 * stubble * regions["beard_area"])[..., None] * np.float32(_STUBBLE_LAB)
 
-    for color, weight, alpha in ((makeup.eyeshadow_color, "eyeshadow", 0.55),
-                                 (makeup.lipstick_color, "lips", 0.85)):
+    for color, weight, alpha, palette in ((makeup.eyeshadow_color, "eyeshadow", 0.55, None),
+                                          (makeup.lipstick_color, "lips", 0.85, _LIPSTICK_RGB)):
         if color and color != "none":
-            lab += (alpha * regions[weight])[..., None] * (_color_lab(color).astype(np.float32) - lab)
+            lab += (alpha * regions[weight])[..., None] * (_color_lab(color, palette).astype(np.float32) - lab)
     if makeup.blush:
         rose = np.float32([base[0] - 4.0, base[1] + 16.0, base[2] + 2.0])
         lab += (0.5 * float(makeup.blush) * regions["cheeks"])[..., None] * (rose - lab)
