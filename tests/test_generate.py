@@ -35,6 +35,12 @@ def test_package_has_manifest_mesh_textures_and_preview(fisherman_package):
         assert (fisherman_package / f.path).is_file()
 
 
+def test_package_folder_gets_ordinary_permissions(fisherman_package):
+    umask = os.umask(0o022)
+    os.umask(umask)
+    assert fisherman_package.stat().st_mode & 0o777 == 0o777 & ~umask  # not mkdtemp's private 0o700
+
+
 def test_package_passes_khronos_gltf_validator_with_zero_errors(fisherman_package):
     report = validate_gltf(fisherman_package / "character.glb")
     assert report.num_errors == 0, report.messages[:5]

@@ -134,6 +134,7 @@ def write_package(result: Any, out_dir: Path, *, force: bool = False) -> Manifes
     out_dir = check_output_dir(out_dir, force)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".partial", dir=out_dir.parent))
+    tmp.chmod(0o777 & ~_umask())  # mkdtemp makes it private; the package is an ordinary folder
     try:
         files: list[PackageFile] = []
 
@@ -281,3 +282,9 @@ def validate_package(pkg_dir: Path, *, gltf_validator: bool = True) -> list[Vali
                 err(glbs[0].path, f"glTF validator: {m.get('code')}: {m.get('message')} ({m.get('pointer', '')})")
     return issues
 
+
+def _umask() -> int:
+    """The process umask (read by setting and restoring it: there is no getter)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask

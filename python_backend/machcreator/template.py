@@ -11,9 +11,11 @@ the soles touch the floor ``z = 0`` (Unreal and Blender put a character's origin
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import os
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -67,9 +69,27 @@ def _import_anny():
     import warp
 
     warp.config.log_level = logging.ERROR  # warp announces its devices on stdout otherwise
+    with _native_stderr_silenced():
+        # warp's C++ core prints a "no CUDA driver" warning when it starts on a machine without
+        # a GPU; anny runs on the CPU here, so that line would only alarm users
+        warp.init()
     import anny
 
     return anny
+
+
+@contextlib.contextmanager
+def _native_stderr_silenced():
+    """Send file descriptor 2 to /dev/null for the block (catches writes from C code too)."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 def shape_body(model: "anny.Anny", params: AnnyParameters | Attributes) -> ShapedBody:
