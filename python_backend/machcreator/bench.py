@@ -24,6 +24,7 @@ DEFAULT_PROMPTS = (
     "a muscular bald man in his thirties with dark skin and a goatee",
 )
 STAGE_COLUMNS = ("parse", "attributes", "geometry", "textures", "preview", "package")
+_SHORT = {"attributes": "attrs", "geometry": "geom", "textures": "tex"}
 
 
 def _peak_rss_mb() -> float:
@@ -56,7 +57,7 @@ def run_bench(prompts: list[str] | None, runs: int = 2, texture_size: int = 2048
     console = console or Console()
     rows: list[dict] = []
     for prompt in prompts or DEFAULT_PROMPTS:
-        console.print(f"[dim]benchmarking:[/] {prompt}")
+        console.print(f"[dim]benchmarking:[/] {prompt}", highlight=False)
         proc = subprocess.run(
             [sys.executable, "-m", "machcreator.bench", "--worker", prompt, str(runs), str(texture_size)],
             capture_output=True, text=True, check=False,
@@ -66,16 +67,19 @@ def run_bench(prompts: list[str] | None, runs: int = 2, texture_size: int = 2048
         for line in proc.stdout.splitlines():
             if line.startswith("{"):
                 rows.append(dict(json.loads(line), prompt=prompt))
-    table = Table(title=f"mach bench ({texture_size}² textures; cold = fresh process incl. model loads)")
-    table.add_column("prompt", max_width=28)
+    table = Table(title=f"mach bench: {texture_size}² textures; cold = fresh process incl. model loads; times in s")
+    table.add_column("#", justify="right")
     table.add_column("run")
     for col in STAGE_COLUMNS:
-        table.add_column(f"{col} s", justify="right")
-    table.add_column("total s", justify="right")
-    table.add_column("peak RSS MB", justify="right")
+        table.add_column(_SHORT.get(col, col), justify="right")
+    table.add_column("total", justify="right")
+    table.add_column("RSS MB", justify="right")
+    numbers = {p: i + 1 for i, p in enumerate(dict.fromkeys(r["prompt"] for r in rows))}
     for r in rows:
-        table.add_row(r["prompt"][:28], r["kind"], *(f"{r['timings'].get(c, 0.0):.2f}" for c in STAGE_COLUMNS),
+        table.add_row(str(numbers[r["prompt"]]), r["kind"], *(f"{r['timings'].get(c, 0.0):.2f}" for c in STAGE_COLUMNS),
                       f"{r['total_s']:.2f}", f"{r['peak_rss_mb']:.0f}")
+    for prompt, i in numbers.items():
+        console.print(f"#{i}: {prompt}", highlight=False)
     console.print(table)
     return rows
 

@@ -18,6 +18,7 @@ import os
 import platform
 import shutil
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from importlib import metadata
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal
@@ -143,16 +144,17 @@ def write_package(result: Any, out_dir: Path, *, force: bool = False) -> Manifes
             files.append(PackageFile(path=rel, role=role, media_type=media, bytes=p.stat().st_size, sha256=_sha256(p)))
 
         (tmp / "textures").mkdir()
-        uris: dict[str, str] = {}
-        for key in sorted(result.character.textures):
-            rel = f"textures/{key}.png"
-            _write_png(tmp / rel, result.character.textures[key])
-            uris[key] = rel
-        write_glb(result.character, tmp / GLB, uris)
+        uris = {key: f"textures/{key}.png" for key in sorted(result.character.textures)}
+        images = {rel: result.character.textures[key] for key, rel in uris.items()} | {PREVIEW: result.preview}
+        # PNG compression releases the GIL: encode the images on every core while the glb is written
+        with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+            pending = [pool.submit(_write_png, tmp / rel, img) for rel, img in images.items()]
+            write_glb(result.character, tmp / GLB, uris)
+            for job in pending:
+                job.result()
         add(GLB, "mesh", "model/gltf-binary")
         for key, rel in uris.items():
             add(rel, texture_role(key), "image/png")
-        _write_png(tmp / PREVIEW, result.preview)
         add(PREVIEW, "preview", "image/png")
 
         ch = result.character
