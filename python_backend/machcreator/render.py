@@ -38,6 +38,8 @@ KEY_LIGHT_DIR = (-0.6, -0.65, 0.5)
 BACKGROUND = ((0.42, 0.45, 0.50), (0.17, 0.18, 0.20))
 #: Side of the key light's shadow map in texels.
 SHADOW_MAP_PX = 1024
+#: Width of the key light's shadow penumbra, metres (a soft box, not a point light).
+SHADOW_PENUMBRA_M = 0.004
 #: Three-quarter views turn the camera this far (degrees) around the vertical axis.
 THREE_QUARTER_DEG = 35.0
 
@@ -369,7 +371,7 @@ def _background(height: int, width: int, colors: tuple) -> np.ndarray:
 
 def key_light_visibility(scene: _Scene, points: np.ndarray, normals: np.ndarray, light_dir: np.ndarray,
                          size: int = SHADOW_MAP_PX) -> np.ndarray:
-    """How much of the key light reaches each point: an orthographic shadow map with 3×3 PCF.
+    """How much of the key light reaches each point: an orthographic shadow map, percentage-closer filtered.
 
     Args:
         scene: every part (shadow casters). points, normals: (N, 3) receivers, metres, unit normals.
@@ -403,13 +405,16 @@ def key_light_visibility(scene: _Scene, points: np.ndarray, normals: np.ndarray,
     offset = points + normals * np.float32(2.5 * texel)
     recv = offset @ basis.T
     col, row = (recv[:, 0] - span_lo[0]) / texel - 0.5, (recv[:, 1] - span_lo[1]) / texel - 0.5
+    # 5×5 taps spread over the penumbra of a soft key light, whatever the map's texel size
+    step = max(1, round(SHADOW_PENUMBRA_M / 2 / texel))
     lit = np.zeros(len(points), np.float32)
-    for dr in (-1, 0, 1):
-        for dc in (-1, 0, 1):
-            r = np.clip(np.round(row).astype(np.int64) + dr, 0, size - 1)
-            c = np.clip(np.round(col).astype(np.int64) + dc, 0, size - 1)
-            lit += recv[:, 2] <= zbuf[r, c] + 1.5 * texel
-    return lit / 9.0
+    for dr in (-2, -1, 0, 1, 2):
+        for dc in (-2, -1, 0, 1, 2):
+            r = np.clip(np.round(row).astype(np.int64) + dr * step, 0, size - 1)
+            c = np.clip(np.round(col).astype(np.int64) + dc * step, 0, size - 1)
+            # a tap away from the point sees the surface's own slope: tolerate up to 45°
+            lit += recv[:, 2] <= zbuf[r, c] + (1.5 + step * np.hypot(dr, dc)) * texel
+    return lit / 25.0
 
 
 def _render_scene(scene: _Scene, camera: Camera, light_dir: np.ndarray, background: tuple, supersample: int) -> np.ndarray:
