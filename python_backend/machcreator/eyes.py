@@ -13,6 +13,7 @@ import cv2
 import numpy as np
 
 from machcreator.character import ShapedBody
+from machcreator.textures import smoothstep
 
 #: half-angle of the iris seen from the eyeball centre (asin(5.85 mm / 12 mm): an 11.7 mm iris on a 24 mm eyeball).
 IRIS_HALF_ANGLE = np.deg2rad(29.0)
@@ -125,13 +126,13 @@ def iris_texture(iris_rgb: tuple[int, int, int], size: int = 1024, seed: int = 0
              - 0.25 * np.clip((t - 0.82) / 0.18, 0, 1) ** 1.5)  # darkening towards the limbus
     inner = np.clip(1 - t / 0.3, 0, 1)[..., None]  # warmer, darker ring around the pupil
     iris = base * shade[..., None] * (1 - 0.25 * inner) + np.array([60, 40, 20], np.float32) * 0.25 * inner
-    iris_a = _smoothstep(ri + 0.004, ri - 0.004, r)[..., None]
+    iris_a = smoothstep(ri + 0.004, ri - 0.004, r)[..., None]
     img = img * (1 - iris_a) + iris * iris_a
     # limbal ring: dark band straddling the iris edge, fading into the sclera
     limbal = np.exp(-(((r - ri) / (0.09 * ri)) ** 2))[..., None]
     img = img * (1 - 0.6 * limbal) + base * 0.25 * 0.6 * limbal
     # pupil
-    pupil_a = _smoothstep(rp + 0.003, rp - 0.003, r)[..., None]
+    pupil_a = smoothstep(rp + 0.003, rp - 0.003, r)[..., None]
     img = img * (1 - pupil_a) + np.array([6, 5, 5], np.float32) * pupil_a
     return np.clip(img, 0, 255).astype(np.uint8)
 
@@ -142,11 +143,6 @@ def _fit_sphere(pts: np.ndarray) -> tuple[np.ndarray, float]:
     sol, *_ = np.linalg.lstsq(a, (pts**2).sum(1), rcond=None)
     center = sol[:3]
     return center, float(np.sqrt(sol[3] + center @ center))
-
-
-def _smoothstep(e0: float, e1: float, x: np.ndarray) -> np.ndarray:
-    t = np.clip((x - e0) / (e1 - e0), 0, 1)
-    return t * t * (3 - 2 * t)
 
 
 def _polar_noise(rng: np.random.Generator, ang: np.ndarray, t: np.ndarray, *, n_ang: int,

@@ -233,7 +233,8 @@ def _gauss(p: np.ndarray, center: np.ndarray, radii: float | tuple[float, float,
     return np.exp(-0.5 * np.einsum("...i,...i->...", d, d))
 
 
-def _smoothstep(edge0: float, edge1: float, x: np.ndarray) -> np.ndarray:
+def smoothstep(edge0: float, edge1: float, x: np.ndarray) -> np.ndarray:
+    """Hermite step (...) from 0 at ``edge0`` to 1 at ``edge1`` (edges may be in either order)."""
     t = np.clip((x - edge0) / (edge1 - edge0), 0.0, 1.0)
     return t * t * (3.0 - 2.0 * t)
 
@@ -249,7 +250,7 @@ def _face_regions(p: np.ndarray, n: np.ndarray, a: _Anchors, masks: dict[str, np
     """Soft facial regions (...) in 0..1 of surface points and normals (..., 3), from landmarks."""
     u, re = a.unit, a.eye_radius
     x, z = p[..., 0], p[..., 2]
-    front = _smoothstep(0.0, 0.4, -n[..., 1])
+    front = smoothstep(0.0, 0.4, -n[..., 1])
     cheeks = np.maximum(*(_gauss(p, c, 0.42 * u) for c in a.cheeks))
     nose_tip = _gauss(p, a.nose, 0.17 * u)
     forehead = _gauss(p, a.forehead, (0.85 * u, 0.5 * u, 0.32 * u))
@@ -262,14 +263,14 @@ def _face_regions(p: np.ndarray, n: np.ndarray, a: _Anchors, masks: dict[str, np
     slope = (a.ears[0][2] - 0.1 * u - lip_top) / max(ear_x - corner_x, 1e-3)
     z_top = lip_top + np.maximum(np.abs(x) - corner_x, 0.0) * slope
     ragged = 0.04 * u * (np.sin(x / (0.05 * u)) + 0.6 * np.sin(x / (0.021 * u) + 1.7))  # no ruler-straight edge
-    below_line = _smoothstep(-0.04 * u, 0.18 * u, z_top - z + ragged)
-    above_neck = _smoothstep(a.chin[2] - 0.5 * u, a.chin[2] - 0.15 * u, z)
-    before_ears = _smoothstep(0.0, 0.1 * u, (a.ears[0][1] - 0.05 * u) - p[..., 1])
-    centre = _smoothstep(0.0, 0.1 * u, corner_x + 0.12 * u - np.abs(x))
-    upper_lip = centre * _smoothstep(mouth_z, mouth_z + 0.05 * u, z)
-    chin_strip = centre * _smoothstep(mouth_z - 0.02 * u, mouth_z - 0.1 * u, z)
+    below_line = smoothstep(-0.04 * u, 0.18 * u, z_top - z + ragged)
+    above_neck = smoothstep(a.chin[2] - 0.5 * u, a.chin[2] - 0.15 * u, z)
+    before_ears = smoothstep(0.0, 0.1 * u, (a.ears[0][1] - 0.05 * u) - p[..., 1])
+    centre = smoothstep(0.0, 0.1 * u, corner_x + 0.12 * u - np.abs(x))
+    upper_lip = centre * smoothstep(mouth_z, mouth_z + 0.05 * u, z)
+    chin_strip = centre * smoothstep(mouth_z - 0.02 * u, mouth_z - 0.1 * u, z)
     shape = {"mustache": upper_lip, "goatee": np.maximum(upper_lip, chin_strip)}.get(facial_hair, 1.0)
-    beard_area = below_line * above_neck * before_ears * (1.0 - _smoothstep(0.2, 0.6, lips))
+    beard_area = below_line * above_neck * before_ears * (1.0 - smoothstep(0.2, 0.6, lips))
     beard = beard_area * shape
 
     shadow = []
@@ -277,10 +278,10 @@ def _face_regions(p: np.ndarray, n: np.ndarray, a: _Anchors, masks: dict[str, np
         r = _norm(p - e)
         # the upper lid: skin just outside the eyeball, fading out towards the brow
         lid = np.exp(-0.5 * ((r - 1.15 * re) / (0.3 * re)) ** 2)
-        shadow.append(lid * _smoothstep(0.0, 0.35 * re, z - e[2]) * _smoothstep(1.9 * re, 1.2 * re, np.abs(x - e[0])))
-    eyeshadow = np.clip(np.maximum(*shadow) + masks["eyelids"] * _smoothstep(0.0, 0.3 * re, z - a.eye[0][2]), 0, 1)
+        shadow.append(lid * smoothstep(0.0, 0.35 * re, z - e[2]) * smoothstep(1.9 * re, 1.2 * re, np.abs(x - e[0])))
+    eyeshadow = np.clip(np.maximum(*shadow) + masks["eyelids"] * smoothstep(0.0, 0.3 * re, z - a.eye[0][2]), 0, 1)
 
-    freckle = np.clip(1.0 * cheeks + 0.9 * np.maximum(nose_tip, ridge * _smoothstep(a.eye[0][2], a.nose[2], z)) + 0.15 * forehead, 0, 1)
+    freckle = np.clip(1.0 * cheeks + 0.9 * np.maximum(nose_tip, ridge * smoothstep(a.eye[0][2], a.nose[2], z)) + 0.15 * forehead, 0, 1)
     return {
         "cheeks": cheeks * front, "nose_tip": nose_tip, "forehead": forehead * front, "ridge": ridge * front,
         "lips": lips, "beard_area": beard_area, "beard": beard, "eyeshadow": eyeshadow * front,
@@ -324,15 +325,15 @@ def _hair_regions(p: np.ndarray, n: np.ndarray, a: _Anchors, masks: dict[str, np
     line = eye_z + u * np.interp(azimuth, _HAIRLINE_DEG, _HAIRLINE_U) + 0.025 * u * noise
     style = attrs.hair.style or "short"
     cover = _SCALP_COVER.get(style, 1.0)
-    scalp = cover * _smoothstep(-0.02 * u, 0.06 * u, z - line) * (1.0 - np.clip(1.5 * masks["ears"], 0, 1))
+    scalp = cover * smoothstep(-0.02 * u, 0.06 * u, z - line) * (1.0 - np.clip(1.5 * masks["ears"], 0, 1))
     if attrs.hair.part in ("left", "right", "center") and cover >= 1.0:
         offset = {"left": 0.3, "right": -0.3, "center": 0.0}[attrs.hair.part] * u
-        parting = _smoothstep(0.03 * u, 0.0, np.abs(x - offset)) * _smoothstep(ear_y - 0.7 * u, ear_y + 0.4 * u, ear_y + 0.6 * u - y + (0 * y))
+        parting = smoothstep(0.03 * u, 0.0, np.abs(x - offset)) * smoothstep(ear_y - 0.7 * u, ear_y + 0.4 * u, ear_y + 0.6 * u - y + (0 * y))
         scalp *= 1.0 - 0.8 * parting * (y < ear_y + 0.2 * u)
     if attrs.hair.bangs and cover >= 1.0:
         # a fringe: hair reaches down the forehead to just above the brows
         edge = eye_z + u * (0.5 + 0.25 * (x / u) ** 2) + 0.03 * u * noise  # an arc, shortest in the middle
-        fringe = _smoothstep(0.0, 0.08 * u, z - edge) * (y < ear_y)
+        fringe = smoothstep(0.0, 0.08 * u, z - edge) * (y < ear_y)
         scalp = np.maximum(scalp, cover * fringe)
     crown = np.float32([0.0, ear_y + 0.35 * u, eye_z + 1.35 * u])
     flow = _tangent(p - crown, n) * scalp[..., None]
@@ -344,8 +345,8 @@ def _hair_regions(p: np.ndarray, n: np.ndarray, a: _Anchors, masks: dict[str, np
     arch = np.where(s < peak, np.sin(0.5 * np.pi * np.clip(s / peak, 0, 1)), 1.0 - 1.6 * (s - peak))
     centre = eye_z + u * (0.24 + rise * arch)
     half = u * 0.13 * thick * (1.0 - 0.65 * np.clip(s, 0, 1))
-    brows = (_smoothstep(-0.05, 0.05, s) * _smoothstep(1.05, 0.95, s) * _smoothstep(1.0, 0.6, np.abs(z - centre) / half)
-             * _smoothstep(0.2, 0.5, -n[..., 1]) * (y < float(a.eye[0][1])))
+    brows = (smoothstep(-0.05, 0.05, s) * smoothstep(1.05, 0.95, s) * smoothstep(1.0, 0.6, np.abs(z - centre) / half)
+             * smoothstep(0.2, 0.5, -n[..., 1]) * (y < float(a.eye[0][1])))
     up = np.clip(0.9 - 1.2 * s, -0.2, 0.9)  # inner hairs grow upwards, the tail's outwards and down
     brow_dir = np.stack([np.sign(x), np.zeros_like(x), up], -1)
     flow += _tangent(brow_dir, n) * brows[..., None]
@@ -355,9 +356,9 @@ def _hair_regions(p: np.ndarray, n: np.ndarray, a: _Anchors, masks: dict[str, np
     for e in a.eye:
         r = _norm(p - e)
         ring = np.exp(-0.5 * ((r - 1.04 * a.eye_radius) / (0.06 * a.eye_radius)) ** 2)
-        lash = np.maximum(lash, ring * _smoothstep(-0.1 * a.eye_radius, 0.2 * a.eye_radius, z - e[2])
-                          * _smoothstep(1.2 * a.eye_radius, 0.8 * a.eye_radius, np.abs(x - e[0])))
-    lash *= _smoothstep(0.2, 0.5, -n[..., 1])
+        lash = np.maximum(lash, ring * smoothstep(-0.1 * a.eye_radius, 0.2 * a.eye_radius, z - e[2])
+                          * smoothstep(1.2 * a.eye_radius, 0.8 * a.eye_radius, np.abs(x - e[0])))
+    lash *= smoothstep(0.2, 0.5, -n[..., 1])
 
     down = np.broadcast_to(np.float32([0.0, -0.3, -1.0]), p.shape)
     beard_flow = _tangent(down + np.stack([0.3 * np.sign(x), np.zeros_like(x), np.zeros_like(x)], -1), n)
@@ -573,7 +574,7 @@ def _wrinkle_height(p: np.ndarray, n: np.ndarray, a: _Anchors, wrinkles: float, 
     """
     u, re = a.unit, a.eye_radius
     x, y, z = p[..., 0], p[..., 1], p[..., 2]
-    front = _smoothstep(0.1, 0.5, -n[..., 1])
+    front = smoothstep(0.1, 0.5, -n[..., 1])
     h = np.zeros(p.shape[:-1], np.float32)
 
     def groove(d: np.ndarray, width: float) -> np.ndarray:
@@ -583,7 +584,7 @@ def _wrinkle_height(p: np.ndarray, n: np.ndarray, a: _Anchors, wrinkles: float, 
         brow = a.eye[0][2] + 0.55 * u
         waviness = 0.04 * u * np.sin(2 * np.pi * x / (1.2 * u) + rng.uniform(0, 2 * np.pi))
         s = (z - brow + waviness) / (0.13 * u)
-        lines = groove(s - np.round(s), 0.12) * _smoothstep(-0.2, 0.6, s) * _smoothstep(4.2, 3.2, s)
+        lines = groove(s - np.round(s), 0.12) * smoothstep(-0.2, 0.6, s) * smoothstep(4.2, 3.2, s)
         region = _gauss(p, a.forehead, (0.75 * u, 0.6 * u, 0.6 * u)) * front
         h -= 0.25e-3 * wrinkles * lines * region
 
@@ -592,20 +593,20 @@ def _wrinkle_height(p: np.ndarray, n: np.ndarray, a: _Anchors, wrinkles: float, 
             dx, dz = sign * (x - corner[0]), z - corner[2]
             rho = np.hypot(dx, dz)
             fan = np.arctan2(dz, np.maximum(dx, 1e-6)) / 0.28 + rng.uniform(-0.5, 0.5)
-            lines = groove(fan - np.round(fan), 0.14) * _smoothstep(0.2 * re, 0.6 * re, rho) * _smoothstep(2.2 * re, 1.2 * re, rho)
-            region = _smoothstep(-0.1 * re, 0.3 * re, dx) * _smoothstep(3.0 * re, 2.0 * re, _norm(p - corner))
-            h -= 0.15e-3 * wrinkles * lines * region * _smoothstep(1.2, 0.6, np.abs(fan) * 0.28)
+            lines = groove(fan - np.round(fan), 0.14) * smoothstep(0.2 * re, 0.6 * re, rho) * smoothstep(2.2 * re, 1.2 * re, rho)
+            region = smoothstep(-0.1 * re, 0.3 * re, dx) * smoothstep(3.0 * re, 2.0 * re, _norm(p - corner))
+            h -= 0.15e-3 * wrinkles * lines * region * smoothstep(1.2, 0.6, np.abs(fan) * 0.28)
 
             r = np.hypot(x - e[0], z - e[2])
             arcs = groove(r - 1.5 * re, 0.06 * re) + 0.7 * groove(r - 1.85 * re, 0.06 * re)
-            below = _smoothstep(-0.3 * re, -0.8 * re, z - e[2]) * _smoothstep(1.4 * re, 0.9 * re, np.abs(x - e[0]))
-            h -= 0.12e-3 * wrinkles * arcs * below * _smoothstep(0.0, 0.1, front) * (y < e[1] + re)
+            below = smoothstep(-0.3 * re, -0.8 * re, z - e[2]) * smoothstep(1.4 * re, 0.9 * re, np.abs(x - e[0]))
+            h -= 0.12e-3 * wrinkles * arcs * below * smoothstep(0.0, 0.1, front) * (y < e[1] + re)
 
     for corner, sign in zip(a.corners, (1.0, -1.0)):
         start = np.float32([a.nose[0] + sign * 0.33 * u, a.nose[2] + 0.05 * u])
         end = np.float32([corner[0] + sign * 0.14 * u, corner[2] - 0.25 * u])
         d = _segment_distance(p[..., [0, 2]], start, end)
-        near = _smoothstep(0.06 * u, 0.0, np.abs(y - corner[1]) - 0.25 * u)
+        near = smoothstep(0.06 * u, 0.0, np.abs(y - corner[1]) - 0.25 * u)
         h -= (0.06e-3 + 0.4e-3 * wrinkles) * groove(d, 0.05 * u) * near * front
     return h
 
@@ -634,7 +635,7 @@ def _large_scale_ao(pmap: PositionMap) -> np.ndarray:
     offset = cv2.GaussianBlur(position * covered[..., None], (0, 0), sigma_px) / weight - position
     depth = np.einsum("hwc,hwc->hw", offset, normal)
     # an offset far beyond the kernel means the neighbourhood spans a UV seam: no evidence there
-    depth *= _smoothstep(2.0 * sigma_m, sigma_m, _norm(offset))
+    depth *= smoothstep(2.0 * sigma_m, sigma_m, _norm(offset))
     return _up(np.clip(1.0 - depth / 0.008, 0.45, 1.0).astype(np.float32), pmap.position.shape[0])
 
 
@@ -714,7 +715,7 @@ def _regions(pmap: PositionMap, masks: dict[str, np.ndarray], anchors: _Anchors,
             regions[k][rows, cols] = v
     else:
         # sparse freckles on the shoulders, upper back and arms
-        regions["freckles"] = 0.25 * _smoothstep(anchors.chin[2] - 0.45, anchors.chin[2] - 0.15, pmap.position[..., 2])
+        regions["freckles"] = 0.25 * smoothstep(anchors.chin[2] - 0.45, anchors.chin[2] - 0.15, pmap.position[..., 2])
     regions["palm_side"] = _palm_side(pmap, masks)
     return regions
 
@@ -749,7 +750,7 @@ def _palm_side(pmap: PositionMap, masks: dict[str, np.ndarray]) -> np.ndarray:
     Soles face down. For each hand, the palm is the side of its flattest axis towards which the
     fingertips curl (fingertips lie off the hand's mid-plane on the palm side).
     """
-    out = _smoothstep(-0.2, -0.7, pmap.normal[..., 2]) * (masks["feet"] > 0.5)
+    out = smoothstep(-0.2, -0.7, pmap.normal[..., 2]) * (masks["feet"] > 0.5)
     hand = (masks["hands"] > 0.5) & pmap.covered
     for side in (1.0, -1.0):
         sel = hand & (np.sign(pmap.position[..., 0]) == side)
@@ -763,7 +764,7 @@ def _palm_side(pmap: PositionMap, masks: dict[str, np.ndarray]) -> np.ndarray:
         tips = pts[reach > np.quantile(reach, 0.9)]  # finger tips and the wrist end
         flat = flat if np.mean((tips - centre) @ flat) > 0 else -flat
         facing = (pmap.normal @ flat.astype(np.float32))
-        out = np.where(sel, _smoothstep(0.1, 0.6, facing), out)
+        out = np.where(sel, smoothstep(0.1, 0.6, facing), out)
     return out.astype(np.float32)
 
 
