@@ -191,7 +191,6 @@ def test_cli_attributes_prints_json_with_overrides():
     assert out["attributes"]["body"]["gender"] == "female"
 
 
-@pytest.mark.slow
 def test_cli_generate_then_validate(tmp_path):
     out = tmp_path / "anna"
     proc = _mach("generate", "a young woman with long curly red hair, green eyes and freckles", "-o", str(out))

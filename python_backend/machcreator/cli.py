@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 from pathlib import Path
+from collections.abc import Callable, Iterator
 from typing import Optional
 
 import typer
@@ -48,6 +50,26 @@ def _parser_options(parser: str, llm_model_dir: Optional[Path], llm_url: Optiona
     return {}
 
 
+@contextlib.contextmanager
+def _progress_reporter() -> Iterator[Callable[[str, float, str], None]]:
+    """A ``progress(stage, fraction, message)`` callback: a live bar on a terminal, otherwise one
+    line per stage (logs, pipes and editor subprocesses see every step)."""
+    if not err_console.is_terminal:
+        seen: set[str] = set()
+
+        def log(stage: str, fraction: float, message: str) -> None:
+            if stage not in seen:
+                seen.add(stage)
+                err_console.print(f"[{fraction:4.0%}] {message}", highlight=False, markup=False)
+
+        yield log
+        return
+    with Progress(TextColumn("{task.description:<34}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
+                  TimeElapsedColumn(), console=err_console, transient=False) as bar:
+        task = bar.add_task("Starting", total=1.0)
+        yield lambda stage, fraction, message: bar.update(task, completed=fraction, description=message)
+
+
 @app.command()
 def generate(
     prompt: Optional[str] = typer.Argument(None, help="Describe the character, e.g. 'an old fisherman with a grey beard'."),
@@ -79,18 +101,14 @@ def generate(
         prompt=clean, seed=seed, overrides=overrides, parser=parser,
         parser_options=_parser_options(parser, llm_model_dir, llm_url, llm_model), texture_size=texture_size,
     )
-    with Progress(TextColumn("{task.description:<34}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
-                  TimeElapsedColumn(), console=err_console, transient=False) as bar:
-        task = bar.add_task("Starting", total=1.0)
-
-        def progress(stage: str, fraction: float, message: str) -> None:
-            bar.update(task, completed=fraction, description=message)
-
-        pipe = Pipeline(progress=progress, anny_cache_dir=str(anny_cache) if anny_cache else None)
+    with _progress_reporter() as progress:
+        # the pipeline's stages fill the first 95 %, writing the package the rest
+        pipe = Pipeline(progress=lambda stage, fraction, message: progress(stage, 0.95 * fraction, message),
+                        anny_cache_dir=str(anny_cache) if anny_cache else None)
         result = pipe(request)
-        bar.update(task, description="Writing the package", completed=0.99)
+        progress("write", 0.95, "Writing the package")
         manifest = write_package(result, output, force=force)
-        bar.update(task, description="Done", completed=1.0)
+        progress("written", 1.0, "Done")
     for w in result.warnings:
         err_console.print(f"[yellow]warning:[/] {w}")
     if result.unknown_words:
