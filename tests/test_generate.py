@@ -198,3 +198,23 @@ def test_cli_generate_then_validate(tmp_path):
     assert "Painting skin" in proc.stderr.decode()  # per-stage progress
     proc = _mach("validate", str(out))
     assert proc.returncode == 0, proc.stdout.decode()
+
+
+def test_first_run_cache_build_is_announced_and_kept_out_of_stage_timings(tmp_path, monkeypatch):
+    import machcreator.template as template
+
+    real_build = template._build_anny
+    default_cache = str(template._import_anny().paths.get_anny_cache_path())
+    events: list[tuple[str, str]] = []
+
+    def build(cache_dir: str):  # an empty cache folder: pretend to build, hand back the cached model
+        events.append(("build", cache_dir))
+        return real_build(default_cache)
+
+    monkeypatch.setattr(template, "_build_anny", build)
+    pipe = Pipeline(progress=lambda stage, fraction, message: events.append((stage, message)),
+                    anny_cache_dir=str(tmp_path / "anny"))
+    pipe(GenerateRequest(prompt="a man", texture_size=64, preview_size=64))
+    stages = [stage for stage, _ in events]
+    assert events[:2] == [("setup", template.FIRST_RUN_MESSAGE), ("build", str(tmp_path / "anny"))]
+    assert stages.index("build") < stages.index("parse")  # stage timers start with their event

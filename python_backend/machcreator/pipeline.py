@@ -123,7 +123,7 @@ class Pipeline:
     def template(self) -> Any:
         from machcreator.template import load_anny
 
-        return load_anny(self.anny_cache_dir, progress=lambda msg: self.progress("geometry", self._fraction("geometry"), msg))
+        return load_anny(self.anny_cache_dir, progress=lambda msg: self.progress("setup", 0.0, msg))
 
     def warm_up(self) -> None:
         """Load the template and the embedded parser's encoder (slow once per process)."""
@@ -143,6 +143,10 @@ class Pipeline:
         prompt = check_prompt(request.prompt) if request.prompt or not request.overrides else ""
         apply_overrides(Attributes(), request.overrides)
 
+        # models load once per process, outside the timed stages (the very first run also builds
+        # anny's template cache, ~100 s, and says so through the progress callback)
+        model = self.template()
+
         # 2. parse the prompt into attributes (Mach §2.1)
         with self._stage("parse", timings, "Reading the prompt"):
             if prompt:
@@ -159,7 +163,6 @@ class Pipeline:
 
         # 4. geometry: template body and face shaped by the attributes (§2.2, embedded: anny)
         with self._stage("geometry", timings, "Shaping body and face"):
-            model = self.template()
             # the geometry reads only anny's parameters: an edit that leaves them alone reuses it
             geometry_inputs = dataclasses.asdict(anny_parameters(resolved))
             base = self.cache.get_or_run("geometry", geometry_inputs, lambda: build_geometry(resolved, model=model))
