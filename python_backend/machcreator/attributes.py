@@ -61,7 +61,7 @@ COLORS: dict[str, tuple[int, int, int]] = {
     "white": (235, 235, 230),
     # irises
     "hazel": (120, 92, 48),
-    "amber": (176, 120, 40),
+    "amber": (150, 104, 46),
     "green": (70, 120, 60),
     "blue": (60, 110, 170),
     "light_blue": (120, 170, 215),
