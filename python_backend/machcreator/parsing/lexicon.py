@@ -343,6 +343,7 @@ ADJECTIVES: dict[str, dict[str, Sets]] = {
     "stocky": {"*": {"body.weight": 0.4, "body.muscle": 0.3, "body.height": -0.2}},
     "muscular": {"*": {"body.muscle": 0.7}},
     "athletic": {"*": {"body.muscle": 0.4, "body.weight": -0.1}},
+    "sporty": {"*": {"body.muscle": 0.4, "body.weight": -0.1}},
     "fit": {"*": {"body.muscle": 0.3, "body.weight": -0.1}},
     "toned": {"*": {"body.muscle": 0.3}},
     "buff": {"*": {"body.muscle": 0.8}},
