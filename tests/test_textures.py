@@ -282,3 +282,15 @@ def test_full_beard_covers_the_chin_in_the_facial_hair_colour(character, head_ma
     grey = srgb_to_lab(np.array([[COLORS["grey"]]], np.uint8))[0, 0]
     assert np.hypot(*beard[1:]) < np.hypot(*shaven[1:]) - 5  # grey hair is less chromatic than skin
     assert np.linalg.norm(beard - grey) < np.linalg.norm(shaven - grey) - 10
+
+
+def test_age_spots_appear_on_old_faces_only(character, head_map):
+    pmap, masks = head_map
+    face = pmap.covered & (masks["face"] > 0.5) & (masks["lips"] < 0.1) & (masks["eyelids"] < 0.1)
+    bald = {"hair__style": "bald", "skin__wrinkles": 0.0, "eyebrows__color": "brown"}
+    young = srgb_to_lab(make_skin_textures(character, _attrs(body__age_years=30.0, **bald), 0, SMALL)["head_albedo"])
+    old = srgb_to_lab(make_skin_textures(character, _attrs(body__age_years=80.0, **bald), 0, SMALL)["head_albedo"])
+    # a spot darkens the skin by several L* units against the same texel of the young face
+    darker = young[face][:, 0] - old[face][:, 0] > 3.0
+    assert darker.sum() > 30  # ≈ 40 spots of ~1 texel at this small test size
+    assert (young[face][:, 0] - old[face][:, 0] > -0.5).all()  # age only darkens here

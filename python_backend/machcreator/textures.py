@@ -282,10 +282,13 @@ def _face_regions(p: np.ndarray, n: np.ndarray, a: _Anchors, masks: dict[str, np
     eyeshadow = np.clip(np.maximum(*shadow) + masks["eyelids"] * smoothstep(0.0, 0.3 * re, z - a.eye[0][2]), 0, 1)
 
     freckle = np.clip(1.0 * cheeks + 0.9 * np.maximum(nose_tip, ridge * smoothstep(a.eye[0][2], a.nose[2], z)) + 0.15 * forehead, 0, 1)
+    # tear troughs: the thin skin under the lower lids shows the darker tissue beneath
+    under_eye = np.maximum(*(_gauss(p, e + np.float32([0.0, -0.8 * re, -1.35 * re]), (1.1 * re, 0.9 * re, 0.42 * re))
+                             for e in a.eye))
     return {
         "cheeks": cheeks * front, "nose_tip": nose_tip, "forehead": forehead * front, "ridge": ridge * front,
         "lips": lips, "beard_area": beard_area, "beard": beard, "eyeshadow": eyeshadow * front,
-        "freckles": freckle * front + 0.03 * masks["face"],
+        "freckles": freckle * front + 0.03 * masks["face"], "under_eye": under_eye * front,
     }
 
 
@@ -444,7 +447,10 @@ _REGION_LAB = {
     "lips": (-8.0, 14.0, -1.0),  # light skin; darker skin: darker, less red lips (see _albedo_lab)
     "ears": (-1.5, 4.0, -0.5),
     "eyelids": (-3.0, 3.5, -1.5),
+    "under_eye": (-5.0, 2.0, -3.5),
 }
+#: Age spots (solar lentigines) from this age on, most numerous by _AGE_SPOTS_FULL.
+_AGE_SPOTS_FROM, _AGE_SPOTS_FULL = 45.0, 80.0
 #: Stubble shadow: hair under the skin darkens it towards blue-grey.
 _STUBBLE_LAB = (-10.0, -3.0, -7.0)
 #: lipstick shades where the shared colour name means something else on hair or cloth (sRGB).
@@ -488,6 +494,8 @@ def _albedo_lab(pmap: PositionMap, regions: dict[str, np.ndarray], masks: dict[s
     dark = float(np.clip((40.0 - ita) / 80.0, 0.0, 1.0))
     for name, delta in _REGION_LAB.items():
         w = regions[name] if name in regions else masks[name]
+        if name == "under_eye":
+            w = w * (0.4 + 0.6 * float(skin.wrinkles or 0.0))  # deeper with age
         d = np.asarray(delta, np.float32) + (np.float32([-4.0, -6.0, -2.0]) * dark if name == "lips" else 0.0)
         lab += w[..., None] * d
 
@@ -666,6 +674,13 @@ def _part_maps(character: Character, part: MeshPart, attrs: Attributes, seed: in
     count = float(skin.moles or 0.0) * (14 if part.name == "head" else 60)
     moles = _spots((size, size), clear, int(round(count)), 0.9 * mm, rng("moles"))
     albedo *= 1.0 + moles[..., None] * (_tint(base, base * np.array([0.55, 0.9, 1.0])) - 1.0)
+    ageing = float(np.clip((attrs.body.age_years - _AGE_SPOTS_FROM) / (_AGE_SPOTS_FULL - _AGE_SPOTS_FROM), 0, 1))
+    if ageing > 0:
+        # sun-exposed skin: forehead, cheeks, temples, backs of the hands
+        exposed = (regions["forehead"] + regions["cheeks"] + 0.3 * masks["face"] + masks["hands"]) * pmap.covered
+        count = ageing * (40 if part.name == "head" else 80)
+        spots = _spots((size, size), exposed, int(round(count)), 1.3 * mm, rng("age_spots"))
+        albedo *= 1.0 + (0.7 * spots)[..., None] * (_tint(base, base + np.array([-12.0, 3.0, 9.0])) - 1.0)
     stubble = _stubble_strength(attrs)
     if stubble > 0:
         follicles = np.clip(_blur_noise((size, size), 0.6 * size / 2048, rng("stubble")) - 0.5, 0, 1.5)
