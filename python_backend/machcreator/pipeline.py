@@ -71,7 +71,7 @@ class GenerationResult:
 class StageCache:
     """A small in-memory LRU of stage outputs keyed by a hash of their inputs."""
 
-    def __init__(self, max_entries: int = 8) -> None:
+    def __init__(self, max_entries: int = 4) -> None:
         self.max_entries = max_entries
         self._items: OrderedDict[str, Any] = OrderedDict()
         self.hits = 0
