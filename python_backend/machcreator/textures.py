@@ -307,6 +307,8 @@ _SCALP_COVER = {"bald": 0.0, "buzz": 0.8}
 #: thickness factor) by eyebrow type.
 _BROW_SHAPE = {"straight": (0.03, 0.6, 1.0), "arched": (0.11, 0.68, 0.9), "rounded": (0.08, 0.5, 1.0),
                "bushy": (0.04, 0.6, 1.45), "thin": (0.08, 0.65, 0.7)}
+#: roughness of painted hair: a soft sheen, glossier than skin.
+HAIR_ROUGHNESS = 0.45
 _BEARD_COVER = {"none": 0.0, "stubble": 0.0, "mustache": 0.9, "goatee": 0.9,
                 "short_beard": 0.8, "full_beard": 0.95, "long_beard": 0.95}
 
@@ -331,8 +333,9 @@ def _hair_regions(p: np.ndarray, n: np.ndarray, a: _Anchors, masks: dict[str, np
     scalp = cover * smoothstep(-0.02 * u, 0.06 * u, z - line) * (1.0 - np.clip(1.5 * masks["ears"], 0, 1))
     if attrs.hair.part in ("left", "right", "center") and cover >= 1.0:
         offset = {"left": 0.3, "right": -0.3, "center": 0.0}[attrs.hair.part] * u
-        parting = smoothstep(0.03 * u, 0.0, np.abs(x - offset)) * smoothstep(ear_y - 0.7 * u, ear_y + 0.4 * u, ear_y + 0.6 * u - y + (0 * y))
-        scalp *= 1.0 - 0.8 * parting * (y < ear_y + 0.2 * u)
+        # from the front hairline back to the crown, where the parting fades out
+        parting = smoothstep(0.03 * u, 0.0, np.abs(x - offset)) * smoothstep(ear_y + 0.4 * u, ear_y - 0.2 * u, y)
+        scalp *= 1.0 - 0.8 * parting
     if attrs.hair.bangs and cover >= 1.0:
         # a fringe: hair reaches down the forehead to just above the brows
         edge = eye_z + u * (0.5 + 0.25 * (x / u) ** 2) + 0.03 * u * noise  # an arc, shortest in the middle
@@ -428,7 +431,7 @@ def _paint_hair(albedo: np.ndarray, regions: dict[str, np.ndarray], pmap: Positi
         if float(weight.max()) <= 0 or color is None:
             continue
         w = _up(weight, size) * np.float32(alpha)
-        c = np.clip(w * (0.6 + 0.7 * fibres), 0, 1)  # strands thin out where the coverage fades
+        c = np.clip(w * (0.8 + 0.6 * fibres), 0, 1)  # strands thin out where the coverage fades
         hair = srgb_decode(np.array(COLORS[color], np.uint8)) * (0.55 + 0.8 * fibres)[..., None]
         albedo = albedo * (1.0 - c[..., None]) + hair * c[..., None]
         coverage = np.maximum(coverage, c)
@@ -699,11 +702,13 @@ def _part_maps(character: Character, part: MeshPart, attrs: Attributes, seed: in
         rows, cols = np.nonzero(cv2.resize(near, (size, size), interpolation=cv2.INTER_NEAREST))
         height[rows, cols] += _wrinkle_height(_up(pmap.position, size)[rows, cols], _up(pmap.normal, size)[rows, cols],
                                               anchors, float(skin.wrinkles or 0.0), rng("wrinkles"))
+    height *= 1.0 - 0.8 * hair_cover  # painted hair hides the pores and lines beneath it
 
     # 4. ORM: occlusion (cavities + concavity), roughness (oily T-zone, glossy lips), metallic 0
     cavity = np.clip(1.0 + (height - cv2.GaussianBlur(height, (0, 0), 3.0)) / 0.2e-3, 0.5, 1.0)
     occlusion = cavity * _up(_large_scale_ao(pmap), size)
     rough = _up(_roughness(pmap, regions, masks, attrs, rng("roughness")), size) + 0.02 * fine
+    rough += hair_cover * (HAIR_ROUGHNESS - rough)
     orm = np.stack([occlusion, rough, np.zeros_like(rough)], -1)
     return {
         "albedo": srgb_encode(albedo),
