@@ -14,6 +14,7 @@ from machcreator.character import Character, Material, MeshPart, Skeleton
 from machcreator.raster import sample_bilinear
 from machcreator.skin import ita_of_lab, ita_to_lab, srgb_to_lab
 from machcreator.textures import (
+    HAIR_ROUGHNESS,
     _template_masks,
     bake_position_map,
     make_skin_textures,
@@ -188,7 +189,7 @@ def test_wrinkles_add_fine_relief_on_the_forehead(character, head_map):
     assert forehead.sum() > 200
 
     def energy(wrinkles: float) -> float:
-        nrm = make_skin_textures(character, _attrs(skin__wrinkles=wrinkles), 2, SMALL)["head_normal"]
+        nrm = make_skin_textures(character, _attrs(skin__wrinkles=wrinkles, hair__style="bald"), 2, SMALL)["head_normal"]
         xy = nrm[..., :2].astype(np.float32) / 127.5 - 1.0
         high = xy - cv2.GaussianBlur(xy, (0, 0), 3.0)
         return float((high**2).sum(-1)[forehead].mean())
@@ -251,7 +252,9 @@ def test_scalp_takes_the_hair_colour_and_bald_keeps_skin(character, head_map):
     assert crown.sum() > 500
     base = ita_to_lab(40.0)
     bald = _lab_mean(make_skin_textures(character, _attrs(hair__style="bald"), 0, SMALL)["head_albedo"], crown)
-    black = _lab_mean(make_skin_textures(character, _attrs(hair__style="short", hair__color="black"), 0, SMALL)["head_albedo"], crown)
+    black_maps = make_skin_textures(character, _attrs(hair__style="short", hair__color="black"), 0, SMALL)
+    black = _lab_mean(black_maps["head_albedo"], crown)
+    assert black_maps["head_orm"][crown][:, 1].mean() == pytest.approx(255 * HAIR_ROUGHNESS, abs=12)  # hair sheen
     blonde = _lab_mean(make_skin_textures(character, _attrs(hair__style="short", hair__color="blonde"), 0, SMALL)["head_albedo"], crown)
     assert np.linalg.norm(bald - base) < 6.0  # bald: still skin
     assert black[0] < base[0] - 25  # black hair darkens the scalp
