@@ -13,7 +13,8 @@ Shading model, per pixel: Lambert key light + Lambert fill light + hemispheric a
 ground below, scaled by the ORM texture's occlusion) + normalised Blinn-Phong specular whose
 exponent follows the material roughness (ORM green channel). Skin materials (names ending
 ``_skin``) use wrap lighting with more wrap in red than in blue, a cheap stand-in for subsurface
-scattering. Tangent-space normal maps (glTF convention, +Y up) perturb the normal. Faces seen from behind are culled unless their material is
+scattering. Tangent-space normal maps (glTF convention, +Y up) perturb the normal, and a shadow
+map shadows the key light. Faces seen from behind are culled unless their material is
 double-sided (as glTF viewers do); the z-buffer resolves the rest. Anti-aliasing: render at
 ``supersample``× and box-filter.
 """
@@ -236,6 +237,11 @@ class _Scene:
     face_material: np.ndarray  # (F,) int index into materials
     materials: list[_ShadedMaterial]
 
+    @property
+    def double_sided(self) -> np.ndarray:
+        """(F,) bool: faces whose material is double-sided."""
+        return np.array([m.double_sided for m in self.materials])[self.face_material]
+
 
 def _texture(character: Character, key: str | None, material: Material, srgb: bool, max_side: int) -> np.ndarray | None:
     if key is None:
@@ -369,6 +375,16 @@ def _background(height: int, width: int, colors: tuple) -> np.ndarray:
     return np.broadcast_to(top + (bottom - top) * t, (height, width, 3)).astype(np.float32)
 
 
+def _facing(xy: np.ndarray, faces: np.ndarray) -> np.ndarray:
+    """(F,) bool: faces whose front is seen in a y-down image of vertices ``xy`` (V, 2).
+
+    Faces wound counter-clockwise seen from outside turn clockwise on a y-down screen.
+    """
+    tri = xy[faces]
+    d1, d2 = tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0]
+    return d1[:, 0] * d2[:, 1] - d1[:, 1] * d2[:, 0] < 0
+
+
 def key_light_visibility(scene: _Scene, points: np.ndarray, normals: np.ndarray, light_dir: np.ndarray,
                          size: int = SHADOW_MAP_PX) -> np.ndarray:
     """How much of the key light reaches each point: an orthographic shadow map, percentage-closer filtered.
@@ -395,11 +411,7 @@ def key_light_visibility(scene: _Scene, points: np.ndarray, normals: np.ndarray,
     texel = float((span_hi - span_lo)[:2].max()) / size
     xy = (light_space[:, :2] - span_lo[:2]) / texel
     # closed surfaces: the faces turned towards the light alone decide what is lit (half the work)
-    tri = xy[scene.faces]
-    d1, d2 = tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0]
-    towards = d1[:, 0] * d2[:, 1] - d1[:, 1] * d2[:, 0] < 0
-    double_sided = np.array([m.double_sided for m in scene.materials])[scene.face_material]
-    faces = scene.faces[over[scene.faces].any(1) & (towards | double_sided)]
+    faces = scene.faces[over[scene.faces].any(1) & (_facing(xy, scene.faces) | scene.double_sided)]
     _, _, zbuf = rasterize(xy, light_space[:, 2], faces, size, size)
     # receivers step off their surface by a few texels along the normal: no self-shadowing acne
     offset = points + normals * np.float32(2.5 * texel)
@@ -421,13 +433,10 @@ def _render_scene(scene: _Scene, camera: Camera, light_dir: np.ndarray, backgrou
     cam = camera.scaled(supersample)
     h, w = cam.height, cam.width
     xy, depth = cam.project(scene.positions)
-    tri = xy[scene.faces]  # (F, 3, 2)
-    d1, d2 = tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0]
-    # faces wound counter-clockwise seen from outside turn clockwise on a y-down screen: culling the
-    # others (unless double-sided, as glTF viewers do) halves the rasteriser's work on closed meshes
-    facing = d1[:, 0] * d2[:, 1] - d1[:, 1] * d2[:, 0] < 0
-    double_sided = np.array([m.double_sided for m in scene.materials])[scene.face_material]
-    keep = (depth[scene.faces] > NEAR_M).all(1) & (facing | double_sided)
+    # culling faces seen from behind (unless double-sided, as glTF viewers do) halves the
+    # rasteriser's work on closed meshes
+    facing = _facing(xy, scene.faces)
+    keep = (depth[scene.faces] > NEAR_M).all(1) & (facing | scene.double_sided)
     faces, face_mat, backside = scene.faces[keep], scene.face_material[keep], ~facing[keep]
     face_id, bary, _ = rasterize(xy, depth, faces, h, w)
     image = _background(h, w, background).copy()
