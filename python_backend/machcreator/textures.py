@@ -322,7 +322,7 @@ def _hair_regions(p: np.ndarray, n: np.ndarray, a: _Anchors, masks: dict[str, np
     """
     u = a.unit
     x, y, z = p[..., 0], p[..., 1], p[..., 2]
-    eye_z, ear_y, ear_z = float(a.eye[0][2]), float(a.ears[0][1]), float(a.ears[0][2])
+    eye_z, ear_y = float(a.eye[0][2]), float(a.ears[0][1])
     noise = np.sin(x / (0.09 * u) + 1.3) * np.cos(y / (0.13 * u)) + 0.5 * np.sin((x + y) / (0.05 * u))
 
     # scalp: above a hairline that runs forehead -> temples -> sideburns -> over the ears -> nape
