@@ -186,16 +186,19 @@ def winding_number(points: np.ndarray, vertices: np.ndarray, faces: np.ndarray) 
     Returns:
         (N,) float: |w| ≈ 1 inside, ≈ 0 outside, whatever the mesh's orientation.
     """
-    tri = vertices[faces].astype(np.float64)  # (F, 3, 3)
+    tri = np.asarray(vertices, np.float32)[faces]  # (F, 3, 3); float32 is ample at mm distances
     out = np.empty(len(points))
+
+    def dot(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        return np.einsum("nfi,nfi->nf", x, y)
+
     for s in range(0, len(points), 512):
-        d = tri[None] - points[s:s + 512, None, None].astype(np.float64)  # (n, F, 3, 3)
+        d = tri[None] - np.asarray(points[s:s + 512], np.float32)[:, None, None]  # (n, F, 3, 3)
         a, b, c = d[:, :, 0], d[:, :, 1], d[:, :, 2]
-        la, lb, lc = (np.linalg.norm(x, axis=-1) for x in (a, b, c))
-        num = np.einsum("nfi,nfi->nf", a, np.cross(b, c))
-        den = (la * lb * lc + np.einsum("nfi,nfi->nf", a, b) * lc
-               + np.einsum("nfi,nfi->nf", b, c) * la + np.einsum("nfi,nfi->nf", c, a) * lb)
-        out[s:s + 512] = np.arctan2(num, den).sum(1) / (2 * np.pi)
+        la, lb, lc = (np.sqrt(dot(x, x)) for x in (a, b, c))
+        num = dot(a, np.cross(b, c))
+        den = la * lb * lc + dot(a, b) * lc + dot(b, c) * la + dot(c, a) * lb
+        out[s:s + 512] = np.arctan2(num, den).sum(1, dtype=np.float64) / (2 * np.pi)
     return np.abs(out)
 
 
