@@ -38,7 +38,7 @@ KEY_LIGHT_DIR = (-0.6, -0.65, 0.5)
 #: Default background, sRGB in [0, 1]: top colour, bottom colour of a vertical gradient.
 BACKGROUND = ((0.42, 0.45, 0.50), (0.17, 0.18, 0.20))
 #: Side of the key light's shadow map in texels.
-SHADOW_MAP_PX = 1024
+SHADOW_MAP_PX = 768
 #: Width of the key light's shadow penumbra, metres (a soft box, not a point light).
 SHADOW_PENUMBRA_M = 0.004
 #: Three-quarter views turn the camera this far (degrees) around the vertical axis.
