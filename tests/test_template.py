@@ -59,6 +59,20 @@ def test_taller_is_taller(model):
     assert 1.4 < h[0] < h[1] < 2.1
 
 
+def test_heavier_has_a_wider_waist_and_more_muscle_a_wider_chest(model):
+    def extent_at(body, fraction: float, axis: int, half_width: float) -> float:
+        """Torso extent (m) along ``axis`` in a band at a height fraction, within |x| < half_width."""
+        z = body.positions[:, 2]
+        band = np.abs(z - fraction * np.ptp(z)) < 0.01
+        band &= np.isin(np.arange(len(z)), np.unique(body.faces[body.face_labels == "body"]))
+        return float(np.ptp(body.positions[band & (np.abs(body.positions[:, 0]) < half_width), axis]))
+
+    light, heavy = (shape_body(model, person(body__weight=w, body__muscle=0.0)) for w in (-1.0, 1.0))
+    assert extent_at(heavy, 0.6, 0, 0.25) > extent_at(light, 0.6, 0, 0.25) * 1.15  # waist width
+    weak, strong = (shape_body(model, person(body__muscle=m, body__weight=0.0)) for m in (-1.0, 1.0))
+    assert extent_at(strong, 0.72, 1, 0.1) > extent_at(weak, 0.72, 1, 0.1) + 0.01  # chest depth
+
+
 def test_small_nose_is_narrower(model, neutral):
     tip = neutral.positions[LANDMARK_VERTICES["nose_tip"][0]]
     rel = neutral.positions - tip

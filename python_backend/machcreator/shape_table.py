@@ -37,12 +37,19 @@ AGE_YEARS_TO_ANNY: tuple[tuple[float, float], ...] = (
 #: anchors at age 0.67: 0.39 male, 0.35 female) -> 1.75 m men, 1.61 m women; ±1 -> ±16 cm.
 PHENOTYPE_ROWS: tuple[tuple[str, str, float, float], ...] = (
     ("body.height", "height", 0.37, 0.15),
-    ("body.weight", "weight", 0.5, 0.4),
-    ("body.muscle", "muscle", 0.5, 0.4),
+    ("body.weight", "weight", 0.5, 0.5),
+    ("body.muscle", "muscle", 0.5, 0.5),
 )
 
 #: (attribute level, anny local change, gain).
 LOCAL_CHANGE_ROWS: tuple[tuple[str, str, float], ...] = (
+    # anny's weight and muscle phenotypes stop short of obese and bodybuilder: the torso adds to them
+    ("body.weight", "measure-waist-circ-incr", 0.7),
+    ("body.weight", "measure-hips-circ-incr", 0.4),
+    ("body.weight", "torso-scale-depth-incr", 0.4),
+    ("body.muscle", "torso-vshape-incr", 0.5),
+    ("body.muscle", "torso-muscle-pectoral-incr", 0.5),
+    ("body.muscle", "torso-muscle-dorsi-incr", 0.4),
     ("face.jaw_width", "chin-bones-incr", 0.7),
     ("face.jaw_width", "chin-width-incr", 0.3),
     ("face.chin", "chin-prominent-incr", 0.7),
