@@ -155,6 +155,8 @@ def _mach(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess
         (["a woman", "-o", "{out}", "--set", "hair.style=dreadlocks"], "hair.style"),
         (["a woman", "-o", "{out}", "--set", "body.age_years=old"], "expected a number"),
         (["a woman", "-o", "/proc/mach/out"], "cannot write"),
+        (["a woman", "-o", "{out}", "--texture-size", "9000"], "--texture-size"),
+        (["a woman"], "--output"),
     ],
 )
 def test_cli_bad_input_is_one_clear_line_and_writes_nothing(tmp_path, args, words):

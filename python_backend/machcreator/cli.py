@@ -82,7 +82,7 @@ def generate(
     llm_model_dir: Optional[Path] = typer.Option(None, "--llm-model-dir", help="Local chat model folder (--parser transformers)."),
     llm_url: Optional[str] = typer.Option(None, "--llm-url", help="OpenAI-compatible base URL (--parser openai)."),
     llm_model: Optional[str] = typer.Option(None, "--llm-model", help="Model name at --llm-url."),
-    texture_size: int = typer.Option(2048, "--texture-size", min=64, max=8192, help="Skin texture size in pixels."),
+    texture_size: int = typer.Option(2048, "--texture-size", min=64, max=4096, help="Skin texture size in pixels (4096: ~4 GB RAM)."),
     anny_cache: Optional[Path] = typer.Option(None, "--anny-cache", envvar="MACH_ANNY_CACHE", help="anny template cache folder."),
 ) -> None:
     """Generate a character package from a prompt."""
@@ -174,7 +174,7 @@ def validate(
 def bench(
     prompts: Optional[list[str]] = typer.Argument(None, help="Prompts to time (default: a built-in set)."),
     runs: int = typer.Option(2, "--runs", min=1, max=20, help="Warm runs per prompt."),
-    texture_size: int = typer.Option(2048, "--texture-size", min=64, max=8192),
+    texture_size: int = typer.Option(2048, "--texture-size", min=64, max=4096),
 ) -> None:
     """Time every stage and measure peak RAM, cold (fresh process) and warm."""
     from machcreator.bench import run_bench
@@ -184,10 +184,24 @@ def bench(
 
 def main() -> None:
     try:
-        app()  # standalone: typer reports usage errors itself and exits 2
+        code = app(standalone_mode=False)  # errors come back here, to be reported as one line
     except MachError as exc:
-        err_console.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)  # one line, however long
-        sys.exit(2)
+        _fail(str(exc))
+    except Exception as exc:
+        # click's usage errors (bad option values, missing arguments): typer vendors click in
+        # recent versions, so they are recognised by their interface rather than their class
+        if not (hasattr(exc, "format_message") and hasattr(exc, "exit_code")):
+            raise
+        if type(exc).__name__ == "NoArgsIsHelpError":
+            sys.exit(0)  # `mach` alone has printed the help
+        command = getattr(getattr(exc, "ctx", None), "command_path", "mach")
+        _fail(f"{exc.format_message()} (see {command} --help)", exc.exit_code)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def _fail(message: str, code: int = 2) -> None:
+    err_console.print(f"[red]error:[/] {message}", highlight=False, soft_wrap=True)  # one line, however long
+    sys.exit(code)
 
 
 if __name__ == "__main__":
