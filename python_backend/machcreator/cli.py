@@ -162,7 +162,7 @@ def validate(
     issues = validate_package(package, gltf_validator=not no_gltf_validator)
     for i in issues:
         colour = "red" if i.severity == "error" else "yellow"
-        out_console.print(f"[{colour}]{i.severity}[/] {i.path}: {i.message}", highlight=False)
+        out_console.print(f"[{colour}]{i.severity}[/] {i.path}: {i.message}", highlight=False, soft_wrap=True)
     errors = sum(i.severity == "error" for i in issues)
     if errors:
         err_console.print(f"[red]invalid:[/] {errors} error(s)")
