@@ -157,6 +157,7 @@ def _mach(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess
         (["a woman", "-o", "/proc/mach/out"], "cannot write"),
         (["a woman", "-o", "{out}", "--texture-size", "9000"], "--texture-size"),
         (["a woman"], "--output"),
+        (["a woman", "-o", "{out}", "--parser", "transformers", "--llm-model-dir", "/nonexistent"], "not a folder"),
     ],
 )
 def test_cli_bad_input_is_one_clear_line_and_writes_nothing(tmp_path, args, words):

@@ -40,6 +40,8 @@ def _parser_options(parser: str, llm_model_dir: Optional[Path], llm_url: Optiona
     if parser == "transformers":
         if llm_model_dir is None:
             raise MachError("--parser transformers needs --llm-model-dir DIR (a local chat model folder)")
+        if not llm_model_dir.is_dir():
+            raise MachError(f"--llm-model-dir {llm_model_dir} is not a folder")
         return {"model_dir": str(llm_model_dir)}
     if parser == "openai":
         if not llm_url or not llm_model:
