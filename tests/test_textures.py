@@ -297,3 +297,14 @@ def test_age_spots_appear_on_old_faces_only(character, head_map):
     darker = young[face][:, 0] - old[face][:, 0] > 3.0
     assert darker.sum() > 30  # ≈ 40 spots of ~1 texel at this small test size
     assert (young[face][:, 0] - old[face][:, 0] > -0.5).all()  # age only darkens here
+
+
+def test_a_mohawk_keeps_the_middle_and_shaves_the_sides(character, head_map):
+    pmap, _ = head_map
+    crown = _crown(character, pmap)
+    x = np.abs(pmap.position[..., 0])
+    middle, side = crown & (x < 0.008), crown & (x > 0.04)
+    assert middle.sum() > 30 and side.sum() > 30
+    img = make_skin_textures(character, _attrs(hair__style="mohawk", hair__color="black", hair__bangs=True), 0, SMALL)
+    lab = srgb_to_lab(img["head_albedo"])
+    assert lab[middle][:, 0].mean() < lab[side][:, 0].mean() - 20  # black strip, skin-coloured sides

@@ -341,6 +341,9 @@ def _hair_regions(p: np.ndarray, n: np.ndarray, a: _Anchors, masks: dict[str, np
         edge = eye_z + u * (0.5 + 0.25 * (x / u) ** 2) + 0.03 * u * noise  # an arc, shortest in the middle
         fringe = smoothstep(0.0, 0.08 * u, z - edge) * (y < ear_y)
         scalp = np.maximum(scalp, cover * fringe)
+    if style == "mohawk":
+        # a strip from the forehead to the nape; the sides shaved to a shadow
+        scalp *= 0.1 + 0.9 * smoothstep(0.32 * u, 0.22 * u, np.abs(x))
     crown = np.float32([0.0, ear_y + 0.35 * u, eye_z + 1.35 * u])
     flow = _tangent(p - crown, n) * scalp[..., None]
 
