@@ -244,13 +244,13 @@ _MIN_SPELLING_CHARS = 5
 
 
 @lru_cache(maxsize=1)
-def _vocabulary() -> tuple[str, ...]:
+def _vocabulary() -> frozenset[str]:
     """Every word the parser reads on its own (one-word lexicon entries, stop, number and pattern
     words; a word that only occurs inside a phrase would not mean anything alone)."""
     words = {toks[0] for toks in _index() if len(toks) == 1}
     words |= set(lx.STOP_WORDS) | set(lx.NUMBER_WORDS) | set(lx.DECADES) | set(lx.DECADE_OFFSETS)
     words |= set(lx.PRONOUNS) | set(_PATTERN_WORDS)
-    return tuple(sorted(w for w in words if w.isalpha()))
+    return frozenset(w for w in words if w.isalpha())
 
 
 @lru_cache(maxsize=1)
@@ -272,10 +272,9 @@ def correct_spelling(tokens: list[str]) -> tuple[list[str], list[tuple[str, str]
 
     Returns the corrected tokens and ``(as written, read as)`` pairs.
     """
-    known = frozenset(_vocabulary())
     out, fixed = [], []
     for tok in tokens:
-        if (len(tok) >= _MIN_SPELLING_CHARS and tok.isalpha() and tok not in known and _lookup((tok,)) is None
+        if (len(tok) >= _MIN_SPELLING_CHARS and tok.isalpha() and tok not in _vocabulary() and _lookup((tok,)) is None
                 and tok not in _common_words()):
             close = difflib.get_close_matches(tok, _vocabulary(), n=2, cutoff=SPELLING_CUTOFF)
             ratio = [difflib.SequenceMatcher(None, tok, c).ratio() for c in close]
