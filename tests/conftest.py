@@ -4,7 +4,10 @@ from pathlib import Path
 
 import pytest
 
-from machcreator.package import write_package
+from machcreator.attributes import Attributes, resolve
+from machcreator.body.template import load_anny, shape_body
+from machcreator.character import ShapedBody
+from machcreator.export.package import write_package
 from machcreator.pipeline import GenerateRequest, Pipeline
 
 FISHERMAN = "an old fisherman with a grey beard and a wool cap"
@@ -25,3 +28,9 @@ def fisherman_package(fisherman_result, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("pkg") / "fisherman"
     write_package(fisherman_result, out)
     return out
+
+
+@pytest.fixture(scope="session")
+def body() -> ShapedBody:
+    """anny's body for seed 0's default attributes (rest pose, 52 ARKit facial-action deltas)."""
+    return shape_body(load_anny(), resolve(Attributes(), seed=0))

@@ -12,8 +12,8 @@ from PIL import Image
 from pygltflib import GLTF2
 
 from machcreator.character import ARKIT_BLENDSHAPES
-from machcreator.gltf_validator import validate_gltf
-from machcreator.package import read_manifest, validate_package, write_package
+from machcreator.export.gltf_validator import validate_gltf
+from machcreator.export.package import read_manifest, validate_package, write_package
 from machcreator.pipeline import GenerateRequest, Pipeline
 
 from conftest import FISHERMAN
@@ -118,7 +118,7 @@ def test_editing_hair_colour_reuses_the_geometry(pipeline, fisherman_result):
 
 
 def test_failure_while_writing_leaves_nothing(fisherman_result, tmp_path, monkeypatch):
-    import machcreator.export_gltf as export
+    import machcreator.export.gltf as export
 
     def boom(*args, **kwargs):
         raise RuntimeError("disk full")
@@ -204,7 +204,7 @@ def test_cli_generate_then_validate(tmp_path):
 
 
 def test_first_run_cache_build_is_announced_and_kept_out_of_stage_timings(tmp_path, monkeypatch):
-    import machcreator.template as template
+    import machcreator.body.template as template
 
     real_build = template._build_anny
     default_cache = str(template._import_anny().paths.get_anny_cache_path())

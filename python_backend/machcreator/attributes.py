@@ -90,23 +90,8 @@ HAIR_COLORS = (
 )
 IRIS_COLORS = ("dark_brown", "brown", "hazel", "amber", "green", "blue", "light_blue", "grey")
 
-#: Named skin tones and their ITA centre (degrees), after the Chardon ITA categories.
-SKIN_TONES: dict[str, float] = {
-    "very_light": 60.0,
-    "light": 48.0,
-    "intermediate": 34.0,
-    "tan": 19.0,
-    "brown": -10.0,
-    "dark": -45.0,
-}
-
 AGE_RANGE_YEARS = (1.0, 95.0)
 PROMPT_MAX_CHARS = 2000
-
-
-def skin_tone_name(ita_deg: float) -> str:
-    """The named tone whose ITA centre is nearest to ``ita_deg``."""
-    return min(SKIN_TONES, key=lambda k: abs(SKIN_TONES[k] - ita_deg))
 
 
 def _check_color(value: str | None, allowed: tuple[str, ...] | None = None) -> str | None:
@@ -154,10 +139,6 @@ class Skin(_Group):
     moles: Amount | None = _amount("0 none .. 1 many")
     wrinkles: Amount | None = _amount("0 smooth .. 1 deep; defaults follow age")
     blemishes: Amount | None = _amount("0 clear .. 1 uneven")
-
-    @property
-    def tone_name(self) -> str | None:
-        return None if self.tone_ita_deg is None else skin_tone_name(self.tone_ita_deg)
 
 
 class Face(_Group):
@@ -290,13 +271,6 @@ class Attributes(_Group):
             return Attributes.model_validate(data)
         except Exception as exc:  # pydantic.ValidationError -> one readable line
             raise ValueError(f"invalid value {value!r} for {path}: {_first_error(exc)}") from None
-
-    def merged(self, other: "Attributes") -> "Attributes":
-        """A copy where every field ``other`` specifies (not None) overrides ours."""
-        data = self.model_dump()
-        for path, value in other.specified().items():
-            _set_in(data, path, value)
-        return Attributes.model_validate(data)
 
     def specified(self) -> dict[str, Any]:
         """Flat ``{"hair.color": "red", ...}`` of the fields that are not None."""

@@ -33,7 +33,7 @@ def _peak_rss_mb() -> float:
 
 def _worker(prompt: str, runs: int, texture_size: int) -> None:
     """Cold run then ``runs`` warm runs of one prompt; one JSON line per run on stdout."""
-    from machcreator.package import write_package
+    from machcreator.export.package import write_package
     from machcreator.pipeline import GenerateRequest, Pipeline
 
     start = time.perf_counter()

@@ -89,7 +89,7 @@ def generate(
 ) -> None:
     """Generate a character package from a prompt."""
     from machcreator.attributes import Attributes, apply_overrides
-    from machcreator.package import check_output_dir, write_package
+    from machcreator.export.package import check_output_dir, write_package
     from machcreator.parsing import check_prompt
     from machcreator.pipeline import GenerateRequest, Pipeline
 
@@ -159,7 +159,7 @@ def validate(
     no_gltf_validator: bool = typer.Option(False, "--no-gltf-validator", help="Skip the Khronos glTF validator (needs Node.js)."),
 ) -> None:
     """Check a character package: manifest, paths, checksums, images, glTF validity."""
-    from machcreator.package import validate_package
+    from machcreator.export.package import validate_package
 
     issues = validate_package(package, gltf_validator=not no_gltf_validator)
     for i in issues:

@@ -25,7 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from machcreator.attributes import Attributes, apply_overrides, resolve
 from machcreator.character import Character
-from machcreator.shape_table import anny_parameters
+from machcreator.body.shape_table import anny_parameters
 
 #: progress(stage, fraction 0..1 of the whole job, message)
 ProgressFn = Callable[[str, float, str], None]
@@ -125,7 +125,7 @@ class Pipeline:
         return self._parsers[key]
 
     def template(self) -> Any:
-        from machcreator.template import load_anny
+        from machcreator.body.template import load_anny
 
         return load_anny(self.anny_cache_dir, progress=lambda msg: self.progress("setup", 0.0, msg))
 
@@ -136,10 +136,10 @@ class Pipeline:
 
     # -- the run ----------------------------------------------------------------------------
     def __call__(self, request: GenerateRequest) -> GenerationResult:
-        from machcreator.geometry import build_geometry
+        from machcreator.body.geometry import build_geometry
         from machcreator.parsing import check_prompt
-        from machcreator.render import render_preview
-        from machcreator.textures import make_textures
+        from machcreator.render.preview import render_preview
+        from machcreator.skin.textures import make_textures
 
         timings: dict[str, float] = {}
 

@@ -1,4 +1,4 @@
-"""Prompt checks, the parse result, the parser protocol and the parser registry (Mach §2.1).
+"""Prompt checks, the parse result and the parser protocol (Mach §2.1); names live in registry.py.
 
 The paper extracts facial attributes from the prompt with an LLM. Here that stage is any object
 with ``parse(prompt) -> ParseResult``, chosen by name: ``"embedded"`` (lexicon + MiniLM, offline,
@@ -76,34 +76,3 @@ class AttributeParser(Protocol):
     """Anything that turns a checked prompt into a :class:`ParseResult`."""
 
     def parse(self, prompt: str) -> ParseResult: ...
-
-
-PARSER_NAMES = ("embedded", "transformers", "openai")
-
-
-def get_parser(name: str = "embedded", **options: Any) -> AttributeParser:
-    """Build a parser by name.
-
-    - ``"embedded"``: no options.
-    - ``"transformers"``: ``model_dir`` (a local chat model folder), optional ``max_new_tokens``.
-    - ``"openai"``: ``base_url``, ``model``, optional ``api_key``, ``timeout`` (seconds).
-
-    Raises:
-        ValueError: unknown name or unexpected options.
-        machcreator.errors.ModelLoadError: the model folder or endpoint is misconfigured.
-    """
-    if name == "embedded":
-        from machcreator.parsing.embedded import EmbeddedParser
-
-        if options:
-            raise ValueError(f"the embedded parser takes no options, got {sorted(options)}")
-        return EmbeddedParser()
-    if name == "transformers":
-        from machcreator.parsing.llm import TransformersChatParser
-
-        return TransformersChatParser(**options)
-    if name == "openai":
-        from machcreator.parsing.llm import OpenAICompatibleParser
-
-        return OpenAICompatibleParser(**options)
-    raise ValueError(f"unknown parser {name!r}; choose one of: {', '.join(PARSER_NAMES)}")

@@ -553,10 +553,3 @@ PHRASES: dict[str, Sets] = {
     "well built": {"body.muscle": 0.6},
     "big ears": {"face.ear_size": 0.6},
 }
-
-
-def all_phrases() -> list[str]:
-    """Every phrase the lexicon knows, for span matching and for the synonym index."""
-    keys = set(NOUNS) | set(ADJECTIVES) | set(COLOR_WORDS) | set(PHRASES) | set(INTENSIFIERS)
-    keys |= set(NEGATORS) | set(PRONOUNS) | set(NUMBER_WORDS) | set(DECADES) | set(DECADE_OFFSETS)
-    return sorted(keys)

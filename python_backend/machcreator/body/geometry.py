@@ -3,7 +3,7 @@
 
 Parts: "head" (head skin + mouth and eye cavities, its own UV layout re-packed so the face gets
 >= 50 texels/cm at 2048²), "body" (body, hands, feet; anny's UVs), "eyes" (two eyeballs, polar
-UVs), "tongue" (anny's UVs) and "teeth" (procedural, :mod:`machcreator.mouth`). Every part is
+UVs), "tongue" (anny's UVs) and "teeth" (procedural, :mod:`machcreator.body.mouth`). Every part is
 split at its UV seams (one vertex per (template vertex, uv) pair) and carries smooth normals
 computed on the welded template, so nothing shows a seam in shading.
 """
@@ -19,10 +19,11 @@ import scipy.sparse.csgraph
 
 from machcreator.attributes import Attributes
 from machcreator.character import Character, Material, MeshPart, ShapedBody
-from machcreator.eyes import eye_uvs, eyeball_frames
-from machcreator.mouth import build_teeth, vertex_normals
-from machcreator.shape_table import anny_parameters
-from machcreator.template import load_anny, shape_body
+from machcreator.body.eyes import eye_uvs, eyeball_frames
+from machcreator.body.mouth import build_teeth
+from machcreator.body.shape_table import anny_parameters
+from machcreator.body.template import load_anny, shape_body
+from machcreator.render.surface import vertex_normals
 
 if TYPE_CHECKING:
     import anny

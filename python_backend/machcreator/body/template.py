@@ -25,7 +25,7 @@ import torch
 
 from machcreator.attributes import Attributes
 from machcreator.character import ARKIT_BLENDSHAPES, ShapedBody, Skeleton
-from machcreator.shape_table import AnnyParameters, anny_parameters
+from machcreator.body.shape_table import AnnyParameters, anny_parameters
 
 if TYPE_CHECKING:
     import anny
@@ -177,6 +177,6 @@ def top_k_skin(indices: np.ndarray, weights: np.ndarray, k: int) -> tuple[np.nda
 
 
 if __name__ == "__main__":
-    # `python -m machcreator.template`: build anny's cache once, up front (CI, installers)
+    # `python -m machcreator.body.template`: build anny's cache once, up front (CI, installers)
     load_anny(progress=lambda msg: print(msg, flush=True))
     print(f"anny template ready ({os.environ.get(CACHE_ENV) or 'default cache'})")

@@ -11,8 +11,8 @@ from scipy.spatial.transform import Rotation
 
 from machcreator.character import ARKIT_BLENDSHAPES, Character, Material, MeshPart, Skeleton
 from machcreator.errors import MachError
-from machcreator.export_gltf import compose_world, to_y_up, top_influences, write_glb
-from machcreator.gltf_validator import validate_gltf
+from machcreator.export.gltf import compose_world, to_y_up, top_influences, write_glb
+from machcreator.export.gltf_validator import validate_gltf
 
 TEXTURES = ("body_albedo", "body_normal", "body_orm", "eye_albedo")
 JAW = ARKIT_BLENDSHAPES.index("jawOpen")

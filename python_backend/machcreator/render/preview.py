@@ -5,7 +5,7 @@ forward renderer when fitting a head to a photo (Mach §2.3 renders the textured
 fitted camera).
 
 Conventions: world space is the character's (metres, Z-up, the character faces -Y, +X is the
-character's left). Images are (H, W, 3), x to the right, y down (see :mod:`machcreator.raster`).
+character's left). Images are (H, W, 3), x to the right, y down (see :mod:`machcreator.render.raster`).
 Colours given by the caller (background) are sRGB in [0, 1]; shading happens in linear light and
 is encoded back to sRGB at the end.
 
@@ -27,9 +27,9 @@ import cv2
 import numpy as np
 
 from machcreator.character import Character, Material
-from machcreator.export_gltf import vertex_tangents
-from machcreator.raster import interpolate, rasterize, sample_bilinear
-from machcreator.skin import srgb_decode, srgb_encode
+from machcreator.render.raster import interpolate, rasterize, sample_bilinear
+from machcreator.render.surface import vertex_tangents
+from machcreator.skin.color import srgb_decode, srgb_encode
 
 #: Near clipping distance in metres: faces with a vertex closer than this are dropped.
 NEAR_M = 1e-3

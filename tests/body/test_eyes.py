@@ -1,12 +1,9 @@
-"""Eyeball frames, polar eye UVs and the procedural iris texture."""
-
-import colorsys
+"""Eyeball frames and polar eye UVs."""
 
 import numpy as np
 import pytest
 
-from _anny_fixture import shaped_body
-from machcreator.eyes import IRIS_HALF_ANGLE, IRIS_UV_RADIUS, eye_uvs, eyeball_frames, iris_texture
+from machcreator.body.eyes import IRIS_HALF_ANGLE, IRIS_UV_RADIUS, eye_uvs, eyeball_frames
 
 CENTER = np.array([0.03, -0.1, 0.65])
 FORWARD = np.array([0.0, -1.0, 0.0])
@@ -37,11 +34,6 @@ def test_eye_uvs_rejects_vertical_gaze():
         eye_uvs(CENTER[None], CENTER, np.array([0.0, 0.0, 1.0]))
 
 
-@pytest.fixture(scope="module")
-def body():
-    return shaped_body()
-
-
 def test_eyeball_frames_on_anny(body):
     frames = eyeball_frames(body)
     assert set(frames) == {"L", "R"}
@@ -60,35 +52,3 @@ def test_eyeball_frames_on_anny(body):
         # the back hemisphere lands on its rim
         assert np.linalg.norm(uv_front - 0.5, axis=1).min() < 0.08
         assert np.linalg.norm(uv_back - 0.5, axis=1).min() > 0.4
-
-
-def _ring(img: np.ndarray, r0: float, r1: float) -> np.ndarray:
-    h = img.shape[0]
-    c = (np.arange(h) + 0.5) / h - 0.5
-    r = np.hypot(*np.meshgrid(c, c, indexing="ij"))
-    return img[(r >= r0) & (r < r1)].astype(float)
-
-
-@pytest.mark.parametrize("rgb", [(70, 110, 160), (100, 62, 30), (80, 120, 60)])
-def test_iris_texture_regions(rgb):
-    img = iris_texture(rgb, size=256, seed=1, pupil_ratio=0.4)
-    assert img.shape == (256, 256, 3) and img.dtype == np.uint8
-    assert _ring(img, 0, 0.04).max() < 30  # pupil (radius 0.4 * 0.161 = 0.064)
-    iris = _ring(img, 0.12, 0.14).mean(0)
-    hue = colorsys.rgb_to_hsv(*(iris / 255))[0]
-    want = colorsys.rgb_to_hsv(*(np.array(rgb) / 255))[0]
-    assert min(abs(hue - want), 1 - abs(hue - want)) < 0.05  # the iris hue
-    sclera = _ring(img, 0.26, 0.34)
-    assert np.median(sclera, 0).min() > 215  # near-white sclera outside the limbus
-    limbus = _ring(img, IRIS_UV_RADIUS - 0.004, IRIS_UV_RADIUS + 0.004).mean()
-    assert limbus < sclera.mean() - 60  # dark limbal ring
-
-
-def test_iris_texture_seeded_and_pupil_size():
-    a = iris_texture((70, 110, 160), size=128, seed=5)
-    np.testing.assert_array_equal(a, iris_texture((70, 110, 160), size=128, seed=5))
-    assert not np.array_equal(a, iris_texture((70, 110, 160), size=128, seed=6))
-    wide = iris_texture((70, 110, 160), size=256, seed=5, pupil_ratio=0.7)
-    assert _ring(wide, 0.09, 0.11).max() < 30 < _ring(a, 0.09, 0.11).mean()
-    with pytest.raises(ValueError):
-        iris_texture((70, 110, 160), pupil_ratio=0.95)

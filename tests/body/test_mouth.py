@@ -4,17 +4,12 @@ import numpy as np
 import pytest
 import trimesh
 
-from _anny_fixture import shaped_body
 from machcreator.character import ARKIT_BLENDSHAPES
-from machcreator.raster import rasterize
-from machcreator.mouth import build_teeth, mouth_frame, teeth_texture, winding_number
+from machcreator.render.raster import rasterize
+from machcreator.body.mouth import build_teeth, mouth_frame, winding_number
+from machcreator.skin.teeth import teeth_texture
 
 MM = 1e-3
-
-
-@pytest.fixture(scope="module")
-def body():
-    return shaped_body()
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,7 @@ import pytest
 import trimesh
 
 from machcreator.character import Character, Material, MeshPart, Skeleton
-from machcreator.render import (
+from machcreator.render.preview import (
     Camera,
     camera_for_part,
     head_box,
@@ -259,7 +259,7 @@ def test_large_textures_are_shrunk_without_shifting_or_flipping():
 
 
 def test_normal_map_tilts_the_shading_normal_along_the_tangent_frame():
-    from machcreator.render import perturb_normal
+    from machcreator.render.preview import perturb_normal
 
     n = np.array([[0.0, -1.0, 0.0]] * 3, np.float32)  # facing the camera (-Y)
     t = np.array([[1.0, 0.0, 0.0, 1.0]] * 3, np.float32)  # +U along +X, right-handed
@@ -272,7 +272,7 @@ def test_normal_map_tilts_the_shading_normal_along_the_tangent_frame():
 
 
 def test_a_ball_casts_a_shadow_on_the_floor_below_the_key_light():
-    from machcreator.render import _prepare_scene, key_light_visibility
+    from machcreator.render.preview import _prepare_scene, key_light_visibility
 
     floor = _box((0.0, 0.0, -0.01), (1.0, 1.0, 0.02), name="floor", material="floor")
     ball = _sphere((0.0, 0.0, 0.3), radius=0.1, name="ball", material="floor")

@@ -7,9 +7,9 @@ import torch
 
 from machcreator.attributes import Attributes, resolve
 from machcreator.character import ARKIT_BLENDSHAPES
-from machcreator.geometry import LANDMARK_VERTICES
-from machcreator.shape_table import AGE_YEARS_TO_ANNY, anny_age, anny_parameters
-from machcreator.template import load_anny, shape_body
+from machcreator.body.geometry import LANDMARK_VERTICES
+from machcreator.body.shape_table import AGE_YEARS_TO_ANNY, anny_age, anny_parameters
+from machcreator.body.template import load_anny, shape_body
 
 MM = 1e-3
 

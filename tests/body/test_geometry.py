@@ -6,8 +6,8 @@ from scipy.spatial import cKDTree
 
 from machcreator.attributes import Attributes, resolve
 from machcreator.character import ARKIT_BLENDSHAPES
-from machcreator.geometry import FACE_ISLAND_MAX_WIDTH, UV_MARGIN, build_geometry, texels_per_cm
-from machcreator.template import load_anny
+from machcreator.body.geometry import FACE_ISLAND_MAX_WIDTH, UV_MARGIN, build_geometry, texels_per_cm
+from machcreator.body.template import load_anny
 
 ATTRS = resolve(Attributes(), seed=11)
 

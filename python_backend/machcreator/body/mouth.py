@@ -13,11 +13,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import cv2
 import numpy as np
 from scipy.spatial import cKDTree
 
-from machcreator.character import Material, MeshPart, ShapedBody
+from machcreator.character import MeshPart, ShapedBody
+from machcreator.render.surface import vertex_normals
 
 MM = 1e-3  # metres per millimetre
 
@@ -25,7 +25,7 @@ MM = 1e-3  # metres per millimetre
 #: gum line -> deep gum (gums). ``teeth_texture`` paints exactly this layout.
 _TEETH_U = (0.02, 0.46)
 _GUM_U = (0.52, 0.98)
-_V_RANGE = (0.04, 0.96)
+ATLAS_V_RANGE = (0.04, 0.96)
 
 
 @dataclass(frozen=True)
@@ -130,11 +130,6 @@ def build_teeth(body: ShapedBody, *, n_per_jaw: int = 14) -> MeshPart:
     )
 
 
-def teeth_material() -> Material:
-    """The glossy material of :func:`build_teeth`'s part; its texture key is "teeth"."""
-    return Material(name="teeth", base_color_texture="teeth", roughness_factor=0.3)
-
-
 def mouth_frame(body: ShapedBody) -> dict:
     """Where the mouth is on ``body``.
 
@@ -231,38 +226,6 @@ def rigid_follow(src_rest: np.ndarray, src_deltas: np.ndarray, points: np.ndarra
     return out.astype(np.float32)
 
 
-def teeth_texture(size: int = 512, seed: int = 0) -> np.ndarray:
-    """The teeth/gum atlas matching :func:`build_teeth`'s UVs.
-
-    Left half: enamel, ivory at the neck (v small) to white, greyish-translucent at the tips
-    (v large). Right half: gums, light pink at the gum line (v small) to deeper red.
-
-    Returns:
-        (size, size, 3) uint8 sRGB; deterministic in ``seed``.
-    """
-    if size < 16:
-        raise ValueError(f"size must be >= 16, got {size}")
-    rng = np.random.default_rng(seed)
-    v = (np.arange(size) + 0.5) / size
-    t = np.clip((v - _V_RANGE[0]) / (_V_RANGE[1] - _V_RANGE[0]), 0, 1)[:, None, None]
-    neck, body_c, tip = (np.array(c, np.float32) for c in ((206, 192, 160), (224, 216, 198), (196, 199, 200)))
-    enamel = np.where(t < 0.6, neck + (body_c - neck) * np.clip(t / 0.6, 0, 1),
-                      body_c + (tip - body_c) * np.clip((t - 0.6) / 0.4, 0, 1) ** 1.5)
-    gum_line, gum_deep = np.array((214, 128, 132), np.float32), np.array((172, 72, 84), np.float32)
-    gums = gum_line + (gum_deep - gum_line) * np.sqrt(t)
-    img = np.empty((size, size, 3), np.float32)
-    half = size // 2
-    img[:, :half] = enamel
-    img[:, half:] = gums
-    # soft blotches (enamel mottling, gum vascular tone) and fine stipple
-    blotch = cv2.GaussianBlur(rng.normal(0, 1, (size, size)).astype(np.float32), (0, 0), size / 64)
-    blotch /= blotch.std() + 1e-6
-    stipple = rng.normal(0, 1, (size, size)).astype(np.float32)
-    img[:, :half] += (3.0 * blotch + 1.2 * stipple)[:, :half, None]
-    img[:, half:] += (6.0 * blotch + 3.0 * stipple)[:, half:, None] * np.array([1.0, 0.6, 0.6])
-    return np.clip(img, 0, 255).astype(np.uint8)
-
-
 # ---------------------------------------------------------------------------------------------
 # construction
 
@@ -316,13 +279,13 @@ def _tooth_grid(tooth: ToothShape, rings: int = 8, segs: int = 16):
     y = b * rho * cy + lean
     local = np.stack([x, y, t], -1).reshape(-1, 3)
     u = _TEETH_U[0] + (_TEETH_U[1] - _TEETH_U[0]) * np.abs(W) / np.pi  # mirrored: no seam
-    v = _V_RANGE[0] + (_V_RANGE[1] - _V_RANGE[0]) * (t + _ROOT) / (1 + _ROOT)
+    v = ATLAS_V_RANGE[0] + (ATLAS_V_RANGE[1] - ATLAS_V_RANGE[0]) * (t + _ROOT) / (1 + _ROOT)
     uvs = np.stack([u, v], -1).reshape(-1, 2)
     # poles: root end and crown tip (on the lean line; at the fissure bottom for back teeth)
     tip_lean = float(np.max(lean)) if tooth.kind in ("incisor", "canine") else 0.0
     tip_t = 1.0 if tooth.kind in ("incisor", "canine") else 0.9
     local = np.concatenate([local, [[0.0, 0.0, -_ROOT], [0.0, tip_lean, tip_t]]])
-    uvs = np.concatenate([uvs, [[0.24, _V_RANGE[0]], [0.24, _V_RANGE[1]]]])
+    uvs = np.concatenate([uvs, [[0.24, ATLAS_V_RANGE[0]], [0.24, ATLAS_V_RANGE[1]]]])
     return local, _grid_faces(rings, segs), uvs
 
 
@@ -437,7 +400,7 @@ def _gum_band(arch: _Arch, depths: np.ndarray, heights: np.ndarray, n_along: int
     xy = xy.reshape(-1, 2)
     rise = rise.reshape(-1)
     u = _GUM_U[0] + (_GUM_U[1] - _GUM_U[0]) * (s_signed + s_signed.max()) / (2 * s_signed.max())
-    v = _V_RANGE[0] + (_V_RANGE[1] - _V_RANGE[0]) * np.abs(phi) / np.pi  # mirrored: no seam
+    v = ATLAS_V_RANGE[0] + (ATLAS_V_RANGE[1] - ATLAS_V_RANGE[0]) * np.abs(phi) / np.pi  # mirrored: no seam
     uvs = np.stack(np.broadcast_arrays(u[:, None], v[None]), -1).reshape(-1, 2)
     # end caps at the distal ends
     ends = [0, n_along - 1]
@@ -451,15 +414,6 @@ def _outward(p: np.ndarray, faces: np.ndarray) -> np.ndarray:
     """Flip a closed mesh's faces if its signed volume is negative (so they wind CCW outside)."""
     a, b, c = p[faces[:, 0]], p[faces[:, 1]], p[faces[:, 2]]
     return faces if np.einsum("ij,ij->i", a, np.cross(b, c)).sum() > 0 else faces[:, ::-1].copy()
-
-
-def vertex_normals(p: np.ndarray, faces: np.ndarray) -> np.ndarray:
-    """(V, 3) area-weighted smooth unit normals of a welded triangle mesh."""
-    fn = np.cross(p[faces[:, 1]] - p[faces[:, 0]], p[faces[:, 2]] - p[faces[:, 0]])
-    n = np.zeros_like(p, dtype=np.float64)
-    for k in range(3):
-        np.add.at(n, faces[:, k], fn)
-    return n / np.maximum(np.linalg.norm(n, axis=1, keepdims=True), 1e-20)
 
 
 def _mean_skin(body: ShapedBody, src: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -130,7 +130,7 @@ def _write_png(path: Path, image: np.ndarray) -> None:
 
 def write_package(result: Any, out_dir: Path, *, force: bool = False) -> Manifest:
     """Write a :class:`machcreator.pipeline.GenerationResult` as a package folder, atomically."""
-    from machcreator.export_gltf import write_glb
+    from machcreator.export.gltf import write_glb
 
     out_dir = check_output_dir(out_dir, force)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -276,7 +276,7 @@ def validate_package(pkg_dir: Path, *, gltf_validator: bool = True) -> list[Vali
             err(rel, "file not listed in the manifest", "warning")
     glbs = [f for f in manifest.files if f.role == "mesh" and f.path in listed]
     if gltf_validator and glbs and not any(i.path == glbs[0].path for i in issues):
-        from machcreator.gltf_validator import validate_gltf
+        from machcreator.export.gltf_validator import validate_gltf
 
         report = validate_gltf(root / glbs[0].path)
         for m in report.messages:

@@ -5,7 +5,7 @@ import os
 import pytest
 
 from machcreator.errors import OutputError, PackageError
-from machcreator.package import check_output_dir, read_manifest, safe_member
+from machcreator.export.package import check_output_dir, read_manifest, safe_member
 
 
 @pytest.mark.parametrize("rel", ["../evil.png", "textures/../../x", "/etc/passwd", "C:/x", "a\\..\\b", ""])

