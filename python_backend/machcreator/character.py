@@ -1,4 +1,4 @@
-"""The in-memory character: what the geometry and texture stages produce and exporters consume.
+"""The in-memory character: what the geometry, texture and hair stages produce and exporters consume.
 
 Axes and units everywhere in this object: **metres, Z-up, -Y forward** (anny's space: the
 character faces -Y, +X is the character's left). Exporters convert (glTF is Y-up).
@@ -94,6 +94,57 @@ class MeshPart:
         return int(self.positions.shape[0])
 
 
+#: Groom names in the order they are written; each is one Unreal groom group and one file.
+GROOM_NAMES: tuple[str, ...] = ("scalp", "eyebrows", "eyelashes", "facial_hair")
+
+
+@dataclass
+class Groom:
+    """One strand groom: scalp hair, eyebrows, eyelashes or facial hair (Mach's strand hair).
+
+    Axes and units like the rest of this module: metres, Z-up, character faces -Y. Strands are
+    stored concatenated, each running from its root (on the skin) to its tip.
+
+    name: one of :data:`GROOM_NAMES`; the file stem and Unreal's ``groom_group_name``.
+    points: (P, 3) float32 positions.
+    counts: (S,) int32 points per strand, each >= 2; ``counts.sum() == P``.
+    widths: (P,) float32 strand diameter at each point, metres (thinning towards the tip).
+    colors: (P, 3) float32 linear RGB in 0..1 at each point (Unreal's ``groom_color`` is linear).
+    root_uv: (S, 2) float32 UV of each root in the head part's texture layout (top-left origin,
+        the glb's head UVs), Unreal's ``groom_root_uv``.
+    guide: (S,) bool, True for guide strands (Unreal's ``groom_guide``: simulation and
+        interpolation guides, not rendered); the others are the rendered strands.
+    clump_id: (S,) int32 the clump each strand belongs to (hair cards follow clumps).
+    group_id: Unreal's ``groom_group_id`` (the index of ``name`` in :data:`GROOM_NAMES`).
+    labels: what made it (style name, length in cm, curl, colour...), recorded in the manifest.
+    """
+
+    name: str
+    points: np.ndarray
+    counts: np.ndarray
+    widths: np.ndarray
+    colors: np.ndarray
+    root_uv: np.ndarray
+    guide: np.ndarray
+    clump_id: np.ndarray
+    group_id: int
+    labels: dict = field(default_factory=dict)
+
+    @property
+    def num_strands(self) -> int:
+        return int(self.counts.shape[0])
+
+    @property
+    def offsets(self) -> np.ndarray:
+        """(S + 1,) int64 index of each strand's first point in ``points``, then P."""
+        return np.concatenate([[0], np.cumsum(self.counts, dtype=np.int64)])
+
+    def strand(self, i: int) -> np.ndarray:
+        """(counts[i], 3) points of strand ``i``, root first."""
+        o = self.offsets
+        return self.points[o[i]:o[i + 1]]
+
+
 @dataclass
 class Character:
     """A complete character: skinned, morphable mesh parts, materials and their textures."""
@@ -107,6 +158,8 @@ class Character:
     #: named rest-pose points (metres, Z-up), e.g. "eye_center_l", "mouth_corner_r", "nose_tip",
     #: "chin", "head_top": texture and preview code place details and cameras with them.
     landmarks: dict[str, np.ndarray] = field(default_factory=dict)
+    #: strand grooms (scalp hair, eyebrows, eyelashes, facial hair), in :data:`GROOM_NAMES` order.
+    grooms: list[Groom] = field(default_factory=list)
 
     def part(self, name: str) -> MeshPart:
         for p in self.parts:
