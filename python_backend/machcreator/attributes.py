@@ -20,16 +20,16 @@ from typing import Any, Literal, get_args
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+# the style library is data only (no imports back into the package): names validate hair.style
+from machcreator.hair.styles import STYLES, Bangs, Hairline, get_style
+
 # --- vocabularies -------------------------------------------------------------------------
 
 Gender = Literal["female", "male"]
 Ancestry = Literal["african", "asian", "caucasian", "mixed"]
 FaceShape = Literal["oval", "round", "square", "heart", "long", "diamond"]
 EyeShape = Literal["almond", "round", "hooded", "monolid", "downturned", "upturned"]
-EyebrowType = Literal["straight", "arched", "rounded", "bushy", "thin"]
-HairStyle = Literal[
-    "bald", "buzz", "short", "bob", "medium", "long", "ponytail", "bun", "braids", "afro", "mohawk"
-]
+EyebrowType = Literal["straight", "arched", "rounded", "bushy", "thick", "thin"]
 HairPart = Literal["none", "left", "right", "center"]
 FacialHairType = Literal[
     "none", "stubble", "mustache", "goatee", "short_beard", "full_beard", "long_beard"
@@ -192,19 +192,34 @@ class Makeup(_Group):
 
 
 class Hair(_Group):
-    style: HairStyle | None = None
+    style: str | None = Field(None, description="a style of the library (`mach hair list`)")
     length_cm: float | None = Field(None, ge=0.0, le=120.0, description="scalp hair length, cm")
-    curl: Amount | None = _amount("0 straight .. 0.5 wavy .. 1 tightly coiled")
+    curl: Amount | None = _amount("0 straight .. 0.5 wavy .. 0.8 curly .. 1 tightly coiled")
     color: ColorName | None = None
+    highlights: ColorName | None = Field(None, description="streaks of another colour; 'none' = none")
     part: HairPart | None = None
-    bangs: bool | None = None
+    bangs: Bangs | None = None
+    hairline: Hairline | None = None
+    density: Amount | None = _amount("0 sparse .. 1 very thick")
+    volume: Amount | None = _amount("0 flat against the head .. 1 full")
 
     _v = field_validator("color")(lambda v: _check_color(v, HAIR_COLORS))
+
+    @field_validator("style")
+    @classmethod
+    def _style(cls, v: str | None) -> str | None:
+        return None if v is None else get_style(v).name
+
+    @field_validator("highlights")
+    @classmethod
+    def _highlights(cls, v: str | None) -> str | None:
+        return v if v == "none" else _check_color(v, HAIR_COLORS)
 
 
 class FacialHair(_Group):
     type: FacialHairType | None = None
     color: ColorName | None = None
+    length_cm: float | None = Field(None, ge=0.0, le=60.0, description="beard length, cm")
 
     _v = field_validator("color")(lambda v: _check_color(v, HAIR_COLORS))
 
@@ -308,7 +323,9 @@ def _set_in(d: dict[str, Any], path: str, value: Any) -> None:
 
 
 def literal_values(path: str) -> tuple[str, ...]:
-    """The allowed words of a Literal field (``"hair.style"`` -> ``("bald", ...)``), else ()."""
+    """The allowed words of a Literal field (and of ``"hair.style"``: the style library), else ()."""
+    if path == "hair.style":
+        return tuple(STYLES)
     *groups, leaf = path.split(".")
     model: type[BaseModel] = Attributes
     for g in groups:
@@ -394,15 +411,22 @@ def resolve(attrs: Attributes, seed: int) -> Attributes:
         hair_color = fill("hair.color", choice(natural, [6, 4, 1, 0.2, 0.1, 0.1, 0.05]))
     else:
         hair_color = fill("hair.color", choice(natural, [12, 3, 0.3, 0.05, 0.05, 0.02, 0.01]))
-    styles_f = ("bob", "medium", "long", "ponytail", "bun", "braids", "short")
-    styles_m = ("buzz", "short", "medium", "bald", "long")
-    style = fill("hair.style", choice(styles_f, [2, 3, 4, 2, 1, 1, 1]) if not male else choice(styles_m, [2, 6, 2, 1 + (age > 45) * 2, 0.5]))
-    default_len = {"bald": 0.0, "buzz": 0.6, "short": 5.0, "mohawk": 8.0, "bob": 18.0, "afro": 15.0,
-                   "medium": 25.0, "ponytail": 40.0, "bun": 40.0, "braids": 45.0, "long": 50.0}[style]
-    fill("hair.length_cm", lambda r: float(round(default_len * float(r.uniform(0.8, 1.2)), 1)))
-    fill("hair.curl", lambda r: float(round(r.uniform(0.5, 1.0) if ancestry == "african" else r.uniform(0.0, 0.5), 3)))
-    fill("hair.part", choice(("none", "left", "right", "center")))
-    fill("hair.bangs", lambda r: bool(r.random() < 0.25))
+    style = fill("hair.style", lambda r: _draw_style(r, male, age, ancestry))
+    spec = get_style(style)
+    curl = fill("hair.curl", lambda r: float(round(
+        spec.curl if spec.curl > 0 else (r.uniform(0.6, 1.0) if ancestry == "african" else r.uniform(0.0, 0.3)), 3)))
+    # a specified curl moves a family style to its matching variant (long + curly -> long_curly)
+    style = a["hair"]["style"] = refine_style(style, curl, gender, by_curl=attrs.hair.style is None or attrs.hair.curl is not None)
+    spec = get_style(style)
+    fill("hair.length_cm", lambda r: float(round(spec.length_cm * float(r.uniform(0.85, 1.15)), 1)))
+    fill("hair.part", spec.part)
+    fill("hair.bangs", spec.bangs)
+    receding = male and age > 40 and spec.hairline == "normal" and spec.type == "short"
+    fill("hair.hairline", lambda r: "receding" if receding and r.random() < (age - 40) / 40 else spec.hairline)
+    fill("hair.density", lambda r: float(round(np.clip(r.normal(0.75, 0.08) - (0.25 if male and age > 50 else 0.0), 0.2, 1.0), 3)))
+    fill("hair.volume", spec.volume)
+    fill("hair.highlights", lambda r: "none" if age > 60 or r.random() > 0.12 else
+         ("blonde" if hair_color in ("brown", "light_brown", "dark_brown") else "none"))
     brow_default = "grey" if hair_color in ("white", "salt_and_pepper") else hair_color
     if brow_default in ("blue", "pink", "purple", "green", "platinum"):
         brow_default = "light_brown"
@@ -414,6 +438,9 @@ def resolve(attrs: Attributes, seed: int) -> Attributes:
     else:
         fill("facial_hair.type", "none")
     fill("facial_hair.color", brow_default)
+    beard_cm = {"none": 0.0, "stubble": 0.15, "mustache": 1.2, "goatee": 2.0, "short_beard": 1.2,
+                "full_beard": 3.5, "long_beard": 14.0}[a["facial_hair"]["type"]]
+    fill("facial_hair.length_cm", lambda r: float(round(beard_cm * float(r.uniform(0.8, 1.25)), 2)))
 
     if male:
         fill("makeup.lipstick_color", "none")
@@ -438,6 +465,42 @@ def resolve(attrs: Attributes, seed: int) -> Attributes:
         r = rng("accessories")
         a["accessories"] = [x for x in ("earrings", "necklace", "watch") if r.random() < (0.3 if not male or x == "watch" else 0.05)]
     return Attributes.model_validate(a)
+
+
+_STYLE_DRAWS = {
+    # (style, weight) by who: female, male, and extra weights on curly/coily (african) hair
+    "female": {"bob": 2, "lob": 2, "shoulder_straight": 2, "shoulder_wavy": 2, "long_straight": 3, "long_wavy": 3,
+               "ponytail_high": 1, "ponytail_low": 1.5, "bun": 1, "braid": 0.7, "pixie": 0.7, "curtain_bangs": 1.2,
+               "side_swept": 1, "shag": 0.5, "long_curly": 0.6},
+    "male": {"short": 5, "side_part": 3, "crew_cut": 2, "buzz": 1.5, "fade": 1.5, "undercut": 1, "slicked_back": 1,
+             "messy_short": 1, "quiff": 0.5, "top_knot": 0.3, "long_straight": 0.2},
+    "african": {"afro": 3, "cornrows": 1.5, "dreadlocks": 1.5, "two_braids": 1, "shoulder_curly": 1},
+}
+#: family variants by curl: (straight, wavy, curly) names of one length class.
+_CURL_FAMILIES = (("shoulder_straight", "shoulder_wavy", "shoulder_curly"), ("long_straight", "long_wavy", "long_curly"))
+
+
+def _draw_style(r: np.random.Generator, male: bool, age: float, ancestry: str) -> str:
+    table = dict(_STYLE_DRAWS["male" if male else "female"])
+    if ancestry == "african":
+        for k, w in _STYLE_DRAWS["african"].items():
+            table[k] = table.get(k, 0.0) + w * (0.4 if male else 1.0)
+    if male and age > 45:
+        table["receding"], table["bald"] = 2.0 + (age - 45) / 10, 1.0 + (age - 45) / 10
+    names = sorted(table)
+    p = np.array([table[n] for n in names], float)
+    return names[int(r.choice(len(names), p=p / p.sum()))]
+
+
+def refine_style(style: str, curl: float, gender: str, by_curl: bool = True) -> str:
+    """A woman's "short" cut is a pixie; with ``by_curl``, the variant of ``style``'s family that
+    matches ``curl`` (shoulder_straight + 0.8 -> shoulder_curly)."""
+    if style == "short" and gender == "female":
+        return "pixie"
+    for family in _CURL_FAMILIES if by_curl else ():
+        if style in family:
+            return family[0 if curl < 0.3 else 1 if curl < 0.65 else 2]
+    return style
 
 
 def _stable_hash(text: str) -> int:

@@ -170,17 +170,8 @@ NOUNS: dict[str, tuple[str, Sets]] = {
     **_nouns("eyeshadow", "eyeshadow|eye shadow", {"makeup.eyeshadow_color": "brown"}),
     **_nouns("eyeliner", "eyeliner|eye liner|mascara|winged liner", {"makeup.eyeliner": True}),
     **_nouns("blush", "blush|blusher|rouge|rosy cheeks", {"makeup.blush": 0.5}),
-    # hair styles
-    **_nouns("hair", "bald head|shaved head|baldness", {"hair.style": "bald", "hair.length_cm": 0.0}),
-    **_nouns("hair", "buzz cut|buzzcut|crew cut|buzz", {"hair.style": "buzz", "hair.length_cm": 0.6}),
-    **_nouns("hair", "pixie cut|crop|undercut", {"hair.style": "short", "hair.length_cm": 4.0}),
-    **_nouns("hair", "bob|bob cut|lob", {"hair.style": "bob", "hair.length_cm": 18.0}),
-    **_nouns("hair", "ponytail|pony tail|pigtails", {"hair.style": "ponytail", "hair.length_cm": 40.0}),
-    **_nouns("hair", "bun|top knot|topknot|man bun|chignon", {"hair.style": "bun", "hair.length_cm": 40.0}),
-    **_nouns("hair", "braids|braid|plaits|cornrows|dreadlocks|dreads|locs", {"hair.style": "braids", "hair.length_cm": 45.0}),
-    **_nouns("hair", "afro", {"hair.style": "afro", "hair.length_cm": 15.0, "hair.curl": 1.0}),
-    **_nouns("hair", "mohawk|mohican", {"hair.style": "mohawk", "hair.length_cm": 8.0}),
-    **_nouns("bangs", "bangs|fringe", {"hair.bangs": True}),
+    # hair styles: every style's aliases are added from the style library below
+    **_nouns("bangs", "bangs|fringe", {"hair.bangs": "fringe"}),
     **_nouns("part", "side part|side parting", {"hair.part": "left"}),
     **_nouns("part", "middle part|center part|centre part|middle parting|centre parting|center parting",
              {"hair.part": "center"}),
@@ -259,8 +250,8 @@ NEGATED_CLASS: dict[str, Sets] = {
     "eyeshadow": {"makeup.eyeshadow_color": "none"},
     "eyeliner": {"makeup.eyeliner": False},
     "blush": {"makeup.blush": 0.0},
-    "bangs": {"hair.bangs": False},
-    "hair": {"hair.style": "bald", "hair.length_cm": 0.0},
+    "bangs": {"hair.bangs": "none"},
+    "hair": {"hair.style": "bald"},
     "shoes": {"garments.shoes": "barefoot"},
     "bottom": {"garments.bottom": "none"},
 }
@@ -294,7 +285,7 @@ ADJECTIVES: dict[str, dict[str, Sets]] = {
     "towering": {"*": {"body.height": 0.9}},
     "lanky": {"*": {"body.height": 0.5, "body.weight": -0.4}},
     "short": {
-        "hair": {"hair.style": "short", "hair.length_cm": 5.0}, "beard": {"facial_hair.type": "short_beard"},
+        "hair": {"hair.style": "short"}, "beard": {"facial_hair.type": "short_beard", "facial_hair.length_cm": 1.0},
         "nose": {"nose.size": -0.4}, "forehead": {"forehead": -0.5}, "*": {"body.height": -0.5},
     },
     "tiny": {"eyes": {"eyes.size": -0.7}, "nose": {"nose.size": -0.7}, "ears": {"face.ear_size": -0.7},
@@ -305,7 +296,7 @@ ADJECTIVES: dict[str, dict[str, Sets]] = {
     "big": {"eyes": {"eyes.size": 0.6}, "nose": {"nose.size": 0.6}, "ears": {"face.ear_size": 0.6},
             "chin": {"face.chin": 0.5}, "mouth": {"lips.width": 0.5}, "lips": {"lips.fullness": 0.5},
             "forehead": {"face.forehead": 0.5}, "beard": {"facial_hair.type": "full_beard"},
-            "hair": {"hair.curl": 0.6, "hair.length_cm": 30.0},
+            "hair": {"hair.curl": 0.6, "hair.volume": 0.8},
             "person": {"body.height": 0.4, "body.weight": 0.4}, "body": {"body.weight": 0.4}},
     "large": {"eyes": {"eyes.size": 0.6}, "nose": {"nose.size": 0.6}, "ears": {"face.ear_size": 0.6},
               "chin": {"face.chin": 0.5}, "mouth": {"lips.width": 0.5}, "forehead": {"face.forehead": 0.5},
@@ -315,7 +306,7 @@ ADJECTIVES: dict[str, dict[str, Sets]] = {
     "giant": {"*": {"body.height": 1.0}},
     "thin": {"brows": {"eyebrows.type": "thin", "eyebrows.thickness": -0.6}, "lips": {"lips.fullness": -0.6},
              "nose": {"nose.width": -0.5}, "face": {"face.shape": "long"}, "beard": {"facial_hair.type": "stubble"},
-             "*": {"body.weight": -0.5}},
+             "hair": {"hair.density": 0.35}, "*": {"body.weight": -0.5}},
     "slim": {"nose": {"nose.width": -0.5}, "face": {"face.shape": "oval"}, "*": {"body.weight": -0.4}},
     "slender": {"nose": {"nose.width": -0.5}, "*": {"body.weight": -0.4}},
     "skinny": {"*": {"body.weight": -0.7}},
@@ -361,12 +352,12 @@ ADJECTIVES: dict[str, dict[str, Sets]] = {
     "rectangular": {"glasses": {"glasses": "rectangular"}, "face": {"face.shape": "long"}},
     "heart shaped": {"*": {"face.shape": "heart"}},
     "diamond shaped": {"*": {"face.shape": "diamond"}},
-    "long": {"hair": {"hair.style": "long", "hair.length_cm": 50.0}, "beard": {"facial_hair.type": "long_beard"},
+    "long": {"hair": {"hair.style": "long_straight"}, "beard": {"facial_hair.type": "long_beard"},
              "face": {"face.shape": "long"}, "nose": {"nose.size": 0.5}},
-    "shoulder length": {"*": {"hair.style": "medium", "hair.length_cm": 25.0}},
-    "medium length": {"*": {"hair.style": "medium", "hair.length_cm": 22.0}},
-    "chin length": {"*": {"hair.style": "bob", "hair.length_cm": 18.0}},
-    "waist length": {"*": {"hair.style": "long", "hair.length_cm": 70.0}},
+    "shoulder length": {"*": {"hair.style": "shoulder_straight"}},
+    "medium length": {"*": {"hair.style": "shoulder_straight", "hair.length_cm": 25.0}},
+    "chin length": {"*": {"hair.style": "bob"}},
+    "waist length": {"*": {"hair.style": "very_long", "hair.length_cm": 75.0}},
     "cropped": {"*": {"hair.style": "short", "hair.length_cm": 3.0}},
     "chiseled": {"*": {"face.jaw_width": 0.6, "face.cheekbones": 0.5}},
     "chiselled": {"*": {"face.jaw_width": 0.6, "face.cheekbones": 0.5}},
@@ -374,7 +365,7 @@ ADJECTIVES: dict[str, dict[str, Sets]] = {
     "pointed": {"chin": {"face.chin": 0.4}, "nose": {"nose.bridge": 0.4}, "ears": {"face.ear_protrusion": 0.3},
                 "*": {"face.chin": 0.4}},
     "pointy": {"chin": {"face.chin": 0.4}, "nose": {"nose.bridge": 0.4}, "*": {"face.chin": 0.4}},
-    "receding": {"chin": {"face.chin": -0.7}, "hair": {"hair.style": "short"}, "*": {"face.chin": -0.7}},
+    "receding": {"chin": {"face.chin": -0.7}, "hair": {"hair.hairline": "receding"}, "*": {"face.chin": -0.7}},
     "prominent": {"chin": {"face.chin": 0.7}, "cheekbones": {"face.cheekbones": 0.7}, "nose": {"nose.size": 0.5},
                   "forehead": {"face.forehead": 0.6}, "jaw": {"face.jaw_width": 0.6}, "ears": {"face.ear_protrusion": 0.5}},
     "high": {"cheekbones": {"face.cheekbones": 0.7}, "forehead": {"face.forehead": 0.6}, "nose": {"nose.bridge": 0.6}},
@@ -414,16 +405,16 @@ ADJECTIVES: dict[str, dict[str, Sets]] = {
     "rounded": {"brows": {"eyebrows.type": "rounded"}, "face": {"face.shape": "round"}},
     "bushy": {"brows": {"eyebrows.type": "bushy", "eyebrows.thickness": 0.8},
               "beard": {"facial_hair.type": "full_beard"}, "hair": {"hair.curl": 0.6}},
-    "thick": {"brows": {"eyebrows.thickness": 0.6}, "lips": {"lips.fullness": 0.6},
-              "beard": {"facial_hair.type": "full_beard"}, "hair": {}, "*": {"body.weight": 0.4}},
+    "thick": {"brows": {"eyebrows.type": "thick", "eyebrows.thickness": 0.6}, "lips": {"lips.fullness": 0.6},
+              "beard": {"facial_hair.type": "full_beard"}, "hair": {"hair.density": 0.95}, "*": {"body.weight": 0.4}},
     "full": {"lips": {"lips.fullness": 0.7}, "beard": {"facial_hair.type": "full_beard"},
              "brows": {"eyebrows.thickness": 0.5}, "*": {}},
     "trimmed": {"beard": {"facial_hair.type": "short_beard"}, "*": {}},
     "neat": {"beard": {"facial_hair.type": "short_beard"}, "*": {}},
     "scruffy": {"beard": {"facial_hair.type": "stubble"}, "*": {"facial_hair.type": "stubble"}},
     "unshaven": {"*": {"facial_hair.type": "stubble"}},
-    "thinning": {"hair": {"hair.style": "short", "hair.length_cm": 3.0}},
-    "balding": {"*": {"hair.style": "bald", "hair.length_cm": 0.0}},
+    "thinning": {"hair": {"hair.density": 0.3, "hair.hairline": "receding"}},
+    "balding": {"*": {"hair.style": "receding", "hair.density": 0.35}},
     # nose
     "button": {"nose": {"nose.size": -0.6, "nose.bridge": -0.3}},
     "hooked": {"nose": {"nose.bridge": 0.8, "nose.size": 0.3}},
@@ -445,7 +436,7 @@ ADJECTIVES: dict[str, dict[str, Sets]] = {
               "hair": {"hair.color": "light_brown"}, "eyes": {"eyes.iris_color": "light_blue"},
               "freckles": {"skin.freckles": 0.3}, "makeup": {"makeup.blush": 0.15},
               "beard": {"facial_hair.type": "stubble"}, "*": {}},
-    "medium": {"skin": {"skin.tone_ita_deg": 34.0}, "hair": {"hair.style": "medium", "hair.length_cm": 22.0}},
+    "medium": {"skin": {"skin.tone_ita_deg": 34.0}, "hair": {"hair.style": "shoulder_straight", "hair.length_cm": 25.0}},
     "olive": {"skin": {"skin.tone_ita_deg": 32.0}, "person": {"skin.tone_ita_deg": 32.0}},
     "tan": {"skin": {"skin.tone_ita_deg": 19.0}, "person": {"skin.tone_ita_deg": 19.0}},
     "tanned": {"*": {"skin.tone_ita_deg": 19.0}},
@@ -473,11 +464,11 @@ ADJECTIVES: dict[str, dict[str, Sets]] = {
     "coily": {"*": {"hair.curl": 1.0}},
     "tightly coiled": {"*": {"hair.curl": 1.0}},
     "frizzy": {"*": {"hair.curl": 0.7}},
-    "bald": {"*": {"hair.style": "bald", "hair.length_cm": 0.0}},
-    "shaved": {"hair": {"hair.style": "buzz", "hair.length_cm": 0.3}, "*": {}},
-    "slicked back": {"*": {"hair.part": "none", "hair.bangs": False}},
+    "bald": {"*": {"hair.style": "bald"}},
+    "shaved": {"hair": {"hair.style": "shaved"}, "*": {}},
+    "slicked back": {"*": {"hair.style": "slicked_back"}},
     "messy": {"*": {}},
-    "braided": {"*": {"hair.style": "braids", "hair.length_cm": 45.0}},
+    "braided": {"*": {"hair.style": "braid"}},
     "parted": {"*": {}},
     "left": {"part": {"hair.part": "left"}},
     "right": {"part": {"hair.part": "right"}},
@@ -553,3 +544,30 @@ PHRASES: dict[str, Sets] = {
     "well built": {"body.muscle": 0.6},
     "big ears": {"face.ear_size": 0.6},
 }
+
+
+def _style_nouns() -> dict[str, tuple[str, Sets]]:
+    """Every alias of every library hairstyle as a "hair" noun ("high ponytail" -> ponytail_high).
+
+    Words the lexicon already reads another way ("long", "curly", "wavy": adjectives that also set
+    a curl or length) stay what they are; the style library refines the pick from them at resolve.
+    """
+    from machcreator.hair.styles import STYLES
+
+    taken = set(NOUNS) | set(ADJECTIVES) | set(PHRASES) | set(COLOR_WORDS)
+    out: dict[str, tuple[str, Sets]] = {}
+    for style in STYLES.values():
+        for alias in style.aliases:
+            if alias not in taken and alias not in out:
+                out[alias] = ("hair", {"hair.style": style.name})
+    return out
+
+
+NOUNS.update(_style_nouns())
+NOUNS.update({
+    **_nouns("hair", "widow's peak|widows peak", {"hair.hairline": "widows_peak"}),
+    **_nouns("hair", "high hairline", {"hair.hairline": "high"}),
+    **_nouns("hair", "shaved sides", {"hair.hairline": "shaved_sides"}),
+    **_nouns("hair", "highlights|streaks|balayage", {"hair.highlights": "blonde"}),
+    **_nouns("brows", "unibrow|monobrow", {"eyebrows.type": "bushy", "eyebrows.thickness": 0.9}),
+})
