@@ -5,6 +5,9 @@ Layout (all paths relative to the package folder, never outside it)::
     manifest.json            Manifest below
     character.glb            glTF 2.0 binary, Y-up metres, skinned, 52 ARKit morph targets
     textures/<key>.png       albedo (sRGB), normal, ORM (linear) maps referenced by the glb
+    grooms/<name>.abc        one strand groom per file (scalp, eyebrows, eyelashes, facial_hair):
+                             Alembic curves after Epic's groom spec, centimetres, Y-up, facing +Z
+    grooms/<name>.usdc       the same groom as USD BasisCurves (Blender, USD tools)
     preview.png              front and three-quarter views
 
 The writer is the only code that touches the output folder. It writes into a temporary sibling
@@ -14,6 +17,7 @@ folder and renames it into place, so a failure leaves nothing half-written.
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 import platform
 import shutil
@@ -28,17 +32,22 @@ from PIL import Image
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from machcreator import __version__
+from machcreator.character import Groom
 from machcreator.errors import OutputError, PackageError
 
 FORMAT_NAME = "machcreator.character-package"
-FORMAT_VERSION = "1.0"
+#: 1.1: grooms (grooms/*.abc and *.usdc, the manifest's ``grooms`` list)
+FORMAT_VERSION = "1.1"
 MANIFEST = "manifest.json"
 GLB = "character.glb"
 PREVIEW = "preview.png"
+GROOMS = "grooms"
+#: IANA registers neither Alembic nor binary USD (only model/vnd.usda and model/vnd.usdz+zip)
+GROOM_MEDIA_TYPE = "application/octet-stream"
 #: zlib level for PNGs: 2048² maps compress ~5x slower at level 6 for a few % of size.
 PNG_COMPRESS_LEVEL = 3
 
-FileRole = Literal["mesh", "albedo", "normal", "orm", "texture", "preview"]
+FileRole = Literal["mesh", "albedo", "normal", "orm", "texture", "preview", "groom", "groom_usd"]
 
 
 class PackageFile(BaseModel):
@@ -49,6 +58,39 @@ class PackageFile(BaseModel):
     media_type: str
     bytes: int = Field(ge=0)
     sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+
+
+class GroomFiles(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    abc: str = Field(description="Alembic groom (Unreal), path relative to the package folder")
+    usd: str = Field(description="the same groom as USD BasisCurves")
+
+
+class GroomConversion(BaseModel):
+    """Unreal's ``GroomConversionSettings`` that put the groom on the glb as Unreal imports it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    rotation: tuple[float, float, float] = Field(description="Euler angles in degrees (X roll, Y pitch, Z yaw)")
+    scale: tuple[float, float, float]
+
+
+class GroomEntry(BaseModel):
+    """One strand groom of ``Manifest.grooms``: where its files are and how to import them."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    group_id: int = Field(ge=0)
+    files: GroomFiles
+    num_strands: int = Field(ge=0, description="rendered strands")
+    num_guides: int = Field(ge=0, description="guide strands (groom_guide = 1), also in the files")
+    num_points: int = Field(ge=0, description="points of all strands, guides included")
+    units: Literal["centimetre"] = "centimetre"
+    axes: str = "+Y up, the character faces +Z, like the glb"
+    labels: dict[str, Any] = Field(default_factory=dict, description="what made the groom (style, length, colour...)")
+    unreal_import: GroomConversion
 
 
 class Manifest(BaseModel):
@@ -70,6 +112,7 @@ class Manifest(BaseModel):
     timings_s: dict[str, float]
     units: dict[str, str]
     files: list[PackageFile]
+    grooms: list[GroomEntry] = Field(default_factory=list)
 
 
 def _sha256(path: Path) -> str:
@@ -82,7 +125,7 @@ def _sha256(path: Path) -> str:
 
 def _versions() -> dict[str, str]:
     out = {"machcreator": __version__, "python": platform.python_version()}
-    for dist in ("anny", "torch", "numpy", "pygltflib", "pillow"):
+    for dist in ("anny", "torch", "numpy", "pygltflib", "pillow", "alembic3d", "usd-core"):
         try:
             out[dist] = metadata.version(dist)
         except metadata.PackageNotFoundError:
@@ -128,9 +171,23 @@ def _write_png(path: Path, image: np.ndarray) -> None:
     Image.fromarray(img.astype(np.uint8)).save(path, compress_level=PNG_COMPRESS_LEVEL)
 
 
+def groom_entry(groom: Groom) -> GroomEntry:
+    """The manifest entry of one groom; its files are ``grooms/<name>.abc`` and ``.usdc``."""
+    from machcreator.export.alembic import UNREAL_CONVERSION  # (imports scipy: not on the CLI's path)
+
+    num_guides = int(np.count_nonzero(groom.guide))
+    return GroomEntry(
+        name=groom.name, group_id=groom.group_id,
+        files=GroomFiles(abc=f"{GROOMS}/{groom.name}.abc", usd=f"{GROOMS}/{groom.name}.usdc"),
+        num_strands=groom.num_strands - num_guides, num_guides=num_guides, num_points=int(len(groom.points)),
+        labels=dict(groom.labels), unreal_import=GroomConversion(**UNREAL_CONVERSION))
+
+
 def write_package(result: Any, out_dir: Path, *, force: bool = False) -> Manifest:
     """Write a :class:`machcreator.pipeline.GenerationResult` as a package folder, atomically."""
+    from machcreator.export.alembic import write_groom_abc
     from machcreator.export.gltf import write_glb
+    from machcreator.export.usd import write_groom_usd
 
     out_dir = check_output_dir(out_dir, force)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -146,15 +203,25 @@ def write_package(result: Any, out_dir: Path, *, force: bool = False) -> Manifes
         (tmp / "textures").mkdir()
         uris = {key: f"textures/{key}.png" for key in sorted(result.character.textures)}
         images = {rel: result.character.textures[key] for key, rel in uris.items()} | {PREVIEW: result.preview}
-        # PNG compression releases the GIL: encode the images on every core while the glb is written
+        grooms = [(g, groom_entry(g)) for g in result.character.grooms]
+        if grooms:
+            (tmp / GROOMS).mkdir()
+        # PNG compression releases the GIL: encode the images on every core while the glb and the
+        # grooms are written
         with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
             pending = [pool.submit(_write_png, tmp / rel, img) for rel, img in images.items()]
+            for groom, entry in grooms:
+                pending.append(pool.submit(write_groom_abc, groom, tmp / entry.files.abc))
+                pending.append(pool.submit(write_groom_usd, groom, tmp / entry.files.usd))
             write_glb(result.character, tmp / GLB, uris)
             for job in pending:
                 job.result()
         add(GLB, "mesh", "model/gltf-binary")
         for key, rel in uris.items():
             add(rel, texture_role(key), "image/png")
+        for _, entry in grooms:
+            add(entry.files.abc, "groom", GROOM_MEDIA_TYPE)
+            add(entry.files.usd, "groom_usd", GROOM_MEDIA_TYPE)
         add(PREVIEW, "preview", "image/png")
 
         ch = result.character
@@ -176,6 +243,7 @@ def write_package(result: Any, out_dir: Path, *, force: bool = False) -> Manifes
             units={"length": "metre", "up_axis": "+Y (glTF)", "forward": "+Z (glTF, the character faces +Z)",
                    "uv_origin": "top-left", "albedo_color_space": "sRGB", "normal_map": "tangent space, OpenGL (+Y up)"},
             files=files,
+            grooms=[entry for _, entry in grooms],
         )
         (tmp / MANIFEST).write_text(manifest.model_dump_json(indent=2) + "\n")
         _swap_into_place(tmp, out_dir)
@@ -232,7 +300,8 @@ class ValidationIssue(BaseModel):
 
 
 def validate_package(pkg_dir: Path, *, gltf_validator: bool = True) -> list[ValidationIssue]:
-    """Check a package: manifest schema, paths, checksums, images, and the glb with Khronos' validator.
+    """Check a package: manifest schema, paths, checksums, images, the glb with Khronos' validator,
+    and each groom (its .abc against Epic's groom spec, its .usdc, both against the manifest).
 
     Returns the issues found (empty = valid). Raises PackageError only when there is no
     readable manifest at all.
@@ -282,7 +351,52 @@ def validate_package(pkg_dir: Path, *, gltf_validator: bool = True) -> list[Vali
         for m in report.messages:
             if m.get("severity") == 0:
                 err(glbs[0].path, f"glTF validator: {m.get('code')}: {m.get('message')} ({m.get('pointer', '')})")
+    roles_by_path = {f.path: f.role for f in manifest.files if f.path in listed}
+    damaged = {i.path for i in issues}
+    for entry in manifest.grooms:
+        issues += _groom_issues(root, entry, roles_by_path, damaged)
     return issues
+
+
+def _groom_issues(root: Path, entry: GroomEntry, roles_by_path: dict[str, str], damaged: set[str]) -> list[ValidationIssue]:
+    """Check one manifest groom: its .abc against Epic's groom spec and the manifest's counts, its
+    .usdc opens with pxr with the same counts. ``roles_by_path``: the manifest's readable files;
+    ``damaged``: paths already reported (missing, changed), not read again."""
+    from pxr import Tf
+
+    from machcreator.export.alembic import groom_file_problems, read_groom_abc
+    from machcreator.export.usd import METERS_PER_UNIT, read_groom_usd
+
+    out: list[ValidationIssue] = []
+
+    def err(path: str, msg: str) -> None:
+        out.append(ValidationIssue(severity="error", path=path, message=f"groom {entry.name}: {msg}"))
+
+    strands = entry.num_strands + entry.num_guides
+    for rel, role, read in ((entry.files.abc, "groom", read_groom_abc), (entry.files.usd, "groom_usd", read_groom_usd)):
+        if roles_by_path.get(rel) != role:
+            err(rel, f"not in the manifest's files with role {role!r}")
+            continue
+        if rel in damaged:
+            continue
+        try:
+            gf = read(root / rel)
+        except (RuntimeError, Tf.ErrorException) as exc:  # how Alembic and USD report unreadable files
+            err(rel, f"unreadable: {exc}")
+            continue
+        problems = groom_file_problems(gf, alembic=role == "groom")
+        if role == "groom_usd":
+            axis, mpu = gf.properties["upAxis"][0], gf.properties["metersPerUnit"][0]
+            if axis != "Y" or not math.isclose(mpu, METERS_PER_UNIT):
+                problems.append(f"stage is {axis}-up with {mpu} m per unit; expected Y-up, {METERS_PER_UNIT}")
+        if (gf.num_strands, len(gf.points)) != (strands, entry.num_points):
+            problems.append(f"{gf.num_strands} strands and {len(gf.points)} points; the manifest says {strands} and {entry.num_points}")
+        guides = gf.attributes.get("groom_guide", (np.zeros(0),))[0]
+        if len(guides) == gf.num_strands and int(np.count_nonzero(guides)) != entry.num_guides:
+            problems.append(f"{int(np.count_nonzero(guides))} guide strands; the manifest says {entry.num_guides}")
+        for msg in problems:
+            err(rel, msg)
+    return out
 
 
 def _umask() -> int:
