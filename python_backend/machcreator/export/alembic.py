@@ -244,7 +244,8 @@ def _read_param(arb, index: int) -> tuple[str, np.ndarray, str]:
 
 def _scalar_properties(props) -> dict[str, tuple[object, str]]:
     out = {}
-    for i in range(props.getNumProperties()):
+    # an absent compound is invalid, and alembic3d segfaults when asked for its size
+    for i in range(props.getNumProperties() if props.valid() else 0):
         h = props.getPropertyHeader(i)
         if h.isScalar():
             out[h.getName()] = (Abc.IScalarProperty(props, h.getName()).getValue(), _pod_name(h.getDataType()))
@@ -288,7 +289,7 @@ def read_groom_abc(path: Path) -> GroomFile:
                 widths.append(np.array(param.getExpandedValue().getVals(), np.float32))
                 width_scopes.append(_SCOPE_NAMES[str(param.getScope())])
             arb = schema.getArbGeomParams()
-            for i in range(arb.getNumProperties() if arb.valid() else 0):
+            for i in range(arb.getNumProperties() if arb.valid() else 0):  # (see _scalar_properties)
                 name, values, scope = _read_param(arb, i)
                 attrs.setdefault(name, ([], scope))[0].append(values)
             if not properties:
