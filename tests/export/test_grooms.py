@@ -120,7 +120,8 @@ def test_abc_attributes_have_spec_names_scopes_and_values(abc, groom):
     np.testing.assert_array_equal(a["groom_id"], np.arange(400))
     np.testing.assert_array_equal(a["groom_group_id"], np.zeros(400))
     np.testing.assert_array_equal(a["groom_clumpid"], groom.clump_id)
-    np.testing.assert_array_equal(a["groom_root_uv"], groom.root_uv)
+    # V up, as Unreal keeps groom root UVs (it flips them to meet the mesh's top-left UVs)
+    np.testing.assert_array_equal(a["groom_root_uv"], np.stack([groom.root_uv[:, 0], 1 - groom.root_uv[:, 1]], 1))
     np.testing.assert_array_equal(a["groom_color"], groom.colors)
     assert a["groom_group_name"].tolist() == ["scalp"]
 

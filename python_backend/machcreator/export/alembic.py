@@ -50,7 +50,7 @@ UNREAL_CONVERSION: dict[str, tuple[float, float, float]] = {"rotation": (90.0, 0
 #: name -> scope of every per-strand/per-vertex attribute written (Epic's names, lowercase).
 GROOM_ATTRIBUTES: dict[str, str] = {
     "groom_color": "vertex",        # float3, linear RGB
-    "groom_root_uv": "uniform",     # float2, top-left origin like the glb's head UVs (Unreal's too)
+    "groom_root_uv": "uniform",     # float2, V up: see groom_attributes
     "groom_guide": "uniform",       # int, 1 = simulation guide, 0 = rendered strand
     "groom_group_id": "uniform",    # int, the groom's group (index in GROOM_NAMES)
     "groom_id": "uniform",          # int, strand index in the file
@@ -103,11 +103,18 @@ def groom_attributes(groom: Groom) -> dict[str, tuple[np.ndarray, str]]:
 
     Values: vertex scope (P, ...), uniform scope (S, ...), constant scope (1,); float32 for
     colours/UVs, int32 for ids and flags, str for the group name.
+
+    Root UVs are written V up (bottom-left origin): ``(u, 1 - v)`` of the Groom's top-left UVs.
+    Unreal keeps groom root UVs that way and flips V when it meets the mesh UVs (its own note in
+    MetaHuman's groom verification, which compares ``1 - v`` with the mesh: "The UVs in the groom
+    roots have the Y axis inverted. See UnpackHairRootUV in HairStrandsPack.ush"); Blender's UVs
+    are V up too.
     """
     S = groom.num_strands
+    uv = np.asarray(groom.root_uv, np.float32).reshape(-1, 2)
     values = {
         "groom_color": np.asarray(groom.colors, np.float32).reshape(-1, 3),
-        "groom_root_uv": np.asarray(groom.root_uv, np.float32).reshape(-1, 2),
+        "groom_root_uv": np.stack([uv[:, 0], 1.0 - uv[:, 1]], axis=1),
         "groom_guide": np.asarray(groom.guide, bool).astype(np.int32),
         "groom_group_id": np.full(S, groom.group_id, np.int32),
         "groom_id": np.arange(S, dtype=np.int32),
