@@ -43,8 +43,8 @@ M_TO_CM = 100.0
 #: Scale (1, -1, 1) then a 90° roll maps (x, y, z) -> (x, -y, z) -> (x, z, y): a Y/Z swap, which is
 #: exactly how Unreal's glTF importer places the glb (``GLTF::ConvertVec3`` = (X, Z, Y), metres x
 #: 100), so the groom lands on the imported character. Scale magnitude 1: the file is already in
-#: centimetres (Unreal also multiplies widths by |Scale.X|). It is the usual Maya Y-up preset; the
-#: struct's own default is identity (rotation 0, scale 1), so importers must always set it.
+#: centimetres (Unreal also multiplies widths by |Scale.X|). The struct's own default is identity
+#: (rotation 0, scale 1) and the editor remembers the last values used: importers must set these.
 UNREAL_CONVERSION: dict[str, tuple[float, float, float]] = {"rotation": (90.0, 0.0, 0.0), "scale": (1.0, -1.0, 1.0)}
 
 #: name -> scope of every per-strand/per-vertex attribute written (Epic's names, lowercase).

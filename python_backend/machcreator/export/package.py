@@ -173,7 +173,8 @@ def _write_png(path: Path, image: np.ndarray) -> None:
 
 def groom_entry(groom: Groom) -> GroomEntry:
     """The manifest entry of one groom; its files are ``grooms/<name>.abc`` and ``.usdc``."""
-    from machcreator.export.alembic import UNREAL_CONVERSION  # (imports scipy: not on the CLI's path)
+    # imported here: alembic.py pulls in gltf.py and scipy, which reading a manifest does not need
+    from machcreator.export.alembic import UNREAL_CONVERSION
 
     num_guides = int(np.count_nonzero(groom.guide))
     return GroomEntry(
@@ -204,6 +205,9 @@ def write_package(result: Any, out_dir: Path, *, force: bool = False) -> Manifes
         uris = {key: f"textures/{key}.png" for key in sorted(result.character.textures)}
         images = {rel: result.character.textures[key] for key, rel in uris.items()} | {PREVIEW: result.preview}
         grooms = [(g, groom_entry(g)) for g in result.character.grooms]
+        names = [entry.name for _, entry in grooms]
+        if len(set(names)) != len(names):
+            raise ValueError(f"groom names must be unique (one file each): {names}")
         if grooms:
             (tmp / GROOMS).mkdir()
         # PNG compression releases the GIL: encode the images on every core while the glb and the
