@@ -152,7 +152,7 @@ def _mach(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess
         (["   ", "-o", "{out}"], "empty"),
         (["x" * 2001, "-o", "{out}"], "2001"),
         (["a woman", "-o", "{out}", "--set", "hair.colour=red"], "unknown attribute 'hair.colour'"),
-        (["a woman", "-o", "{out}", "--set", "hair.style=dreadlocks"], "hair.style"),
+        (["a woman", "-o", "{out}", "--set", "hair.style=pigtail"], "did you mean pigtails"),
         (["a woman", "-o", "{out}", "--set", "body.age_years=old"], "expected a number"),
         (["a woman", "-o", "/proc/mach/out"], "cannot write"),
         (["a woman", "-o", "{out}", "--texture-size", "9000"], "--texture-size"),

@@ -301,7 +301,7 @@ def _first_error(exc: Exception) -> str:
     errors = getattr(exc, "errors", None)
     if callable(errors):
         e = errors()[0]
-        return str(e.get("msg", exc))
+        return str(e.get("msg", exc)).removeprefix("Value error, ")
     return str(exc)
 
 

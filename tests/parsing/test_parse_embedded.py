@@ -27,7 +27,7 @@ def _ok(actual, expected) -> bool:
 CASES = [
     # the examples
     ("a young woman with long curly red hair, green eyes and freckles",
-     {"body.gender": "female", "body.age_years": (20, 30), "hair.style": "long", "hair.curl": (0.7, 1.0),
+     {"body.gender": "female", "body.age_years": (20, 30), "hair.style": "long_straight", "hair.curl": (0.7, 1.0),
       "hair.color": "red", "eyes.iris_color": "green", "skin.freckles": (0.3, 1.0)}),
     ("an old fisherman with a grey beard and a wool cap",
      {"body.gender": "male", "body.age_years": (60, 95), "facial_hair.type": {"full_beard", "short_beard"},
@@ -110,13 +110,21 @@ CASES = [
     # hair
     ("a buzz cut", {"hair.style": "buzz"}),
     ("a bald man", {"hair.style": "bald"}),
-    ("a ponytail", {"hair.style": "ponytail"}),
+    ("a ponytail", {"hair.style": "ponytail_high"}),
+    ("a low ponytail", {"hair.style": "ponytail_low"}),
+    ("two pigtails", {"hair.style": "pigtails"}),
+    ("a messy bun", {"hair.style": "top_knot"}),
+    ("cornrows", {"hair.style": "cornrows"}),
+    ("a mohawk", {"hair.style": "mohawk"}),
+    ("a receding hairline", {"hair.style": "receding"}),
+    ("thinning hair", {"hair.hairline": "receding", "hair.density": (0.2, 0.4)}),
+    ("a widow's peak", {"hair.hairline": "widows_peak"}),
     ("an afro", {"hair.style": "afro", "hair.curl": (0.9, 1.0)}),
     ("short straight black hair with a fringe", {"hair.style": "short", "hair.curl": 0.0, "hair.color": "black",
-                                                 "hair.bangs": True}),
-    ("shoulder-length wavy blonde hair", {"hair.style": "medium", "hair.curl": (0.3, 0.7), "hair.color": "blonde"}),
+                                                 "hair.bangs": "fringe"}),
+    ("shoulder-length wavy blonde hair", {"hair.style": "shoulder_wavy", "hair.curl": (0.3, 0.7), "hair.color": "blonde"}),
     ("hair: red", {"hair.color": "red"}),
-    ("her hair is long and curly", {"hair.style": "long", "hair.curl": (0.7, 1.0)}),
+    ("her hair is long and curly", {"hair.style": "long_straight", "hair.curl": (0.7, 1.0)}),
     ("a blonde woman", {"hair.color": "blonde", "body.gender": "female"}),
     ("dark brown hair parted in the middle", {"hair.color": "dark_brown", "hair.part": "center"}),
     ("grey hair", {"hair.color": "grey"}),
@@ -155,7 +163,7 @@ CASES = [
     ("a geriatric man", {"body.age_years": (65, 95)}),
     ("a moustachioed man", {"facial_hair.type": "mustache"}),
     ("a gigantic man", {"body.height": (0.2, 1.0)}),
-    ("ponytailed hair", {"hair.style": "ponytail"}),
+    ("ponytailed hair", {"hair.style": "ponytail_high"}),
 ]
 
 

@@ -286,6 +286,6 @@ def test_a_mohawk_keeps_the_middle_and_shaves_the_sides(character, head_map):
     x = np.abs(pmap.position[..., 0])
     middle, side = crown & (x < 0.008), crown & (x > 0.04)
     assert middle.sum() > 30 and side.sum() > 30
-    img = make_skin_textures(character, _attrs(hair__style="mohawk", hair__color="black", hair__bangs=True), 0, SMALL)
+    img = make_skin_textures(character, _attrs(hair__style="mohawk", hair__color="black", hair__bangs="fringe"), 0, SMALL)
     lab = srgb_to_lab(img["head_albedo"])
     assert lab[middle][:, 0].mean() < lab[side][:, 0].mean() - 20  # black strip, skin-coloured sides

@@ -557,9 +557,13 @@ def _style_nouns() -> dict[str, tuple[str, Sets]]:
     taken = set(NOUNS) | set(ADJECTIVES) | set(PHRASES) | set(COLOR_WORDS)
     out: dict[str, tuple[str, Sets]] = {}
     for style in STYLES.values():
+        # a curled style says so, so an explicit "straight" can still override it
+        sets: Sets = {"hair.style": style.name} | ({"hair.curl": style.curl} if style.curl > 0 else {})
         for alias in style.aliases:
-            if alias not in taken and alias not in out:
-                out[alias] = ("hair", {"hair.style": style.name})
+            # "long curly" is "long" + "curly": composed by the binding rules, not a fixed phrase
+            composed = " " in alias and all(w in ADJECTIVES or w in COLOR_WORDS for w in alias.split())
+            if alias not in taken and alias not in out and not composed:
+                out[alias] = ("hair", sets)
     return out
 
 

@@ -13,79 +13,70 @@ import numpy as np
 from machcreator.attributes import COLORS, Attributes
 from machcreator.skin.color import srgb_decode
 from machcreator.skin.noise import smoothstep, upsample
-from machcreator.skin.position_map import Anchors, PositionMap, norm
+from machcreator.hair.face import brow_weight
+from machcreator.hair.scalp import HeadFrame, scalp_weight
+from machcreator.skin.position_map import PositionMap, norm
 
 
-#: hairline height above the eyeball centres (in inter-pupil units) by azimuth around the
-#: vertical axis through the ears (0° = straight ahead, 90° = over the ear, 180° = the nape).
-_HAIRLINE_DEG = (0.0, 30.0, 50.0, 62.0, 76.0, 88.0, 102.0, 118.0, 180.0)
-_HAIRLINE_U = (1.1, 1.0, 0.72, 0.4, 0.0, 0.3, 0.35, -0.3, -0.75)
 #: strand visibility by hairstyle: how much of the scalp the hair colour covers.
-_SCALP_COVER = {"bald": 0.0, "buzz": 0.8}
-#: brow (centre-line rise at the peak, in inter-pupil units; peak position along the brow 0..1;
-#: thickness factor) by eyebrow type.
-_BROW_SHAPE = {"straight": (0.03, 0.6, 1.0), "arched": (0.11, 0.68, 0.9), "rounded": (0.08, 0.5, 1.0),
-               "bushy": (0.04, 0.6, 1.45), "thin": (0.08, 0.65, 0.7)}
+_SCALP_COVER = {"bald": 0.0, "shaved": 0.55, "buzz": 0.8}
+#: styles whose sides are shaved to a shadow (the strip on top keeps the full colour).
+_SHAVED_SIDES = ("mohawk", "undercut")
 #: roughness of painted hair: a soft sheen, glossier than skin.
 HAIR_ROUGHNESS = 0.45
 BEARD_COVER = {"none": 0.0, "stubble": 0.0, "mustache": 0.9, "goatee": 0.9,
                 "short_beard": 0.8, "full_beard": 0.95, "long_beard": 0.95}
 
 
-def hair_regions(p: np.ndarray, n: np.ndarray, a: Anchors, masks: dict[str, np.ndarray],
-                  attrs: Attributes) -> dict[str, np.ndarray]:
+def hair_regions(p: np.ndarray, n: np.ndarray, frame: HeadFrame, masks: dict[str, np.ndarray],
+                 attrs: Attributes) -> dict[str, np.ndarray]:
     """Painted-hair coverage (...) 0..1 of surface points (..., 3) and its flow direction (..., 3).
 
     "scalp", "brows", "lashes" are coverages; "hair_flow" the unit 3D direction strands point in
     (away from the crown on the scalp, outwards along the brows, downwards in a beard).
     """
-    u = a.unit
+    u = frame.unit
     x, y, z = p[..., 0], p[..., 1], p[..., 2]
-    eye_z, ear_y = float(a.eye[0][2]), float(a.ears[0][1])
+    eye_z, ear_y = frame.eye_z, frame.ear_y
     noise = np.sin(x / (0.09 * u) + 1.3) * np.cos(y / (0.13 * u)) + 0.5 * np.sin((x + y) / (0.05 * u))
 
-    # scalp: above a hairline that runs forehead -> temples -> sideburns -> over the ears -> nape
-    azimuth = np.degrees(np.arctan2(np.abs(x), ear_y - y))
-    line = eye_z + u * np.interp(azimuth, _HAIRLINE_DEG, _HAIRLINE_U) + 0.025 * u * noise
+    # scalp: the groom's own scalp (same hairline), the dense root layer under the strands
     style = attrs.hair.style or "short"
     cover = _SCALP_COVER.get(style, 1.0)
-    scalp = cover * smoothstep(-0.02 * u, 0.06 * u, z - line) * (1.0 - np.clip(1.5 * masks["ears"], 0, 1))
+    flat_p, flat_n = p.reshape(-1, 3), n.reshape(-1, 3)
+    scalp = cover * scalp_weight(flat_p, flat_n, frame, attrs.hair.hairline or "normal").reshape(x.shape)
+    scalp *= 1.0 - np.clip(1.5 * masks["ears"], 0, 1)
     if attrs.hair.part in ("left", "right", "center") and cover >= 1.0:
         offset = {"left": 0.3, "right": -0.3, "center": 0.0}[attrs.hair.part] * u
         # from the front hairline back to the crown, where the parting fades out
         parting = smoothstep(0.03 * u, 0.0, np.abs(x - offset)) * smoothstep(ear_y + 0.4 * u, ear_y - 0.2 * u, y)
         scalp *= 1.0 - 0.8 * parting
-    if attrs.hair.bangs and cover >= 1.0:
+    if attrs.hair.bangs == "fringe" and cover >= 1.0:
         # a fringe: hair reaches down the forehead to just above the brows
         edge = eye_z + u * (0.5 + 0.25 * (x / u) ** 2) + 0.03 * u * noise  # an arc, shortest in the middle
         fringe = smoothstep(0.0, 0.08 * u, z - edge) * (y < ear_y)
         scalp = np.maximum(scalp, cover * fringe)
-    if style == "mohawk":
+    if style in _SHAVED_SIDES or attrs.hair.hairline == "shaved_sides":
         # a strip from the forehead to the nape; the sides shaved to a shadow
         scalp *= 0.1 + 0.9 * smoothstep(0.32 * u, 0.22 * u, np.abs(x))
     crown = np.float32([0.0, ear_y + 0.35 * u, eye_z + 1.35 * u])
     flow = _tangent(p - crown, n) * scalp[..., None]
 
-    # eyebrows: a band above each eye along the brow ridge, blunt at the nose, tapering outwards
-    rise, peak, thick = _BROW_SHAPE[attrs.eyebrows.type or "straight"]
-    thick *= (1.0 + 0.35 * float(attrs.eyebrows.thickness or 0.0)) * (0.8 if attrs.body.gender == "female" else 1.0)
+    # eyebrows: the brow groom's own band
+    brows = brow_weight(flat_p, flat_n, frame, attrs.eyebrows.type or "straight",
+                        float(attrs.eyebrows.thickness or 0.0)).reshape(x.shape)
     s = (np.abs(x) - 0.18 * u) / (0.88 * u)  # 0 at the inner end, 1 at the tail
-    arch = np.where(s < peak, np.sin(0.5 * np.pi * np.clip(s / peak, 0, 1)), 1.0 - 1.6 * (s - peak))
-    centre = eye_z + u * (0.24 + rise * arch)
-    half = u * 0.13 * thick * (1.0 - 0.65 * np.clip(s, 0, 1))
-    brows = (smoothstep(-0.05, 0.05, s) * smoothstep(1.05, 0.95, s) * smoothstep(1.0, 0.6, np.abs(z - centre) / half)
-             * smoothstep(0.2, 0.5, -n[..., 1]) * (y < float(a.eye[0][1])))
     up = np.clip(0.9 - 1.2 * s, -0.2, 0.9)  # inner hairs grow upwards, the tail's outwards and down
     brow_dir = np.stack([np.sign(x), np.zeros_like(x), up], -1)
     flow += _tangent(brow_dir, n) * brows[..., None]
 
     # lash line: lashes read as a dark margin on the upper lid
     lash = np.zeros_like(x)
-    for e in a.eye:
+    for e in frame.eye.astype(np.float32):
         r = norm(p - e)
-        ring = np.exp(-0.5 * ((r - 1.04 * a.eye_radius) / (0.06 * a.eye_radius)) ** 2)
-        lash = np.maximum(lash, ring * smoothstep(-0.1 * a.eye_radius, 0.2 * a.eye_radius, z - e[2])
-                          * smoothstep(1.2 * a.eye_radius, 0.8 * a.eye_radius, np.abs(x - e[0])))
+        ring = np.exp(-0.5 * ((r - 1.04 * frame.eye_radius) / (0.06 * frame.eye_radius)) ** 2)
+        lash = np.maximum(lash, ring * smoothstep(-0.1 * frame.eye_radius, 0.2 * frame.eye_radius, z - e[2])
+                          * smoothstep(1.2 * frame.eye_radius, 0.8 * frame.eye_radius, np.abs(x - e[0])))
     lash *= smoothstep(0.2, 0.5, -n[..., 1])
 
     down = np.broadcast_to(np.float32([0.0, -0.3, -1.0]), p.shape)

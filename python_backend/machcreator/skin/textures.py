@@ -32,6 +32,7 @@ import numpy as np
 
 from machcreator.attributes import COLORS, Attributes
 from machcreator.character import Character, MeshPart
+from machcreator.hair.scalp import HeadFrame, head_frame
 from machcreator.skin.color import ita_to_lab, lab_to_linear_rgb, linear_rgb_to_lab, srgb_decode, srgb_encode
 from machcreator.skin.iris import iris_texture
 from machcreator.skin.noise import blur_noise, downsample, fourier_noise, seeded_rng, smoothstep, spots, upsample
@@ -264,7 +265,7 @@ def _part_maps(character: Character, part: MeshPart, attrs: Attributes, seed: in
     masks = part_masks(pmap)
     anchors = face_anchors(character)
     rng = lambda layer: seeded_rng(seed, f"{part.name}/{layer}")  # noqa: E731
-    regions = _regions(pmap, masks, anchors, attrs, is_head=part.name == "head")
+    regions = _regions(pmap, masks, anchors, head_frame(character), attrs, is_head=part.name == "head")
 
     # 1. low-frequency colour at the work size, upsampled
     albedo = upsample(lab_to_linear_rgb(_albedo_lab(pmap, regions, masks, attrs, rng("blotches"))), size)
@@ -322,8 +323,8 @@ def _part_maps(character: Character, part: MeshPart, attrs: Attributes, seed: in
     }
 
 
-def _regions(pmap: PositionMap, masks: dict[str, np.ndarray], anchors: Anchors, attrs: Attributes,
-             is_head: bool) -> dict[str, np.ndarray]:
+def _regions(pmap: PositionMap, masks: dict[str, np.ndarray], anchors: Anchors, frame: HeadFrame,
+             attrs: Attributes, is_head: bool) -> dict[str, np.ndarray]:
     """Every soft region (H, W) 0..1 of a part: facial ones near the head, palms and soles."""
     # facial regions only exist on the head and neck: evaluate them there, zero elsewhere
     rows, cols = np.nonzero(norm(pmap.position - anchors.nose) < 4.5 * anchors.unit)
@@ -333,7 +334,7 @@ def _regions(pmap: PositionMap, masks: dict[str, np.ndarray], anchors: Anchors, 
     for k, v in near.items():
         regions[k][rows, cols] = v
     if is_head:
-        hair = hair_regions(pmap.position[rows, cols], pmap.normal[rows, cols], anchors,
+        hair = hair_regions(pmap.position[rows, cols], pmap.normal[rows, cols], frame,
                              {k: m[rows, cols] for k, m in masks.items()}, attrs)
         for k, v in hair.items():
             regions[k] = np.zeros(pmap.covered.shape + v.shape[1:], np.float32)
