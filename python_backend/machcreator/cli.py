@@ -172,6 +172,29 @@ def validate(
     out_console.print(f"[green]valid[/] {package}")
 
 
+hair_app = typer.Typer(no_args_is_help=True, help="The hairstyle library.")
+app.add_typer(hair_app, name="hair")
+
+
+@hair_app.command("list")
+def hair_list(as_json: bool = typer.Option(False, "--json", help="Print the styles and their labels as JSON.")) -> None:
+    """Every named hairstyle with its labels (type, length, curl, part, bangs, volume, hairline)."""
+    from rich.table import Table
+
+    from machcreator.hair.styles import STYLES
+
+    if as_json:
+        sys.stdout.write(json.dumps({s.name: s.labels() | {"aliases": list(s.aliases)} for s in STYLES.values()}, indent=2) + "\n")
+        return
+    table = Table(title=f"{len(STYLES)} hairstyles (use --set hair.style=NAME, or say it in the prompt)")
+    for column in ("name", "type", "length cm", "curl", "part", "bangs", "volume", "hairline", "gather", "words"):
+        table.add_column(column, no_wrap=column != "words")
+    for s in STYLES.values():
+        table.add_row(s.name, s.type, f"{s.length_cm:g}", f"{s.curl:g}", s.part, s.bangs, f"{s.volume:g}", s.hairline,
+                      s.gather, ", ".join(s.aliases[:3]))
+    Console(width=max(out_console.width, 160)).print(table)  # every label on one row, even in a pipe
+
+
 @app.command()
 def bench(
     prompts: Optional[list[str]] = typer.Argument(None, help="Prompts to time (default: a built-in set)."),

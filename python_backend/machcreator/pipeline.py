@@ -2,11 +2,13 @@
 
 ``Pipeline.__call__`` reads top to bottom: 1. check the request, 2. parse the prompt into
 attributes (§2.1), 3. apply overrides and fill unspecified fields from the seed, 4. shape the
-template body and face (§2.2 geometry, embedded: anny), 5. make textures (§2.3–2.4, embedded:
-procedural), 6. render the preview. Stages report progress through one callback and never print.
+template body and face (§2.2 geometry, embedded: anny), 5. grow the strand grooms (Mach's strand
+hair: scalp, eyebrows, eyelashes, facial hair) and their hair cards, 6. make textures (§2.3–2.4,
+embedded: procedural), 7. render the preview. Stages report progress through one callback and
+never print.
 
 Stage outputs are cached in memory by a hash of their inputs, so editing one attribute re-runs
-only the stages downstream of it (hair colour → textures only; nose width → geometry too).
+only the stages downstream of it (hair colour → hair and textures; nose width → geometry too).
 """
 
 from __future__ import annotations
@@ -34,9 +36,10 @@ ProgressFn = Callable[[str, float, str], None]
 STAGES: tuple[tuple[str, float], ...] = (
     ("parse", 0.05),
     ("attributes", 0.01),
-    ("geometry", 0.30),
-    ("textures", 0.44),
-    ("preview", 0.20),
+    ("geometry", 0.20),
+    ("hair", 0.22),
+    ("textures", 0.34),
+    ("preview", 0.18),
 )
 
 #: Largest skin texture side a request may ask for, in texels.
@@ -75,7 +78,7 @@ class GenerationResult:
 class StageCache:
     """A small in-memory LRU of stage outputs keyed by a hash of their inputs."""
 
-    def __init__(self, max_entries: int = 4) -> None:
+    def __init__(self, max_entries: int = 8) -> None:
         self.max_entries = max_entries
         self._items: OrderedDict[str, Any] = OrderedDict()
         self.hits = 0
@@ -109,9 +112,11 @@ class Pipeline:
             ``MACH_ANNY_CACHE`` or ``~/.cache/anny``).
     """
 
-    def __init__(self, progress: ProgressFn | None = None, anny_cache_dir: str | None = None) -> None:
+    def __init__(self, progress: ProgressFn | None = None, anny_cache_dir: str | None = None,
+                 hair_cache_dir: str | None = None) -> None:
         self.progress: ProgressFn = progress or (lambda stage, frac, msg: None)
         self.anny_cache_dir = anny_cache_dir
+        self.hair_cache_dir = hair_cache_dir
         self.cache = StageCache()
         self._parsers: dict[str, Any] = {}
 
@@ -137,6 +142,8 @@ class Pipeline:
     # -- the run ----------------------------------------------------------------------------
     def __call__(self, request: GenerateRequest) -> GenerationResult:
         from machcreator.body.geometry import build_geometry
+        from machcreator.hair.cards import groom_cards
+        from machcreator.hair.grooms import character_field, make_grooms
         from machcreator.parsing import check_prompt
         from machcreator.render.preview import render_preview
         from machcreator.skin.textures import make_textures
@@ -171,20 +178,32 @@ class Pipeline:
             geometry_inputs = dataclasses.asdict(anny_parameters(resolved))
             base = self.cache.get_or_run("geometry", geometry_inputs, lambda: build_geometry(resolved, model=model))
 
-        # 5. textures: procedural skin, eyes, teeth (§2.3–2.4, embedded: procedural)
+        # 5. hair: strand grooms grown on the head, and cards of them for glTF viewers (Mach's strand hair)
+        with self._stage("hair", timings, "Growing hair, brows, lashes and beard"):
+            geometry_key = self.cache.key("geometry", geometry_inputs)
+            field = self.cache.get_or_run("body_field", geometry_inputs, lambda: character_field(base))
+            hair_inputs = {"hair": {k: attrs_json[k] for k in ("hair", "eyebrows", "facial_hair")},
+                           "gender": attrs_json["body"]["gender"], "seed": request.seed, "geometry": geometry_key}
+            grooms = self.cache.get_or_run("hair", hair_inputs, lambda: make_grooms(
+                base, resolved, request.seed, field=field, cache_dir=self.hair_cache_dir))
+            cards = self.cache.get_or_run("cards", hair_inputs, lambda: [groom_cards(g, base.skeleton) for g in grooms])
+
+        # 6. textures: procedural skin, eyes, teeth (§2.3–2.4, embedded: procedural)
         with self._stage("textures", timings, "Painting skin, eyes and teeth"):
             texture_inputs = {"attributes": attrs_json, "seed": request.seed, "size": request.texture_size,
-                              "geometry": self.cache.key("geometry", geometry_inputs)}
+                              "geometry": geometry_key}
             textures = self.cache.get_or_run(
                 "textures", texture_inputs,
                 lambda: make_textures(base, resolved, request.seed, size=request.texture_size),
             )
             character = Character(
-                skeleton=base.skeleton, parts=base.parts, materials=base.materials,
-                textures=dict(textures), morph_names=base.morph_names, landmarks=base.landmarks,
+                skeleton=base.skeleton, parts=base.parts + [part for part, _, _ in cards],
+                materials=base.materials | {m.name: m for _, m, _ in cards},
+                textures=dict(textures) | {k: v for _, _, tex in cards for k, v in tex.items()},
+                morph_names=base.morph_names, landmarks=base.landmarks, grooms=list(grooms),
             )
 
-        # 6. preview: front and three-quarter views on the CPU
+        # 7. preview: body, head front, three-quarter and back, strands drawn over the skin
         with self._stage("preview", timings, "Rendering the preview"):
             preview = render_preview(character, size=request.preview_size)
 

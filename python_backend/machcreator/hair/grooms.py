@@ -29,9 +29,9 @@ from machcreator.hair.styles import get_style
 
 CACHE_ENV = "MACH_HAIR_CACHE"
 #: bump when the generator changes what it makes: old cache entries are then ignored.
-GENERATOR_VERSION = 1
-#: rendered scalp strands at density 1 (long styles), and guides.
-SCALP_STRANDS = 130_000
+GENERATOR_VERSION = 2
+#: rendered scalp strands of long styles at density 0.5 (thicker hair has more), and guides.
+SCALP_STRANDS = 100_000
 SCALP_GUIDES = 2_400
 #: strand diameters at the root (metres) and the tip's share of it.
 ROOT_WIDTH_M = {"scalp": 7.5e-5, "eyebrows": 1.0e-4, "eyelashes": 1.2e-4, "facial_hair": 1.1e-4}
@@ -55,7 +55,7 @@ def scalp_strand_count(style_type: str, length_cm: float, density: float) -> int
     if length_cm <= 0:
         return 0
     full = SCALP_STRANDS if length_cm >= 15 else int(SCALP_STRANDS * (0.45 + 0.55 * length_cm / 15))
-    return int(full * np.clip(0.4 + 0.8 * density, 0.3, 1.15))
+    return int(full * np.clip(0.8 + 0.4 * density, 0.8, 1.2))
 
 
 def make_grooms(character: Character, attrs: Attributes, seed: int, *, field: BodyField | None = None,

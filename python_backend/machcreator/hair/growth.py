@@ -30,8 +30,9 @@ from machcreator.hair.styles import HairStyle
 CM = 0.01  # metres per centimetre
 #: guide samples along the arc (integration steps + 1).
 GUIDE_STEPS = 96
-#: most points a strand gets (long, tightly curled strands).
-MAX_POINTS = 64
+#: most points a strand gets (long, tightly curled strands), and points per curl turn.
+MAX_POINTS = 40
+POINTS_PER_TURN = 5
 #: least clearance between any strand point and the skin, metres.
 SKIN_CLEARANCE_M = 0.0015
 
@@ -386,11 +387,22 @@ def curl_shape(curl: float) -> tuple[float, float, bool]:
     return 0.009 - 0.0055 * t, 0.035 - 0.022 * t, True
 
 
-def points_per_strand(length_cm: np.ndarray, curl: float) -> np.ndarray:
-    """(S,) points for strands of these lengths: ~1 per cm straight, 6 per curl turn, 3..64."""
+def curl_period(curl: float, length_m: np.ndarray) -> np.ndarray:
+    """(S,) curl period, metres: the style's, stretched on long strands so a strand makes at most
+    as many turns as its points can draw (long curly hair falls in looser spirals)."""
     _, period, _ = curl_shape(curl)
-    seg_cm = min(1.0, period / CM / 6.0) if curl >= 0.15 else 2.0
-    return np.clip(np.ceil(np.asarray(length_cm) / seg_cm) + 1, 3, MAX_POINTS).astype(np.int64)
+    max_turns = (MAX_POINTS - 1) / POINTS_PER_TURN
+    return np.maximum(period, np.asarray(length_m) / max_turns)
+
+
+def points_per_strand(length_cm: np.ndarray, curl: float) -> np.ndarray:
+    """(S,) points for strands of these lengths: one per 2.5 cm straight, 5 per curl turn, 3..40."""
+    length_cm = np.asarray(length_cm, np.float64)
+    if curl < 0.15:
+        seg_cm = np.full(length_cm.shape, 2.5)
+    else:
+        seg_cm = np.minimum(2.5, curl_period(curl, length_cm * CM) / CM / POINTS_PER_TURN)
+    return np.clip(np.ceil(length_cm / seg_cm) + 1, 3, MAX_POINTS).astype(np.int64)
 
 
 @dataclass
@@ -423,7 +435,7 @@ def grow_children(roots: Roots, guides: np.ndarray, guide_roots: np.ndarray, g: 
     base = _resample(guides.astype(np.float64), K).astype(np.float32)
     base -= base[:, :1]  # guide shapes relative to their roots
     gathered = g.style.gather != "none"
-    radius, period, helix = curl_shape(g.curl)
+    radius, _, helix = curl_shape(g.curl)
     clump_strength = 0.95 if g.style.gather == "dreadlocks" else (0.35 + 0.45 * g.curl) * (0.6 if gathered else 1.0)
     clump_phase = rng.uniform(0, 2 * np.pi, len(guides)).astype(np.float32)
     t = np.linspace(0.0, 1.0, K, dtype=np.float32)[None, :, None]
@@ -446,7 +458,8 @@ def grow_children(roots: Roots, guides: np.ndarray, guide_roots: np.ndarray, g: 
             ref = np.where(np.abs(tan[..., 2:3]) < 0.9, np.float32([0, 0, 1]), np.float32([1, 0, 0]))
             e1 = _unit(np.cross(tan, ref))
             s = t[..., 0] * length[a:b, None].astype(np.float32)  # metres along the strand
-            phase = 2 * np.pi * s / period + clump_phase[own][:, None] + rng.normal(0, 0.35, (n, 1)).astype(np.float32)
+            own_period = curl_period(g.curl, length[a:b])[:, None].astype(np.float32)
+            phase = 2 * np.pi * s / own_period + clump_phase[own][:, None] + rng.normal(0, 0.35, (n, 1)).astype(np.float32)
             ramp = _smooth(0.0, 0.025, s)[..., None] * (1.0 + 0.15 * rng.standard_normal((n, 1, 1), dtype=np.float32))
             off = np.cos(phase)[..., None] * e1
             if helix:
