@@ -114,6 +114,27 @@ def eyebrow_groom(character: Character, n_strands: int = 600, n_clumps: int = 30
                       gravity=0.0, clumping=0.3, clearance=0.0008, rng=rng)
 
 
+
+def eyelash_groom(character: Character, n_strands: int = 160, n_clumps: int = 32, seed: int = 0) -> Groom:
+    """Upper lashes: roots on an arc over each eyeball, strands pointing forwards and curling up,
+    i.e. running nearly straight out from the head."""
+    rng = np.random.default_rng(seed)
+    lm = character.landmarks
+    side = np.where(np.arange(n_strands) % 2 == 0, 1.0, -1.0)
+    angle = rng.uniform(-1.0, 1.0, n_strands)  # radians around the eye, 0 = straight ahead
+    eye = np.where(side[:, None] > 0, lm["eye_center_l"], lm["eye_center_r"])
+    r = float(np.ravel(lm["eye_radius"])[0]) + 0.002
+    roots = eye + np.stack([r * np.sin(angle), -0.9 * r * np.cos(angle), 0.006 + 0.002 * np.cos(angle)], 1)
+    out = np.stack([0.3 * np.sin(angle), -np.ones(n_strands), np.full(n_strands, 0.3)], 1)
+    out /= np.linalg.norm(out, axis=1, keepdims=True)
+    s = np.linspace(0.0, 1.0, 6)[None, :, None]
+    strands = roots[:, None] + 0.009 * (s * out[:, None] + s**2 * np.array([0.0, 0.0, 0.6]))
+    clump = (side > 0) * n_clumps + np.floor((angle + 1.0) / 2.0 * n_clumps / 2).astype(int)
+    return Groom(name="eyelashes", points=strands.reshape(-1, 3).astype(np.float32),
+                 counts=np.full(n_strands, 6, np.int32), widths=np.full(6 * n_strands, 6e-5, np.float32),
+                 colors=np.full((6 * n_strands, 3), 0.02, np.float32), root_uv=np.zeros((n_strands, 2), np.float32),
+                 guide=np.zeros(n_strands, bool), clump_id=clump.astype(np.int32), group_id=2)
+
 # --- fixtures and measuring helpers -----------------------------------------------------------------
 
 @pytest.fixture(scope="module")
@@ -239,6 +260,25 @@ def test_eyebrow_cards_are_short_narrow_and_follow_the_brows(character):
     assert width.max() <= 0.006
     dist = np.concatenate([cKDTree(m.reshape(-1, 3)).query(c.reshape(-1, 3))[0] for c, m in zip(cards, members)])
     assert dist.max() < 0.004, dist.max()
+
+
+def test_eyelash_cards_span_the_lash_line_though_lashes_point_out_of_the_head(character):
+    lashes = eyelash_groom(character)
+    part, _, _ = groom_cards(lashes, character.skeleton, atlas_size=128)
+    cards, members, _ = cards_and_strands(lashes, part)
+    across = cards[:, :, 1] - cards[:, :, 0]
+    assert np.linalg.norm(across, axis=-1).max() <= 0.005
+    # each card lies in its lashes' fan: across the card is where its lashes' roots spread
+    # (seen along the lashes); "away from the head" would be ill-defined for them
+    lash = np.array([(m[:, -1] - m[:, 0]).mean(0) for m in members])
+    lash /= np.linalg.norm(lash, axis=1, keepdims=True)
+    spread = np.array([np.linalg.svd(m[:, 0] - m[:, 0].mean(0))[2][0] for m in members])
+    spread -= (spread * lash).sum(1, keepdims=True) * lash
+    spread /= np.linalg.norm(spread, axis=1, keepdims=True)
+    across = across.mean(1) / np.linalg.norm(across.mean(1), axis=-1, keepdims=True)
+    assert np.median(np.abs((across * spread).sum(1))) > 0.9
+    dist = np.concatenate([cKDTree(m.reshape(-1, 3)).query(c.reshape(-1, 3))[0] for c, m in zip(cards, members)])
+    assert dist.max() < 0.003, dist.max()
 
 
 # --- texture and material ---------------------------------------------------------------------------

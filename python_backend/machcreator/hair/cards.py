@@ -157,10 +157,7 @@ def split_divergent(group: np.ndarray, samples: np.ndarray, max_cards: int) -> n
     S = len(group)
     for _ in range(SPLIT_ROUNDS):
         G = int(group.max()) + 1
-        centres = group_mean(samples, group, G)
-        tangent = _unit(np.gradient(centres, axis=1))[0][group]
-        offset = samples - centres[group]  # (S, K, 3)
-        offset -= (offset * tangent).sum(-1, keepdims=True) * tangent  # roots staggered along the flow are fine
+        offset = across_offsets(samples, group, group_mean(samples, group, G))  # (S, K, 3)
         dist2 = (offset**2).sum(-1)  # (S, K)
         spread2 = group_mean(dist2, group, G)  # (G, K) mean squared distance per row
         row = spread2.argmax(1)
@@ -197,21 +194,45 @@ def card_groups(clump_id: np.ndarray, samples: np.ndarray, max_cards: int) -> np
 
 # --- card geometry -------------------------------------------------------------------------------
 
-def card_frames(centres: np.ndarray, head_center: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def across_offsets(samples: np.ndarray, group: np.ndarray, centres: np.ndarray) -> np.ndarray:
+    """Each strand's offset from its card's centre curve, across the curve (the component along
+    it, roots staggered along the flow, removed). samples: (S, K, 3); group: (S,); centres:
+    (G, K, 3). Returns (S, K, 3) metres."""
+    tangent = _unit(np.gradient(centres, axis=1))[0][group]
+    offset = samples - centres[group]
+    return offset - (offset * tangent).sum(-1, keepdims=True) * tangent
+
+
+def spread_directions(samples: np.ndarray, group: np.ndarray, centres: np.ndarray) -> np.ndarray:
+    """(G, 3) unit direction in which each card's strands spread most across its centre curve (the
+    principal axis of :func:`across_offsets` over all rows); zero for a card of one strand."""
+    offset = across_offsets(samples, group, centres)
+    cov = group_mean(np.einsum("ski,skj->sij", offset, offset), group, len(centres))  # (G, 3, 3)
+    values, vectors = np.linalg.eigh(cov)
+    return np.where(values[:, -1:] > 1e-12, vectors[:, :, -1], 0.0)
+
+
+def card_frames(centres: np.ndarray, head_center: np.ndarray, spread: np.ndarray
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """A frame at each row of each card: along the curve, across the card, out of the card.
 
-    centres: (G, K, 3) centre curves, root first, metres; head_center: (3,) metres.
+    centres: (G, K, 3) centre curves, root first, metres; head_center: (3,) metres; spread:
+    (G, 3) unit direction the card's strands spread in (:func:`spread_directions`), or zero.
     Returns tangent, across, normal: each (G, K, 3) unit, right-handed (across = tangent x normal)
-    with the normal facing away from ``head_center`` as far as the curve allows. Where a curve
-    runs straight out from the head the card's plane is borrowed from neighbouring rows (or,
-    for a card that is radial all along, from the vertical).
+    with the normal facing away from ``head_center`` as far as the curve allows, so cards lie on
+    the hair volume. Rows running straight out from the head borrow the card's plane from
+    neighbouring rows; cards that do so all along (eyelashes, stubble) span their strands' spread
+    instead (or, for a single strand, lie in the vertical).
     """
     tangent, length = _unit(np.gradient(centres, axis=1))
     tangent[length <= 1e-12] = (0.0, 0.0, -1.0)
     outward, _ = _unit(centres - np.asarray(head_center, np.float64))
     # |t x o| is the sine between the curve and the outward direction: rows running radially
     # have no preferred plane and weigh little in the smoothing
-    across = _smooth_rows(np.cross(tangent, outward))
+    radial = np.cross(tangent, outward)
+    sine = np.linalg.norm(radial, axis=-1).mean(1)  # (G,)
+    sign = np.where(np.einsum("gi,gki->g", spread, radial) < 0, -1.0, 1.0)
+    across = _smooth_rows(radial + ((1.0 - sine) ** 2 * sign)[:, None, None] * spread[:, None, :])
     across -= (across * tangent).sum(-1, keepdims=True) * tangent
     across, size = _unit(across)
     weak = size < 1e-3
@@ -375,7 +396,8 @@ def groom_cards(groom: Groom, skeleton: Skeleton, *, head_joint: str = "head", n
     # 3. centre curves and frames, 4. widths
     head = skeleton.bone_names.index(head_joint)
     centres = group_mean(samples, group, G)
-    _, across, normal = card_frames(centres, skeleton.rest_world[head][:3, 3])
+    spread = spread_directions(samples, group, centres)
+    _, across, normal = card_frames(centres, skeleton.rest_world[head][:3, 3], spread)
     widths = card_widths(samples, group, centres, across)
 
     # 5. ribbons in the atlas's strips
