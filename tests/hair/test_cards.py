@@ -123,8 +123,8 @@ def eyelash_groom(character: Character, n_strands: int = 160, n_clumps: int = 32
     side = np.where(np.arange(n_strands) % 2 == 0, 1.0, -1.0)
     angle = rng.uniform(-1.0, 1.0, n_strands)  # radians around the eye, 0 = straight ahead
     eye = np.where(side[:, None] > 0, lm["eye_center_l"], lm["eye_center_r"])
-    r = float(np.ravel(lm["eye_radius"])[0]) + 0.002
-    roots = eye + np.stack([r * np.sin(angle), -0.9 * r * np.cos(angle), 0.006 + 0.002 * np.cos(angle)], 1)
+    r = float(np.ravel(lm["eye_radius"])[0]) + 0.0025  # the upper lid's margin, just in front of the eyeball
+    roots = eye + np.stack([r * np.sin(angle), -r * np.cos(angle), 0.001 + 0.001 * np.cos(angle)], 1)
     out = np.stack([0.3 * np.sin(angle), -np.ones(n_strands), np.full(n_strands, 0.3)], 1)
     out /= np.linalg.norm(out, axis=1, keepdims=True)
     s = np.linspace(0.0, 1.0, 6)[None, :, None]
