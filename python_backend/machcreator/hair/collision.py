@@ -94,14 +94,21 @@ def body_field(positions: np.ndarray, normals: np.ndarray, head_positions: np.nd
 
 
 def push_out(points: np.ndarray, field: BodyField, clearance: np.ndarray | float, iterations: int = 2) -> np.ndarray:
-    """Move points (N, 3) closer than ``clearance`` (metres, scalar or (N,)) out along the gradient."""
+    """Move points (N, 3) closer than ``clearance`` (metres, scalar or (N,)) out along the gradient.
+
+    Each pass moves the offending points by their shortfall; where the field bends (under the
+    chin, the neck-shoulder crease) a pass can fall short, so points are re-checked up to
+    ``iterations`` times, the last passes overshooting a little.
+    """
     p = np.asarray(points, np.float64).copy()
     clear = np.broadcast_to(np.asarray(clearance, np.float64), (len(p),))
-    for _ in range(iterations):
-        d = field.distance(p)
-        bad = d < clear
-        if not bad.any():
+    bad = np.arange(len(p))
+    for k in range(iterations):
+        d = field.distance(p[bad])
+        short = d < clear[bad]
+        bad, d = bad[short], d[short]
+        if not len(bad):
             break
         g = field.gradient(p[bad])
-        p[bad] += g * (clear[bad] - d[bad])[:, None]
+        p[bad] += g * ((clear[bad] - d) * (1.0 + 0.5 * k))[:, None]
     return p

@@ -17,7 +17,7 @@ from scipy.spatial import cKDTree
 from machcreator.character import MeshPart
 from machcreator.hair.collision import BodyField, push_out
 from machcreator.hair.growth import CM, SKIN_CLEARANCE_M, Strands, _integrate, _smooth, _tangent, _unit
-from machcreator.hair.scalp import HeadFrame, Roots, roots_on, sample_roots
+from machcreator.hair.scalp import HeadFrame, Roots, region_roots, roots_on
 
 #: eyebrow type -> (arch rise at the peak in inter-pupil units, peak position 0..1, thickness factor,
 #: hair length cm)
@@ -27,12 +27,6 @@ BROW_SHAPE = {"straight": (0.03, 0.6, 1.0, 0.9), "arched": (0.11, 0.68, 0.9, 0.9
 BROW_ROOTS = 550
 #: lashes per upper and lower lid, and their lengths (cm).
 LASHES = {"upper": (110, 0.95), "lower": (55, 0.5)}
-
-
-def _face_centroids(part: MeshPart) -> tuple[np.ndarray, np.ndarray]:
-    tri = part.positions[part.faces].astype(np.float64)
-    n = part.normals[part.faces].mean(1)
-    return tri.mean(1), n / np.maximum(np.linalg.norm(n, axis=1, keepdims=True), 1e-12)
 
 
 def brow_weight(p: np.ndarray, n: np.ndarray, frame: HeadFrame, brow_type: str, thickness: float) -> np.ndarray:
@@ -53,10 +47,9 @@ def brow_weight(p: np.ndarray, n: np.ndarray, frame: HeadFrame, brow_type: str, 
 def grow_eyebrows(head: MeshPart, frame: HeadFrame, field: BodyField, brow_type: str, thickness: float,
                   rng: np.random.Generator) -> tuple[Roots, Strands]:
     """Eyebrow hairs: inner hairs grow upwards, the tail's outwards and down, lying on the skin."""
-    c, n = _face_centroids(head)
-    weight = brow_weight(c, n, frame, brow_type, thickness)
     _, _, thick, length_cm = BROW_SHAPE[brow_type]
-    roots = sample_roots(head, weight, int(2 * BROW_ROOTS * thick * (1.0 + 0.3 * thickness)), rng)
+    roots = region_roots(head, lambda p, n: brow_weight(p, n, frame, brow_type, thickness),
+                         int(2 * BROW_ROOTS * thick * (1.0 + 0.3 * thickness)), rng)
     u = frame.unit
     x = roots.positions[:, 0].astype(np.float64)
     s = np.clip((np.abs(x) - 0.18 * u) / (0.88 * u), 0.0, 1.0)
@@ -71,10 +64,8 @@ def grow_facial_hair(head: MeshPart, frame: HeadFrame, field: BodyField, kind: s
     """Facial hair of a kind (stubble, mustache, goatee, short/full/long beard); None for "none"."""
     if kind == "none" or length_cm <= 0:
         return None
-    c, n = _face_centroids(head)
-    weight = beard_weight(c, n, frame, kind)
     count = {"stubble": 26000, "mustache": 5000, "goatee": 9000}.get(kind, 24000)
-    roots = sample_roots(head, weight, count, rng)
+    roots = region_roots(head, lambda p, n: beard_weight(p, n, frame, kind), count, rng)
     x = roots.positions[:, 0].astype(np.float64)
     flow = np.stack([0.35 * np.sign(x), -0.25 * np.ones_like(x), -np.ones_like(x)], 1)
     lengths = length_cm * np.exp(rng.normal(0.0, 0.15 if kind == "stubble" else 0.1, len(roots)))
@@ -192,6 +183,6 @@ def _lying(roots: Roots, flow: np.ndarray, lengths_cm: np.ndarray, lift: float, 
     pts = path.reshape(-1, 3)
     first = np.zeros(len(pts), bool)
     first[::points] = True
-    pts[~first] = push_out(pts[~first], field, SKIN_CLEARANCE_M, iterations=2)
+    pts[~first] = push_out(pts[~first], field, SKIN_CLEARANCE_M, iterations=8)
     return Strands(points=pts.astype(np.float32), counts=np.full(len(roots), points, np.int32),
                    clump=np.arange(len(roots), dtype=np.int32) // 8)

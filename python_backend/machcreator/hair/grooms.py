@@ -20,11 +20,11 @@ import numpy as np
 
 from machcreator.attributes import Attributes
 from machcreator.character import GROOM_NAMES, Character, Groom
-from machcreator.hair.collision import BodyField, body_field
+from machcreator.hair.collision import BodyField, body_field, push_out
 from machcreator.hair.color import point_colors, strand_colors
 from machcreator.hair.face import grow_eyebrows, grow_eyelashes, grow_facial_hair
-from machcreator.hair.growth import Growth, Strands, grow_children, grow_guides, root_lengths_cm
-from machcreator.hair.scalp import head_frame, sample_roots, scalp_density
+from machcreator.hair.growth import SKIN_CLEARANCE_M, Growth, Strands, grow_children, grow_guides, root_lengths_cm
+from machcreator.hair.scalp import head_frame, scalp_roots
 from machcreator.hair.styles import get_style
 
 CACHE_ENV = "MACH_HAIR_CACHE"
@@ -125,14 +125,17 @@ def _grow_scalp(character: Character, growth: Growth, density: float, field: Bod
     with the guides (resampled to 12 points) after the rendered strands."""
     frame = head_frame(character)
     head = character.part("head")
-    dens = scalp_density(head, frame, growth.hairline, density)
-    guide_roots = sample_roots(head, dens, SCALP_GUIDES, rng)
+    guide_roots = scalp_roots(head, frame, growth.hairline, density, SCALP_GUIDES, rng)
     guides = grow_guides(guide_roots, root_lengths_cm(guide_roots, growth, frame, rng), growth, frame, field, rng)
-    child_roots = sample_roots(head, dens, scalp_strand_count(growth.style.type, growth.length_cm, density), rng)
+    child_roots = scalp_roots(head, frame, growth.hairline, density,
+                              scalp_strand_count(growth.style.type, growth.length_cm, density), rng)
     children = grow_children(child_roots, guides, guide_roots.positions, growth, field, rng)
     # children take their length from the guides, which follow the length map; the short side
     # hair of a fade needs the map at each child's own root too
-    guide_pts = guides[:, np.round(np.linspace(0, guides.shape[1] - 1, 12)).astype(int)].reshape(-1, 3)
+    guide_pts = guides[:, np.round(np.linspace(0, guides.shape[1] - 1, 12)).astype(int)]
+    # fewer points cut corners: keep the resampled guides off the skin too (roots stay)
+    guide_pts[:, 1:] = push_out(guide_pts[:, 1:].reshape(-1, 3), field, SKIN_CLEARANCE_M, iterations=8).reshape(-1, 11, 3)
+    guide_pts = guide_pts.reshape(-1, 3)
     strands = Strands(points=np.concatenate([children.points, guide_pts]),
                       counts=np.concatenate([children.counts, np.full(len(guides), 12, np.int32)]),
                       clump=np.concatenate([children.clump, np.arange(len(guides), dtype=np.int32)]))

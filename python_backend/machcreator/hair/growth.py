@@ -477,5 +477,5 @@ def grow_children(roots: Roots, guides: np.ndarray, guide_roots: np.ndarray, g: 
     first[offsets[:-1]] = True
     # the root stays on the skin; every other point keeps its clearance
     rest = ~first
-    points[rest] = push_out(points[rest], field, SKIN_CLEARANCE_M, iterations=3)
+    points[rest] = push_out(points[rest], field, SKIN_CLEARANCE_M, iterations=8)
     return Strands(points=points, counts=count.astype(np.int32), clump=nb[:, 0].astype(np.int32))

@@ -12,6 +12,7 @@ Axes: metres, Z-up, the character faces -Y (+X is the character's left).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -183,13 +184,38 @@ def sample_roots(part: MeshPart, density: np.ndarray, count: int, rng: np.random
     return roots_on(part, face, bary.astype(np.float32))
 
 
-def scalp_density(part: MeshPart, frame: HeadFrame, hairline: str, density: float) -> np.ndarray:
-    """(F,) relative root density of the head part's triangles: the scalp weight at each centroid,
-    thinned over the crown and temples when the hair is thin (``density`` 0..1, 0.7 typical)."""
-    tri = part.positions[part.faces].astype(np.float64)
-    c = tri.mean(1)
-    n = part.normals[part.faces].mean(1)
-    w = scalp_weight(c, n, frame, hairline).astype(np.float64)
-    thin = np.clip((0.6 - density) / 0.4, 0.0, 1.0)  # thin hair thins most at the crown
-    crown = np.exp(-0.5 * np.sum(((c - (frame.top + np.array([0.0, 0.35 * frame.unit, 0.0]))) / (0.9 * frame.unit)) ** 2, 1))
-    return w * (1.0 - 0.85 * thin * crown)
+def region_roots(part: MeshPart, weight: Callable[[np.ndarray, np.ndarray], np.ndarray], count: int,
+                 rng: np.random.Generator) -> Roots:
+    """``count`` roots on the region of ``part`` where ``weight(points (N, 3), normals (N, 3))``
+    (0..1) is positive: sampled per triangle by the weight at its centroid
+    (:func:`sample_roots`), then thinned by the weight at each root itself, so a triangle that
+    straddles the region's edge keeps only its inside and the edge is as sharp as it is soft."""
+    face_w = weight(*_centroids(part, np.arange(len(part.faces))))
+    if count <= 0 or face_w.max() <= 0:
+        return sample_roots(part, np.zeros(len(part.faces)), 0, rng)
+    roots = sample_roots(part, face_w, int(count * 1.3) + 16, rng)
+    ratio = weight(roots.positions, roots.normals) / np.maximum(face_w[roots.face], 1e-6)
+    keep = np.nonzero(rng.random(len(roots)) < np.clip(ratio, 0.0, 1.0))[0]
+    if len(keep) > count:
+        keep = np.sort(rng.choice(keep, count, replace=False))
+    return roots.subset(keep)
+
+
+def scalp_roots(part: MeshPart, frame: HeadFrame, hairline: str, density: float, count: int,
+                rng: np.random.Generator) -> Roots:
+    """``count`` roots on the scalp of the head ``part`` (:func:`scalp_weight`), thinned over the
+    crown when the hair is thin (``density`` 0..1, 0.7 typical)."""
+    thin = float(np.clip((0.6 - density) / 0.4, 0.0, 1.0))
+    crown = frame.top + np.array([0.0, 0.35 * frame.unit, 0.0])
+
+    def weight(p: np.ndarray, n: np.ndarray) -> np.ndarray:
+        at_crown = np.exp(-0.5 * np.sum(((p - crown) / (0.9 * frame.unit)) ** 2, -1))
+        return scalp_weight(p, n, frame, hairline) * (1.0 - 0.85 * thin * at_crown)
+
+    return region_roots(part, weight, count, rng)
+
+
+def _centroids(part: MeshPart, face: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    tri = part.faces[face]
+    n = part.normals[tri].mean(1)
+    return part.positions[tri].mean(1), n / np.maximum(np.linalg.norm(n, axis=1, keepdims=True), 1e-12)
