@@ -414,7 +414,7 @@ def resolve(attrs: Attributes, seed: int) -> Attributes:
     style = fill("hair.style", lambda r: _draw_style(r, male, age, ancestry))
     spec = get_style(style)
     curl = fill("hair.curl", lambda r: float(round(
-        spec.curl if spec.curl > 0 else (r.uniform(0.6, 1.0) if ancestry == "african" else r.uniform(0.0, 0.3)), 3)))
+        spec.curl if spec.curl > 0 else (r.uniform(0.6, 1.0) if ancestry == "african" else r.uniform(0.0, 0.45) ** 2 * 2), 3)))
     # a specified curl moves a family style to its matching variant (long + curly -> long_curly)
     style = a["hair"]["style"] = refine_style(style, curl, gender, by_curl=attrs.hair.style is None or attrs.hair.curl is not None)
     spec = get_style(style)

@@ -23,7 +23,9 @@ DEFAULT_PROMPTS = (
     "an old fisherman with a grey beard and a wool cap",
     "a muscular bald man in his thirties with dark skin and a goatee",
 )
-STAGE_COLUMNS = ("parse", "attributes", "geometry", "textures", "preview", "package")
+STAGE_COLUMNS = ("parse", "attributes", "geometry", "hair", "textures", "preview", "package")
+#: the hair bench: a long style (>= 100k strands) grown and written, then again from the style cache.
+HAIR_STYLES = ("long_straight", "long_curly", "ponytail_high", "short")
 _SHORT = {"attributes": "attrs", "geometry": "geom", "textures": "tex"}
 
 
@@ -53,8 +55,57 @@ def _worker(prompt: str, runs: int, texture_size: int) -> None:
                               "total_s": round(total, 3), "peak_rss_mb": round(_peak_rss_mb(), 1)}), flush=True)
 
 
-def run_bench(prompts: list[str] | None, runs: int = 2, texture_size: int = 2048, console: Console | None = None) -> list[dict]:
+def _hair_worker() -> None:
+    """Per style: grow + write its grooms (Alembic + USD) on a fresh cache, then from the cache."""
+    from machcreator.attributes import Attributes, resolve
+    from machcreator.body.geometry import build_geometry
+    from machcreator.export.alembic import write_groom_abc
+    from machcreator.export.usd import write_groom_usd
+    from machcreator.hair.grooms import character_field, make_grooms
+
+    base = Attributes().with_value("body.gender", "female").with_value("body.age_years", 30.0)
+    character = build_geometry(resolve(base, 0))
+    t0 = time.perf_counter()
+    field = character_field(character)
+    print(json.dumps({"style": "(body field, once per body)", "kind": "grow", "grow_s": round(time.perf_counter() - t0, 3),
+                      "write_s": 0.0, "strands": 0, "points": 0, "peak_rss_mb": round(_peak_rss_mb(), 1)}), flush=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        for style in HAIR_STYLES:
+            attrs = resolve(base.with_value("hair.style", style), 0)
+            for kind in ("grow", "cached"):
+                t0 = time.perf_counter()
+                scalp = make_grooms(character, attrs, 0, field=field, cache_dir=Path(tmp) / "cache")[0]
+                t1 = time.perf_counter()
+                write_groom_abc(scalp, Path(tmp) / "scalp.abc")
+                write_groom_usd(scalp, Path(tmp) / "scalp.usdc")
+                t2 = time.perf_counter()
+                print(json.dumps({"style": style, "kind": kind, "grow_s": round(t1 - t0, 3), "write_s": round(t2 - t1, 3),
+                                  "strands": int((~scalp.guide).sum()), "points": int(len(scalp.points)),
+                                  "peak_rss_mb": round(_peak_rss_mb(), 1)}), flush=True)
+
+
+def run_hair_bench(console: Console) -> list[dict]:
+    """Time the hair stage alone: every groom of a style grown and written, cold and cached."""
+    proc = subprocess.run([sys.executable, "-m", "machcreator.bench", "--hair-worker"], capture_output=True, text=True,
+                          check=False)
+    if proc.returncode != 0:
+        raise RuntimeError(f"hair bench worker failed:\n{proc.stderr[-2000:]}")
+    rows = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
+    table = Table(title="mach bench: hair (all grooms of a style grown, the scalp written as .abc + .usdc); times in s")
+    for col in ("style", "run", "grow", "write", "total", "strands", "points", "RSS MB"):
+        table.add_column(col, justify="left" if col in ("style", "run") else "right")
+    for r in rows:
+        table.add_row(r["style"], r["kind"], f"{r['grow_s']:.2f}", f"{r['write_s']:.2f}", f"{r['grow_s'] + r['write_s']:.2f}",
+                      f"{r['strands']:,}", f"{r['points']:,}", f"{r['peak_rss_mb']:.0f}")
+    console.print(table)
+    return rows
+
+
+def run_bench(prompts: list[str] | None, runs: int = 2, texture_size: int = 2048, console: Console | None = None,
+              hair: bool = True) -> list[dict]:
     console = console or Console()
+    if hair:
+        run_hair_bench(console)
     rows: list[dict] = []
     for prompt in prompts or DEFAULT_PROMPTS:
         console.print(f"[dim]benchmarking:[/] {prompt}", highlight=False)
@@ -87,5 +138,7 @@ def run_bench(prompts: list[str] | None, runs: int = 2, texture_size: int = 2048
 if __name__ == "__main__":
     if len(sys.argv) == 5 and sys.argv[1] == "--worker":
         _worker(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))
+    elif sys.argv[1:] == ["--hair-worker"]:
+        _hair_worker()
     else:
         run_bench(sys.argv[1:] or None)

@@ -12,7 +12,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.ndimage import map_coordinates
 from scipy.spatial import cKDTree
 
 #: grid spacing around the head and over the upper body, metres.
@@ -28,13 +27,34 @@ class _Grid:
     cell: float
     values: np.ndarray  # (X, Y, Z) float32 signed distance
 
-    def contains(self, p: np.ndarray) -> np.ndarray:
-        hi = self.origin + self.cell * (np.array(self.values.shape) - 1)
-        return np.all((p >= self.origin) & (p <= hi), axis=-1)
+    def index(self, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(N, 3) continuous grid coordinates of points (N, 3) and whether each lies inside."""
+        q = (p - self.origin) / self.cell
+        inside = np.all((q >= 0.0) & (q <= np.array(self.values.shape) - 1.0), axis=1)
+        return q, inside
 
-    def sample(self, p: np.ndarray) -> np.ndarray:
-        idx = ((p - self.origin) / self.cell).T
-        return map_coordinates(self.values, idx, order=1, mode="nearest").astype(np.float32)
+    def sample(self, q: np.ndarray, gradient: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
+        """Trilinear value (N,) and (if asked) its gradient (N, 3) at grid coordinates (N, 3)."""
+        shape = np.array(self.values.shape)
+        i0 = np.clip(np.floor(q).astype(np.int64), 0, shape - 2)
+        f = np.clip(q - i0, 0.0, 1.0).astype(np.float32)
+        flat = self.values.ravel()
+        sy, sz = shape[1] * shape[2], shape[2]
+        base = i0[:, 0] * sy + i0[:, 1] * sz + i0[:, 2]
+        c = [flat[base + dx * sy + dy * sz + dz] for dx in (0, 1) for dy in (0, 1) for dz in (0, 1)]
+        fx, fy, fz = f[:, 0], f[:, 1], f[:, 2]
+        # corners c[dx*4 + dy*2 + dz]; interpolate along z, then y, then x
+        z00, z01 = c[0] + (c[1] - c[0]) * fz, c[2] + (c[3] - c[2]) * fz
+        z10, z11 = c[4] + (c[5] - c[4]) * fz, c[6] + (c[7] - c[6]) * fz
+        y0, y1 = z00 + (z01 - z00) * fy, z10 + (z11 - z10) * fy
+        value = y0 + (y1 - y0) * fx
+        if not gradient:
+            return value, None
+        gx = y1 - y0
+        gy = (z01 - z00) * (1 - fx) + (z11 - z10) * fx
+        dz = [c[k + 1] - c[k] for k in (0, 2, 4, 6)]
+        gz = (dz[0] * (1 - fy) + dz[1] * fy) * (1 - fx) + (dz[2] * (1 - fy) + dz[3] * fy) * fx
+        return value, np.stack([gx, gy, gz], 1) / self.cell
 
 
 @dataclass
@@ -44,22 +64,33 @@ class BodyField:
     head: _Grid
     body: _Grid
 
-    def distance(self, p: np.ndarray) -> np.ndarray:
-        """(N,) signed distance of points (N, 3); points outside both grids read +1 m."""
+    def sample(self, p: np.ndarray, gradient: bool = True) -> tuple[np.ndarray, np.ndarray]:
+        """(N,) signed distance and (N, 3) unit outward gradient of points (N, 3); points outside
+        both grids read +1 m with an upward gradient (``gradient=False`` skips it)."""
         p = np.asarray(p, np.float64)
-        out = np.ones(len(p), np.float32)
-        in_head = self.head.contains(p)
-        in_body = ~in_head & self.body.contains(p)
-        if in_head.any():
-            out[in_head] = self.head.sample(p[in_head])
-        if in_body.any():
-            out[in_body] = self.body.sample(p[in_body])
-        return out
+        dist = np.ones(len(p), np.float32)
+        grad = np.zeros((len(p), 3), np.float32)
+        grad[:, 2] = 1.0
+        qh, in_head = self.head.index(p)
+        rest = ~in_head
+        qb, in_body = self.body.index(p[rest])
+        for grid, sel, q in ((self.head, np.nonzero(in_head)[0], qh[in_head]),
+                             (self.body, np.nonzero(rest)[0][in_body], qb[in_body])):
+            if len(sel):
+                value, g = grid.sample(q, gradient)
+                dist[sel] = value
+                if gradient:
+                    grad[sel] = g
+        grad /= np.maximum(np.linalg.norm(grad, axis=1, keepdims=True), 1e-9)
+        return dist, grad
 
-    def gradient(self, p: np.ndarray, h: float = 0.002) -> np.ndarray:
-        """(N, 3) unit gradient (outward direction) by central differences of step ``h`` metres."""
-        g = np.stack([self.distance(p + e) - self.distance(p - e) for e in np.eye(3) * h], -1)
-        return g / np.maximum(np.linalg.norm(g, axis=-1, keepdims=True), 1e-9)
+    def distance(self, p: np.ndarray) -> np.ndarray:
+        """(N,) signed distance of points (N, 3)."""
+        return self.sample(p, gradient=False)[0]
+
+    def gradient(self, p: np.ndarray) -> np.ndarray:
+        """(N, 3) unit gradient (the outward direction) at points (N, 3)."""
+        return self.sample(p)[1]
 
 
 def _signed_distance(points: np.ndarray, verts: np.ndarray, normals: np.ndarray, tree: cKDTree) -> np.ndarray:
@@ -109,6 +140,5 @@ def push_out(points: np.ndarray, field: BodyField, clearance: np.ndarray | float
         bad, d = bad[short], d[short]
         if not len(bad):
             break
-        g = field.gradient(p[bad])
-        p[bad] += g * ((clear[bad] - d) * (1.0 + 0.5 * k))[:, None]
+        p[bad] += field.gradient(p[bad]) * ((clear[bad] - d) * (1.0 + 0.5 * k))[:, None]
     return p

@@ -23,7 +23,7 @@ from machcreator.character import GROOM_NAMES, Character, Groom
 from machcreator.hair.collision import BodyField, body_field, push_out
 from machcreator.hair.color import point_colors, strand_colors
 from machcreator.hair.face import grow_eyebrows, grow_eyelashes, grow_facial_hair
-from machcreator.hair.growth import SKIN_CLEARANCE_M, Growth, Strands, grow_children, grow_guides, root_lengths_cm
+from machcreator.hair.growth import CM, SKIN_CLEARANCE_M, Growth, Strands, grow_children, grow_guides, root_lengths_cm
 from machcreator.hair.scalp import head_frame, scalp_roots
 from machcreator.hair.styles import get_style
 
@@ -126,10 +126,11 @@ def _grow_scalp(character: Character, growth: Growth, density: float, field: Bod
     frame = head_frame(character)
     head = character.part("head")
     guide_roots = scalp_roots(head, frame, growth.hairline, density, SCALP_GUIDES, rng)
-    guides = grow_guides(guide_roots, root_lengths_cm(guide_roots, growth, frame, rng), growth, frame, field, rng)
+    guide_cm = root_lengths_cm(guide_roots, growth, frame, rng)
+    guides = grow_guides(guide_roots, guide_cm, growth, frame, field, rng)
     child_roots = scalp_roots(head, frame, growth.hairline, density,
                               scalp_strand_count(growth.style.type, growth.length_cm, density), rng)
-    children = grow_children(child_roots, guides, guide_roots.positions, growth, field, rng)
+    children = grow_children(child_roots, guides, guide_roots.positions, guide_cm * CM, growth, field, rng)
     # children take their length from the guides, which follow the length map; the short side
     # hair of a fade needs the map at each child's own root too
     guide_pts = guides[:, np.round(np.linspace(0, guides.shape[1] - 1, 12)).astype(int)]

@@ -33,6 +33,8 @@ GUIDE_STEPS = 96
 #: most points a strand gets (long, tightly curled strands), and points per curl turn.
 MAX_POINTS = 40
 POINTS_PER_TURN = 5
+#: curl values below this grow straight hair (a natural slight bend comes from the frizz).
+STRAIGHT_BELOW = 0.25
 #: least clearance between any strand point and the skin, metres.
 SKIN_CLEARANCE_M = 0.0015
 
@@ -188,10 +190,6 @@ def _integrate(x0: np.ndarray, d0: np.ndarray, step: np.ndarray, steps: int, dir
     return path, stopped
 
 
-def _normals(field: BodyField, x: np.ndarray) -> np.ndarray:
-    return field.gradient(x)
-
-
 def grow_guides(roots: Roots, lengths_cm: np.ndarray, g: Growth, frame: HeadFrame, field: BodyField,
                 rng: np.random.Generator) -> np.ndarray:
     """(G, GUIDE_STEPS + 1, 3) guide strands from their roots, resampled uniformly along the arc."""
@@ -213,7 +211,7 @@ def grow_guides(roots: Roots, lengths_cm: np.ndarray, g: Growth, frame: HeadFram
 
     def direction(x: np.ndarray, d: np.ndarray, i: int) -> np.ndarray:
         s = i * step  # metres along each strand
-        n = _normals(field, x)
+        n = field.gradient(x)
         if gather == "cornrows":
             # braided rows from the hairline over the top to the nape, tight on the scalp
             comb = _unit(_tangent(np.stack([4.0 * (row_x - x[:, 0]) / u, np.ones(len(x)), -0.2 * np.ones(len(x))], 1), n))
@@ -299,7 +297,7 @@ def _gathered(roots: Roots, lengths_cm: np.ndarray, g: Growth, frame: HeadFrame,
     step = np.full(len(root), approach / steps)
 
     def toward(x: np.ndarray, d: np.ndarray, i: int) -> np.ndarray:
-        return _unit(_tangent(target - x, _normals(field, x)) + 0.3 * (target - x) / max(u, 1e-9))
+        return _unit(_tangent(target - x, field.gradient(x)) + 0.3 * (target - x) / max(u, 1e-9))
 
     n0 = roots.normals.astype(np.float64)
     scalp, reached = _integrate(root, _unit(_tangent(target - root, n0)), step, steps, toward, field,
@@ -378,10 +376,10 @@ def _braid_offsets(theta: np.ndarray, sigma: np.ndarray, frac: np.ndarray) -> np
 
 def curl_shape(curl: float) -> tuple[float, float, bool]:
     """(radius metres, period metres, helical) of the curl: waves are planar, curls helices."""
-    if curl < 0.15:
+    if curl < STRAIGHT_BELOW:
         return 0.0, 1.0, False
-    if curl < 0.6:  # waves: 0.3 -> soft, long waves; 0.6 -> tighter
-        t = (curl - 0.15) / 0.45
+    if curl < 0.6:  # waves: soft, long waves -> tighter at 0.6
+        t = (curl - STRAIGHT_BELOW) / (0.6 - STRAIGHT_BELOW)
         return 0.004 + 0.005 * t, 0.09 - 0.04 * t, False
     t = min((curl - 0.6) / 0.4, 1.0)  # curls -> coils: smaller and tighter
     return 0.009 - 0.0055 * t, 0.035 - 0.022 * t, True
@@ -398,7 +396,7 @@ def curl_period(curl: float, length_m: np.ndarray) -> np.ndarray:
 def points_per_strand(length_cm: np.ndarray, curl: float) -> np.ndarray:
     """(S,) points for strands of these lengths: one per 2.5 cm straight, 5 per curl turn, 3..40."""
     length_cm = np.asarray(length_cm, np.float64)
-    if curl < 0.15:
+    if curl < STRAIGHT_BELOW:
         seg_cm = np.full(length_cm.shape, 2.5)
     else:
         seg_cm = np.minimum(2.5, curl_period(curl, length_cm * CM) / CM / POINTS_PER_TURN)
@@ -415,9 +413,10 @@ class Strands:
     clump: np.ndarray
 
 
-def grow_children(roots: Roots, guides: np.ndarray, guide_roots: np.ndarray, g: Growth, field: BodyField,
-                  rng: np.random.Generator, chunk: int = 16000) -> Strands:
-    """Child strands at ``roots`` interpolated from guides (G, K, 3) rooted at (G, 3).
+def grow_children(roots: Roots, guides: np.ndarray, guide_roots: np.ndarray, guide_lengths_m: np.ndarray,
+                  g: Growth, field: BodyField, rng: np.random.Generator, chunk: int = 16000) -> Strands:
+    """Child strands at ``roots`` interpolated from guides (G, K, 3) rooted at (G, 3) whose
+    intended lengths (the length map's, before collisions bent them) are (G,) metres.
 
     Weights: inverse squared distance to the 3 nearest guide roots. Clumping pulls each child
     towards its nearest guide towards the tip; curl is a wave or helix with a phase per clump;
@@ -428,8 +427,7 @@ def grow_children(roots: Roots, guides: np.ndarray, guide_roots: np.ndarray, g: 
     d, nb = tree.query(roots.positions, k=3, workers=-1)
     w = (1.0 / np.maximum(d, 1e-4) ** 2).astype(np.float32)
     w /= w.sum(1, keepdims=True)
-    glen = np.linalg.norm(np.diff(guides, axis=1), axis=-1).sum(1)  # (G,) metres
-    length = (w * glen[nb]).sum(1) * np.exp(rng.normal(0.0, 0.04, len(roots)))
+    length = (w * guide_lengths_m[nb]).sum(1) * np.exp(rng.normal(0.0, 0.04, len(roots)))
     count = points_per_strand(length / CM, g.curl)
     K = int(count.max())
     base = _resample(guides.astype(np.float64), K).astype(np.float32)
