@@ -31,7 +31,7 @@ CM = 0.01  # metres per centimetre
 #: guide samples along the arc (integration steps + 1).
 GUIDE_STEPS = 96
 #: most points a strand gets (long, tightly curled strands), and points per curl turn.
-MAX_POINTS = 40
+MAX_POINTS = 32
 POINTS_PER_TURN = 5
 #: curl values below this grow straight hair (a natural slight bend comes from the frizz).
 STRAIGHT_BELOW = 0.25
@@ -119,7 +119,10 @@ def _comb(x: np.ndarray, n: np.ndarray, root: np.ndarray, g: Growth, frame: Head
     back = np.array([0.0, 1.0, 0.0])
     down = np.array([0.0, 0.0, -1.0])
     if flow == "radial":
-        return _unit(x - (frame.center + np.array([0.0, 0.2 * u, 0.2 * u])))
+        # out from a point high in the skull; hair over the forehead rises rather than hiding it
+        d = _unit(x - (frame.center + np.array([0.0, 0.3 * u, 0.5 * u])))
+        d[:, 1] = np.maximum(d[:, 1], -0.35)
+        return _unit(d)
     if flow == "up":
         lift = np.array([0.0, -0.25, 1.0]) if g.style.name == "quiff" else np.array([0.0, 0.15, 1.0])
         return _unit(0.6 * n + lift)
@@ -403,6 +406,20 @@ def points_per_strand(length_cm: np.ndarray, curl: float) -> np.ndarray:
     return np.clip(np.ceil(length_cm / seg_cm) + 1, 3, MAX_POINTS).astype(np.int64)
 
 
+def _nearest_guides(points: np.ndarray, guide_roots: np.ndarray, split_x: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Distances and indices (N, 3) of the 3 guide roots nearest each point; with ``split_x``
+    only guides on the point's own side of the midline (two tails never blend across it)."""
+    if not split_x:
+        return cKDTree(guide_roots).query(points, k=3, workers=-1)
+    d = np.empty((len(points), 3))
+    nb = np.empty((len(points), 3), np.int64)
+    left_p = points[:, 0] >= 0
+    for gsel, psel in ((np.nonzero(guide_roots[:, 0] >= 0)[0], left_p), (np.nonzero(guide_roots[:, 0] < 0)[0], ~left_p)):
+        dd, ii = cKDTree(guide_roots[gsel]).query(points[psel], k=3, workers=-1)
+        d[psel], nb[psel] = dd, gsel[ii]
+    return d, nb
+
+
 @dataclass
 class Strands:
     """Strands of varying point counts, concatenated: points (P, 3) metres, counts (S,),
@@ -423,8 +440,7 @@ def grow_children(roots: Roots, guides: np.ndarray, guide_roots: np.ndarray, gui
     frizz is smooth noise growing to the tip. Children are built at the most points any of them
     needs and each keeps an even subset of its own count (:func:`points_per_strand`).
     """
-    tree = cKDTree(guide_roots)
-    d, nb = tree.query(roots.positions, k=3, workers=-1)
+    d, nb = _nearest_guides(roots.positions, guide_roots, split_x=g.style.gather in ("pigtails", "two_braids"))
     w = (1.0 / np.maximum(d, 1e-4) ** 2).astype(np.float32)
     w /= w.sum(1, keepdims=True)
     length = (w * guide_lengths_m[nb]).sum(1) * np.exp(rng.normal(0.0, 0.04, len(roots)))

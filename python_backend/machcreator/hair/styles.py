@@ -121,7 +121,7 @@ STYLES: dict[str, HairStyle] = {s.name: s for s in (
        part="center", gender="female"),
     _s("side_swept", "long", 45.0, "side swept", "swept to the side", "side bangs", bangs="side", part="left",
        volume=0.45, layers=0.4, gender="female"),
-    _s("afro", "textured", 14.0, "afro", "fro", "natural hair", "big afro", curl=1.0, flow="radial",
+    _s("afro", "textured", 8.0, "afro", "fro", "natural hair", "big afro", curl=1.0, flow="radial",
        volume=1.0),
     _s("ponytail_high", "updo", 45.0, "high ponytail", "ponytail", "pony tail", "cheerleader ponytail",
        gather="ponytail", tie="high", flow="back", volume=0.15, gender="female"),
@@ -142,9 +142,6 @@ STYLES: dict[str, HairStyle] = {s.name: s for s in (
     _s("dreadlocks", "textured", 35.0, "dreadlocks", "dreads", "locs", "rasta", "dread", curl=0.9,
        gather="dreadlocks", volume=0.5),
 )}
-
-assert all(s.length_cm == 0.0 for s in STYLES.values() if s.type == "bald")
-
 
 def get_style(name: str) -> HairStyle:
     """The style called ``name``; a clear error listing the closest names for an unknown one."""
