@@ -17,16 +17,23 @@ scattering. Tangent-space normal maps (glTF convention, +Y up) perturb the norma
 map shadows the key light. Faces seen from behind are culled unless their material is
 double-sided (as glTF viewers do); the z-buffer resolves the rest. Anti-aliasing: render at
 ``supersample``× and box-filter.
+
+Strand grooms (``Character.grooms``) are drawn over the mesh by :mod:`machcreator.render.strands`
+(prefiltered lines, depth-ordered by deep opacity layers, Kajiya-Kay/Marschner shading, a deep
+opacity shadow map from the key light that also shades the scalp); the hair-card parts meant for
+glTF viewers (names ending ``_cards``) are then left out.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
 
-from machcreator.character import Character, Material
+from machcreator.character import Character, Material, MeshPart
+from machcreator.render import strands
 from machcreator.render.raster import interpolate, rasterize, sample_bilinear
 from machcreator.render.surface import vertex_tangents
 from machcreator.skin.color import srgb_decode, srgb_encode
@@ -43,12 +50,17 @@ SHADOW_MAP_PX = 768
 SHADOW_PENUMBRA_M = 0.004
 #: Three-quarter views turn the camera this far (degrees) around the vertical axis.
 THREE_QUARTER_DEG = 35.0
+#: Mesh parts with names ending so are hair cards (for glTF viewers): left out when strands are drawn.
+CARDS_SUFFIX = "_cards"
 
 _FILL_DIR = (0.75, -0.55, 0.05)  # from the viewer's right, level: softens the key's shadow side
 _KEY_INTENSITY = 1.0
 _FILL_INTENSITY = 0.22
 _SKY = np.array([0.30, 0.32, 0.36], np.float32)  # linear radiance of the ambient from above
 _GROUND = np.array([0.10, 0.09, 0.08], np.float32)  # ... and from below
+_HAIR_AMBIENT_FLOOR = 0.3  # ambient deep inside hair, as a fraction of that on its surface
+_MESH_SHADOW_STEP = 4  # strand points between mesh-shadow lookups (and each tip)
+_STRAND_DEPTH_BIAS_M = 0.002  # a strand this far behind the skin still shows: roots sit on a coarse mesh
 _DIELECTRIC_F0 = 0.04  # reflectance at normal incidence of skin, cloth, cornea
 _SKIN_WRAP = np.array([0.45, 0.22, 0.12], np.float32)  # wrap per RGB channel: red light bleeds furthest
 
@@ -112,9 +124,10 @@ def view_direction(view: str) -> np.ndarray:
     "front": on the -Y side, looking along +Y at the character's face.
     "three_quarter" / "three_quarter_left": turned ``THREE_QUARTER_DEG`` towards the character's
     left (+X), so their left cheek shows. "three_quarter_right": towards their right (-X).
+    "back": on the +Y side, looking at the back of the head.
     """
     angles = {"front": 0.0, "three_quarter": THREE_QUARTER_DEG, "three_quarter_left": THREE_QUARTER_DEG,
-              "three_quarter_right": -THREE_QUARTER_DEG}
+              "three_quarter_right": -THREE_QUARTER_DEG, "back": 180.0}
     if view not in angles:
         raise ValueError(f"unknown view {view!r}; expected one of {sorted(angles)}")
     a = np.radians(angles[view])
@@ -137,7 +150,7 @@ def camera_for_part(
 
     Args:
         points: (N, 3) world positions in metres (a whole body, or a head's landmarks box).
-        view: "front", "three_quarter" ("three_quarter_left"), "three_quarter_right".
+        view: "front", "three_quarter" ("three_quarter_left"), "three_quarter_right", "back".
         size: image side in pixels, or (width, height).
         fov_deg: vertical field of view in degrees.
         margin: in [0, 1).
@@ -181,8 +194,31 @@ def head_box(character: Character) -> np.ndarray:
     else:
         pos = character.part("head").positions
         lo, hi = pos.min(0).astype(np.float64), pos.max(0).astype(np.float64)
+    return _box_corners(lo, hi)
+
+
+def _box_corners(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """(8, 3) corners of the axis-aligned box from ``lo`` (3,) to ``hi`` (3,)."""
     corners = np.array([[i, j, k] for i in (0, 1) for j in (0, 1) for k in (0, 1)], np.float64)
     return lo + corners * (hi - lo)
+
+
+def hair_box(character: Character, drop: float = 0.5) -> np.ndarray:
+    """(8, 3) corners of :func:`head_box` grown around the grooms' strands, metres.
+
+    Hair that hangs below the head (a ponytail, a braid, long hair) is framed down to ``drop``
+    head-box heights below the box, about the shoulders; below that it is cut off, so that the
+    head still fills the view. Without grooms: :func:`head_box`.
+    """
+    head = head_box(character)
+    lo, hi = head.min(0), head.max(0)
+    floor = lo[2] - drop * (hi[2] - lo[2])
+    for g in character.grooms:
+        pts = np.asarray(g.points)[:: max(1, len(g.points) // 100_000)]  # a frame needs no more
+        pts = pts[pts[:, 2] >= floor]
+        if len(pts):
+            lo, hi = np.minimum(lo, pts.min(0)), np.maximum(hi, pts.max(0))
+    return _box_corners(lo, hi)
 
 
 # --- colour -------------------------------------------------------------------------------------
@@ -251,12 +287,18 @@ def _texture(character: Character, key: str | None, material: Material, srgb: bo
     return _decode_texture(character.textures[key], srgb, max_side)
 
 
+def _visible_parts(character: Character) -> list[MeshPart]:
+    """The mesh parts drawn: with strands to draw, hair cards (meant for glTF viewers) would hide them."""
+    return [p for p in character.parts if not (character.grooms and p.name.endswith(CARDS_SUFFIX))]
+
+
 def _prepare_scene(character: Character, max_texture_px: int) -> _Scene:
     """Concatenate all parts (vertex offsets on faces) and decode each material's textures once,
-    no larger than ``max_texture_px`` on a side."""
-    if not character.parts:
+    no larger than ``max_texture_px`` on a side. Hair cards are left out when the character has grooms."""
+    parts = _visible_parts(character)
+    if not parts:
         raise ValueError("the character has no mesh parts to render")
-    names = sorted({p.material for p in character.parts})
+    names = sorted({p.material for p in parts})
     decoded: dict[str, np.ndarray | None] = {}
     materials = []
     for name in names:
@@ -274,7 +316,7 @@ def _prepare_scene(character: Character, max_texture_px: int) -> _Scene:
         ))
     pos, attrs, faces, face_mat = [], [], [], []
     offset = 0
-    for p in character.parts:
+    for p in parts:
         pos.append(np.asarray(p.positions, np.float64))
         tangents = vertex_tangents(p.positions, p.normals, p.uvs, p.faces)
         attrs.append(np.concatenate([p.positions, p.normals, p.uvs, tangents], 1).astype(np.float32))
@@ -397,10 +439,7 @@ def key_light_visibility(scene: _Scene, points: np.ndarray, normals: np.ndarray,
     Returns:
         (N,) float32 in [0, 1] (0 = fully shadowed).
     """
-    forward = -np.asarray(light_dir, np.float64)
-    helper = np.array([0.0, 0.0, 1.0]) if abs(forward[2]) < 0.9 else np.array([1.0, 0.0, 0.0])
-    right = _unit(np.cross(forward, helper))
-    basis = np.stack([right, np.cross(forward, right), forward])  # light space: x, y, depth
+    basis = strands.light_basis(light_dir)  # light space: x, y, depth
     margin = 0.02  # metres around the receivers, seen from the light
     light_space = scene.positions @ basis.T
     receivers = points @ basis.T
@@ -429,7 +468,109 @@ def key_light_visibility(scene: _Scene, points: np.ndarray, normals: np.ndarray,
     return lit / 25.0
 
 
-def _render_scene(scene: _Scene, camera: Camera, light_dir: np.ndarray, background: tuple, supersample: int) -> np.ndarray:
+# --- strands ------------------------------------------------------------------------------------
+
+@dataclass
+class _LitStrands:
+    """The strands of one groom that some view draws (the first in its drawing order), lit once.
+
+    points, tangents: (Q, 3) metres, unit. widths: (Q,) metres. colors: (Q, 3) linear.
+    counts: (n,) points per strand. key_visibility: (Q,) key light reaching each point (mesh and
+    hair shadows). occlusion: (Q,) ambient reaching each point (less deep inside the hair).
+    total: strands in the groom (a view drawing m of them scales their optical depth by total/m).
+    """
+
+    points: np.ndarray
+    tangents: np.ndarray
+    widths: np.ndarray
+    colors: np.ndarray
+    counts: np.ndarray
+    key_visibility: np.ndarray
+    occlusion: np.ndarray
+    total: int
+
+
+def _light_strands(
+    sets: Sequence[strands.StrandSet],
+    shadow: strands.HairShadow,
+    scene: _Scene,
+    views: Sequence[tuple[Camera, np.ndarray]],
+    light_dir: np.ndarray,
+) -> tuple[list[_LitStrands], list[list[int]]]:
+    """Pick how many strands of each groom each view draws, and light those strands once.
+
+    Args:
+        sets: the grooms' strands. shadow: the key light's hair shadow. scene: the shadow casters.
+        views: (camera, its supersampled mesh z-buffer) per view: strands hidden behind the mesh
+            do not count towards the density a view needs (:func:`strands.keep_count`).
+        light_dir: (3,) unit direction towards the key light.
+
+    Returns:
+        lit: per groom. drawn: per view, strands drawn per groom.
+    """
+    drawn: list[list[int]] = []
+    for cam, zbuf in views:
+        drawn.append([])
+        farthest = np.maximum.reduce(strands.pixel_samples(zbuf, cam.height, cam.width))
+        for s in sets:
+            index, counts = s.take(min(s.num_strands, 256))
+            xy, depth = cam.project(s.points[index])
+            seen = ~strands.hidden_points(xy, depth, farthest, _STRAND_DEPTH_BIAS_M)
+            drawn[-1].append(strands.keep_count(xy, counts, s.num_strands, cam.height, cam.width,
+                                                strands.DRAW_DENSITY, seen=seen))
+    lit = []
+    for k, s in enumerate(sets):
+        index, counts = s.take(max(d[k] for d in drawn))
+        points = s.points[index]
+        through_hair = shadow.transmittance(points)
+        # the mesh's shadow changes slowly along a strand: look it up at every few points only.
+        # Strands have no normal: they step towards the light, off the scalp they grow from
+        samples = strands.along_strands(counts, _MESH_SHADOW_STEP)
+        towards = np.broadcast_to(light_dir.astype(np.float32), (len(samples), 3))
+        mesh = key_light_visibility(scene, points[samples], towards, light_dir, size=strands.SHADOW_MAP_PX)
+        key = strands.interpolate_along(samples, mesh, len(points)) * through_hair
+        lit.append(_LitStrands(points=points, tangents=strands.strand_tangents(points, counts),
+                               widths=s.widths[index], colors=s.colors[index], counts=counts, key_visibility=key,
+                               occlusion=_HAIR_AMBIENT_FLOOR + (1 - _HAIR_AMBIENT_FLOOR) * through_hair,
+                               total=s.num_strands))
+    return lit, drawn
+
+
+def _draw_hair(image: np.ndarray, zbuf: np.ndarray, camera: Camera, lit: Sequence[_LitStrands], drawn: Sequence[int],
+               light_dir: np.ndarray) -> np.ndarray:
+    """Composite the first ``drawn[k]`` strands of each groom over a view's linear (H, W, 3) image.
+
+    zbuf: (s*H, s*W) the view's supersampled mesh depth, metres. Returns the (H, W, 3) image.
+    """
+    ends = [int(g.counts[:n].sum()) for g, n in zip(lit, drawn)]  # points of the drawn strands
+
+    def gather(field: str) -> np.ndarray:
+        return np.concatenate([getattr(g, field)[:q] for g, q in zip(lit, ends)])
+
+    points = gather("points")
+    xy, depth = camera.project(points)
+    to_eye = _unit(np.asarray(camera.eye, np.float32) - points)
+    lights = ((light_dir, _KEY_INTENSITY, gather("key_visibility")),
+              (_unit(np.asarray(_FILL_DIR, np.float32)), _FILL_INTENSITY, None))
+    ambient = 0.5 * (_SKY + _GROUND) * gather("occlusion")[:, None]
+    radiance = strands.shade_strands(gather("colors"), gather("tangents"), to_eye, lights, ambient)
+    width_px = gather("widths") * camera.focal_px / np.maximum(depth, NEAR_M)
+    counts = np.concatenate([g.counts[:n] for g, n in zip(lit, drawn)])
+    tau_scale = np.concatenate([np.full(n, g.total / max(n, 1), np.float32) for g, n in zip(lit, drawn)])
+    premultiplied, alpha = strands.draw_strands(xy.astype(np.float32), depth.astype(np.float32), width_px,
+                                                tonemap(radiance), counts, tau_scale, zbuf, camera.height,
+                                                camera.width, near=NEAR_M, depth_bias=_STRAND_DEPTH_BIAS_M)
+    return image * (1.0 - alpha[..., None]) + premultiplied
+
+
+def _render_mesh(scene: _Scene, camera: Camera, light_dir: np.ndarray, background: tuple, supersample: int,
+                 hair_shadow: strands.HairShadow | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The mesh seen by ``camera``.
+
+    Returns:
+        image: (H, W, 3) float32 linear, box-filtered from ``supersample``×.
+        zbuf: (s*H, s*W) float32 depth along the view, metres (+inf where empty).
+    """
     cam = camera.scaled(supersample)
     h, w = cam.height, cam.width
     xy, depth = cam.project(scene.positions)
@@ -438,7 +579,7 @@ def _render_scene(scene: _Scene, camera: Camera, light_dir: np.ndarray, backgrou
     facing = _facing(xy, scene.faces)
     keep = (depth[scene.faces] > NEAR_M).all(1) & (facing | scene.double_sided)
     faces, face_mat, backside = scene.faces[keep], scene.face_material[keep], ~facing[keep]
-    face_id, bary, _ = rasterize(xy, depth, faces, h, w)
+    face_id, bary, zbuf = rasterize(xy, depth, faces, h, w)
     image = _background(h, w, background).copy()
     hit = face_id >= 0
     if hit.any():
@@ -448,6 +589,8 @@ def _render_scene(scene: _Scene, camera: Camera, light_dir: np.ndarray, backgrou
         flip = backside[face_id[hit]]
         normal[flip] *= -1.0  # the back of a double-sided face (glTF: flip the normal)
         visibility = key_light_visibility(scene, position, normal, light_dir)
+        if hair_shadow is not None:
+            visibility *= hair_shadow.transmittance(position)  # the scalp under the hair
         n = len(mat)
         albedo = np.empty((n, 3), np.float32)
         rough = np.empty(n, np.float32)
@@ -467,9 +610,23 @@ def _render_scene(scene: _Scene, camera: Camera, light_dir: np.ndarray, backgrou
                 normal[sel] = perturb_normal(normal[sel], tangent[sel], sample_bilinear(m.normal, uv[sel]))
         to_eye = _unit(np.asarray(cam.eye, np.float32) - position)
         image[hit] = tonemap(shade(albedo, normal, to_eye, rough, metal, occl, skin, light_dir, visibility))
-    # box filter in linear light, then encode
-    image = image.reshape(camera.height, supersample, camera.width, supersample, 3).mean((1, 3))
-    return srgb_encode(image)
+    # box filter in linear light
+    return image.reshape(camera.height, supersample, camera.width, supersample, 3).mean((1, 3)), zbuf
+
+
+def _render_views(character: Character, cameras: Sequence[Camera], light_dir: np.ndarray, background: tuple,
+                  supersample: int) -> list[np.ndarray]:
+    """Each camera's view of the character's mesh and strands, (H, W, 3) uint8 sRGB."""
+    scene = _prepare_scene(character, max(max(c.width, c.height) for c in cameras) * supersample)
+    sets = [s for i, g in enumerate(character.grooms) if (s := strands.strand_set(g, seed=i)) is not None]
+    shadow = strands.hair_shadow(sets, light_dir) if sets else None
+    meshes = [_render_mesh(scene, c, light_dir, background, supersample, shadow) for c in cameras]
+    if not sets:
+        return [srgb_encode(image) for image, _ in meshes]
+    # strands are prefiltered lines: drawn at the output size, over the box-filtered mesh
+    lit, drawn = _light_strands(sets, shadow, scene, [(c, zbuf) for c, (_, zbuf) in zip(cameras, meshes)], light_dir)
+    return [srgb_encode(_draw_hair(image, zbuf, c, lit, n, light_dir))
+            for c, (image, zbuf), n in zip(cameras, meshes, drawn)]
 
 
 def render(
@@ -480,7 +637,7 @@ def render(
     background: tuple = BACKGROUND,
     supersample: int = 2,
 ) -> np.ndarray:
-    """Render all parts of a character in one z-buffer.
+    """Render all parts of a character in one z-buffer, and its grooms' strands over them.
 
     Args:
         character: the character; each part's material base-colour texture (else its factor) and
@@ -495,29 +652,29 @@ def render(
     """
     if supersample < 1:
         raise ValueError(f"supersample must be >= 1, got {supersample}")
-    scene = _prepare_scene(character, max(camera.width, camera.height) * supersample)
-    return _render_scene(scene, camera, _unit(np.asarray(light_dir, np.float32)),
-                         background, supersample)
+    return _render_views(character, [camera], _unit(np.asarray(light_dir, np.float32)), background, supersample)[0]
 
 
 def render_preview(character: Character, size: int = 512) -> np.ndarray:
-    """The package preview: three square panels side by side, each ``size`` pixels.
+    """The package preview: four square panels side by side, each ``size`` pixels.
 
     Layout, left to right: (1) full body from the front, (2) head close-up from the front,
-    (3) head close-up three-quarter (turned towards the character's left). Heads are framed with
-    :func:`head_box`. Panels up to 1024 px are rendered 2× supersampled, larger ones at 1×
-    (memory).
+    (3) head close-up three-quarter (turned towards the character's left), (4) the back of the
+    head, framed with the hair hanging from it (:func:`hair_box`: a ponytail, bun or braid reads).
+    Close-ups are framed with :func:`head_box`. Grooms are drawn as strands on every panel. Panels
+    up to 1024 px are rendered 2× supersampled, larger ones at 1× (memory).
 
     Returns:
-        (size, 3 * size, 3) uint8 sRGB image.
+        (size, 4 * size, 3) uint8 sRGB image.
     """
     supersample = 2 if size <= 1024 else 1
-    scene = _prepare_scene(character, size * supersample)
+    body = np.concatenate([p.positions for p in _visible_parts(character)])
     head = head_box(character)
     cameras = (
-        camera_for_part(scene.positions, "front", size),
+        camera_for_part(body, "front", size),
         camera_for_part(head, "front", size),
         camera_for_part(head, "three_quarter", size),
+        camera_for_part(hair_box(character), "back", size),
     )
     light = _unit(np.asarray(KEY_LIGHT_DIR, np.float32))
-    return np.concatenate([_render_scene(scene, c, light, BACKGROUND, supersample) for c in cameras], axis=1)
+    return np.concatenate(_render_views(character, cameras, light, BACKGROUND, supersample), axis=1)
