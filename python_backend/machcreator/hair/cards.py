@@ -26,7 +26,8 @@ from scipy.spatial import cKDTree
 from machcreator.character import Groom, Material, MeshPart, Skeleton
 from machcreator.skin.color import srgb_encode
 
-#: at most this many cards per groom (a 100k-strand scalp included): about 2 MB of glb each 1,000.
+#: at most this many cards per groom (a 100k-strand scalp included); a card vertex costs ~58 bytes
+#: of glb, so 3,000 cards of 10 rows add ~3.5 MB.
 MAX_CARDS = 3000
 #: one row of card vertices every this many metres of centre curve ...
 ROW_SPACING_M = 0.02
@@ -45,6 +46,7 @@ TIP_TAPER = 0.6
 #: strand-pattern variants side by side in the atlas, and strands drawn per variant.
 ATLAS_VARIANTS = 4
 ATLAS_STRANDS = (96, 120, 108, 132)
+#: a soft sheen, like the painted hair under the cards.
 CARD_ROUGHNESS = 0.5
 #: too many clumps are merged down to this share of the card budget (the rest is for splits) ...
 MERGE_SHARE = 0.9
@@ -270,7 +272,7 @@ def card_mesh(centres: np.ndarray, across: np.ndarray, normal: np.ndarray, width
     """Ribbons along the centre curves.
 
     centres, across, normal: (G, K, 3); widths: (G, K) metres; variant: (G,) atlas strip of each
-    card in [0, n_variants); atlas_size: atlas side in texels (for the half-texel inset).
+    card in [0, n_variants); atlas_size: atlas side in texels (u stays 1.5 texels inside the strip).
     Returns positions (V, 3) float32, normals (V, 3) float32, uvs (V, 2) float32 and faces
     (F, 3) int64 with V = 2 G K (vertex (g K + k) 2 + side, side 0 at -across) and F = 2 G (K - 1),
     wound counter-clockwise seen from the normal side.
