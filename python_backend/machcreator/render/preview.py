@@ -272,6 +272,7 @@ class _Scene:
     faces: np.ndarray  # (F, 3) int64 into the concatenated vertices
     face_material: np.ndarray  # (F,) int index into materials
     materials: list[_ShadedMaterial]
+    through_hair: np.ndarray | None = None  # (V,) float32 share of the key light the hair lets through
 
     @property
     def double_sided(self) -> np.ndarray:
@@ -474,14 +475,13 @@ def key_light_visibility(scene: _Scene, points: np.ndarray, normals: np.ndarray,
 class _LitStrands:
     """The strands of one groom that some view draws (the first in its drawing order), lit once.
 
-    points, tangents: (Q, 3) metres, unit. widths: (Q,) metres. colors: (Q, 3) linear.
+    points: (Q, 3) metres. widths: (Q,) metres. colors: (Q, 3) linear.
     counts: (n,) points per strand. key_visibility: (Q,) key light reaching each point (mesh and
     hair shadows). occlusion: (Q,) ambient reaching each point (less deep inside the hair).
     total: strands in the groom (a view drawing m of them scales their optical depth by total/m).
     """
 
     points: np.ndarray
-    tangents: np.ndarray
     widths: np.ndarray
     colors: np.ndarray
     counts: np.ndarray
@@ -518,19 +518,20 @@ def _light_strands(
             seen = ~strands.hidden_points(xy, depth, farthest, _STRAND_DEPTH_BIAS_M)
             drawn[-1].append(strands.keep_count(xy, counts, s.num_strands, cam.height, cam.width,
                                                 strands.DRAW_DENSITY, seen=seen))
+    taken = [s.take(max(d[k] for d in drawn)) for k, s in enumerate(sets)]  # (index, counts) per groom
+    # the mesh's shadow changes slowly along a strand: looked up at every few points only, for
+    # every groom at once. Strands have no normal: they step towards the light, off their skin
+    samples = [strands.along_strands(counts, _MESH_SHADOW_STEP) for _, counts in taken]
+    probes = np.concatenate([s.points[index[k]] for s, (index, _), k in zip(sets, taken, samples)])
+    towards = np.broadcast_to(light_dir.astype(np.float32), probes.shape)
+    mesh = np.split(key_light_visibility(scene, probes, towards, light_dir, size=strands.SHADOW_MAP_PX),
+                    np.cumsum([len(k) for k in samples])[:-1])
     lit = []
-    for k, s in enumerate(sets):
-        index, counts = s.take(max(d[k] for d in drawn))
+    for s, (index, counts), k, m in zip(sets, taken, samples, mesh):
         points = s.points[index]
         through_hair = shadow.transmittance(points)
-        # the mesh's shadow changes slowly along a strand: look it up at every few points only.
-        # Strands have no normal: they step towards the light, off the scalp they grow from
-        samples = strands.along_strands(counts, _MESH_SHADOW_STEP)
-        towards = np.broadcast_to(light_dir.astype(np.float32), (len(samples), 3))
-        mesh = key_light_visibility(scene, points[samples], towards, light_dir, size=strands.SHADOW_MAP_PX)
-        key = strands.interpolate_along(samples, mesh, len(points)) * through_hair
-        lit.append(_LitStrands(points=points, tangents=strands.strand_tangents(points, counts),
-                               widths=s.widths[index], colors=s.colors[index], counts=counts, key_visibility=key,
+        lit.append(_LitStrands(points=points, widths=s.widths[index], colors=s.colors[index], counts=counts,
+                               key_visibility=strands.interpolate_along(k, m, len(points)) * through_hair,
                                occlusion=_HAIR_AMBIENT_FLOOR + (1 - _HAIR_AMBIENT_FLOOR) * through_hair,
                                total=s.num_strands))
     return lit, drawn
@@ -547,24 +548,34 @@ def _draw_hair(image: np.ndarray, zbuf: np.ndarray, camera: Camera, lit: Sequenc
     def gather(field: str) -> np.ndarray:
         return np.concatenate([getattr(g, field)[:q] for g, q in zip(lit, ends)])
 
-    points = gather("points")
-    xy, depth = camera.project(points)
-    to_eye = _unit(np.asarray(camera.eye, np.float32) - points)
-    lights = ((light_dir, _KEY_INTENSITY, gather("key_visibility")),
-              (_unit(np.asarray(_FILL_DIR, np.float32)), _FILL_INTENSITY, None))
-    ambient = 0.5 * (_SKY + _GROUND) * gather("occlusion")[:, None]
-    radiance = strands.shade_strands(gather("colors"), gather("tangents"), to_eye, lights, ambient)
-    width_px = gather("widths") * camera.focal_px / np.maximum(depth, NEAR_M)
     counts = np.concatenate([g.counts[:n] for g, n in zip(lit, drawn)])
     tau_scale = np.concatenate([np.full(n, g.total / max(n, 1), np.float32) for g, n in zip(lit, drawn)])
+    # long segments (long hair in a close-up) would show as kinks: refine them along a spline,
+    # as finely as a sample of the strands needs
+    original = gather("points")
+    factor = strands.refinement(camera.project(original[:int(counts[:256].sum())])[0], counts[:256])
+    start, t, refined_counts = strands.refine_strands(counts, factor)
+    points = strands.catmull_rom(original, counts, start, t)
+
+    def refined(field: str) -> np.ndarray:
+        return strands.lerp_strands(gather(field), start, t)
+
+    xy, depth = camera.project(points)
+    to_eye = _unit(np.asarray(camera.eye, np.float32) - points)
+    lights = ((light_dir, _KEY_INTENSITY, refined("key_visibility")),
+              (_unit(np.asarray(_FILL_DIR, np.float32)), _FILL_INTENSITY, None))
+    ambient = 0.5 * (_SKY + _GROUND) * refined("occlusion")[:, None]
+    tangents = strands.strand_tangents(points, refined_counts)
+    radiance = strands.shade_strands(refined("colors"), tangents, to_eye, lights, ambient)
+    width_px = refined("widths") * camera.focal_px / np.maximum(depth, NEAR_M)
     premultiplied, alpha = strands.draw_strands(xy.astype(np.float32), depth.astype(np.float32), width_px,
-                                                tonemap(radiance), counts, tau_scale, zbuf, camera.height,
+                                                tonemap(radiance), refined_counts, tau_scale, zbuf, camera.height,
                                                 camera.width, near=NEAR_M, depth_bias=_STRAND_DEPTH_BIAS_M)
     return image * (1.0 - alpha[..., None]) + premultiplied
 
 
-def _render_mesh(scene: _Scene, camera: Camera, light_dir: np.ndarray, background: tuple, supersample: int,
-                 hair_shadow: strands.HairShadow | None = None) -> tuple[np.ndarray, np.ndarray]:
+def _render_mesh(scene: _Scene, camera: Camera, light_dir: np.ndarray, background: tuple,
+                 supersample: int) -> tuple[np.ndarray, np.ndarray]:
     """The mesh seen by ``camera``.
 
     Returns:
@@ -589,8 +600,8 @@ def _render_mesh(scene: _Scene, camera: Camera, light_dir: np.ndarray, backgroun
         flip = backside[face_id[hit]]
         normal[flip] *= -1.0  # the back of a double-sided face (glTF: flip the normal)
         visibility = key_light_visibility(scene, position, normal, light_dir)
-        if hair_shadow is not None:
-            visibility *= hair_shadow.transmittance(position)  # the scalp under the hair
+        if scene.through_hair is not None:  # the scalp under the hair, the face under a fringe
+            visibility *= interpolate(scene.through_hair[:, None], faces, face_id, bary)[hit][:, 0]
         n = len(mat)
         albedo = np.empty((n, 3), np.float32)
         rough = np.empty(n, np.float32)
@@ -620,7 +631,10 @@ def _render_views(character: Character, cameras: Sequence[Camera], light_dir: np
     scene = _prepare_scene(character, max(max(c.width, c.height) for c in cameras) * supersample)
     sets = [s for i, g in enumerate(character.grooms) if (s := strands.strand_set(g, seed=i)) is not None]
     shadow = strands.hair_shadow(sets, light_dir) if sets else None
-    meshes = [_render_mesh(scene, c, light_dir, background, supersample, shadow) for c in cameras]
+    if shadow is not None:
+        # hair shades the skin at the vertices: its shadow is soft, and a lookup per pixel costs
+        scene = replace(scene, through_hair=shadow.transmittance(scene.positions))
+    meshes = [_render_mesh(scene, c, light_dir, background, supersample) for c in cameras]
     if not sets:
         return [srgb_encode(image) for image, _ in meshes]
     # strands are prefiltered lines: drawn at the output size, over the box-filtered mesh

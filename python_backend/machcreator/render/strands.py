@@ -42,7 +42,7 @@ LAYER_BOUNDS_M = (0.0, 0.001, 0.002, 0.004, 0.008, 0.016)
 #: subset (the preview's speed and look trade here: 8 reads as a hair mass, not as lines).
 DRAW_DENSITY = 8.0
 #: The same for the key light's shadow map texels (shadows are soft: fewer are enough).
-SHADOW_DENSITY = 4.0
+SHADOW_DENSITY = 6.0
 #: Widest a drawn strand is spread when it stands for strands that are not drawn, pixels.
 SPREAD_PX = 2.0
 #: Upper bounds on line fragments per image pixel and per view and groom (time and memory:
@@ -60,6 +60,8 @@ SHADOW_OPACITY = 0.35
 # went in, reflected off the back of the fibre and came out (hence coloured, broader, opposite).
 _R_SHIFT, _R_WIDTH, _R_GAIN = np.radians(6.0), np.radians(7.0), 0.25
 _TRT_SHIFT, _TRT_WIDTH, _TRT_GAIN = np.radians(-9.0), np.radians(11.0), 0.45
+#: Longest projected segment drawn straight, pixels: longer ones are refined along a spline.
+MAX_SEGMENT_PX = 12.0
 _MAX_COLUMNS = 400_000  # line columns per chunk in line_fragments: bounds its temporaries (~100 MB)
 
 
@@ -70,9 +72,10 @@ class StrandSet:
     """The rendered (non-guide) strands of one groom, in a fixed random drawing order.
 
     points: (P, 3) float32 metres, root to tip. widths: (P,) float32 diameters, metres.
-    colors: (P, 3) float32 linear RGB. offsets: (S + 1,) int64 first point of each strand, then P.
-    order: (S,) int64 a permutation of the strands: a view that draws n strands draws ``order[:n]``
-    (nested subsets: the strands a coarse view draws are also drawn by finer ones).
+    colors: (P, 3) float32 linear RGB. offsets: (S + 1,) int64 first point of each strand, then P
+    (all of the groom's strands, guides included). order: (D,) int64 the rendered strands in a
+    random permutation: a view that draws n strands draws ``order[:n]`` (nested subsets: the
+    strands a coarse view draws are also drawn by finer ones).
     """
 
     points: np.ndarray
@@ -113,20 +116,14 @@ def strand_points(offsets: np.ndarray, strands: np.ndarray) -> tuple[np.ndarray,
 
 def strand_set(groom: Groom, seed: int = 0) -> StrandSet | None:
     """The strands of ``groom`` that are rendered (guides are not), or None if there are none."""
-    guide = np.asarray(groom.guide, bool)
-    drawn = np.nonzero(~guide)[0]
+    drawn = np.nonzero(~np.asarray(groom.guide, bool))[0]
     if len(drawn) == 0:
         return None
     if np.any(np.asarray(groom.counts) < 2):
         raise ValueError(f"groom {groom.name!r} has a strand with fewer than 2 points")
     points, widths, colors = (np.asarray(a, np.float32) for a in (groom.points, groom.widths, groom.colors))
-    offsets = groom.offsets
-    if guide.any():  # copy the rendered strands out (a groom without guides is used as it is)
-        index, counts = strand_points(offsets, drawn)
-        points, widths, colors = points[index], widths[index], colors[index]
-        offsets = np.concatenate([[0], np.cumsum(counts)])
-    order = np.random.default_rng(seed).permutation(len(drawn))
-    return StrandSet(points=points, widths=widths, colors=colors, offsets=offsets, order=order)
+    order = drawn[np.random.default_rng(seed).permutation(len(drawn))]  # guides never come up
+    return StrandSet(points=points, widths=widths, colors=colors, offsets=groom.offsets, order=order)
 
 
 def strand_tangents(points: np.ndarray, counts: np.ndarray) -> np.ndarray:
@@ -145,6 +142,69 @@ def strand_tangents(points: np.ndarray, counts: np.ndarray) -> np.ndarray:
     tangent[:-1] += seg
     tangent[1:] += seg
     return (tangent / np.maximum(np.linalg.norm(tangent, axis=1, keepdims=True), 1e-12)).astype(np.float32)
+
+
+def refine_strands(counts: np.ndarray, factor: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Where the points of strands with each segment cut in ``factor`` lie on the original ones.
+
+    Args:
+        counts: (n,) points per strand (concatenated). factor: >= 1.
+
+    Returns:
+        start: (R,) int64 the original point each new point follows. t: (R,) float32 in [0, 1)
+        the way from it to the next original point (0 at original points, tips included).
+        counts: (n,) points per refined strand, ``(counts - 1) * factor + 1``.
+    """
+    refined = (counts - 1) * factor + 1
+    ends = np.cumsum(refined)
+    rank = np.arange(ends[-1]) - np.repeat(ends - refined, refined)  # index along the refined strand
+    start = np.repeat(np.cumsum(counts) - counts, refined) + rank // factor
+    return start, ((rank % factor) / np.float32(factor)).astype(np.float32), refined
+
+
+def refinement(xy: np.ndarray, counts: np.ndarray, max_factor: int = 4) -> int:
+    """How many pieces to cut segments into so that they project no longer than :data:`MAX_SEGMENT_PX`.
+
+    Args:
+        xy: (Q, 2) projected strand points, pixels. counts: (n,) points per strand.
+        max_factor: the most pieces (points cost shading time).
+
+    Returns:
+        A factor in [1, max_factor] for the typical (median) segment.
+    """
+    step = np.linalg.norm(np.diff(xy, axis=0), axis=1)
+    within = np.ones(len(step), bool)
+    within[np.cumsum(counts)[:-1] - 1] = False  # no segment from a tip to the next root
+    if not within.any():
+        return 1
+    return int(np.clip(np.ceil(np.median(step[within]) / MAX_SEGMENT_PX), 1, max_factor))
+
+
+def catmull_rom(points: np.ndarray, counts: np.ndarray, start: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """Points on the uniform Catmull-Rom spline through each strand's points (ends repeated).
+
+    Args:
+        points: (Q, 3) strands concatenated. counts: (n,) points per strand.
+        start, t: (R,) from :func:`refine_strands`.
+
+    Returns:
+        (R, 3) float32: smooth curves through the original points, which it keeps.
+    """
+    first = np.repeat(np.cumsum(counts) - counts, counts)[start]
+    last = np.repeat(np.cumsum(counts) - 1, counts)[start]
+    p0, p1 = points[np.maximum(start - 1, first)], points[start]
+    p2, p3 = points[np.minimum(start + 1, last)], points[np.minimum(start + 2, last)]
+    t = t[:, None]
+    t2, t3 = t * t, t * t * t
+    return (0.5 * ((2 * p1) + (p2 - p0) * t + (2 * p0 - 5 * p1 + 4 * p2 - p3) * t2
+                   + (3 * p1 - p0 - 3 * p2 + p3) * t3)).astype(np.float32)
+
+
+def lerp_strands(values: np.ndarray, start: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """(R, ...) per-point values linearly interpolated at :func:`refine_strands` positions."""
+    after = values[np.minimum(start + 1, len(values) - 1)]  # at a tip t is 0: its neighbour is unused
+    t = t.reshape((-1,) + (1,) * (values.ndim - 1))
+    return (values[start] + t * (after - values[start])).astype(np.float32)
 
 
 def along_strands(counts: np.ndarray, step: int) -> np.ndarray:
@@ -380,8 +440,7 @@ def optical_depth_before(deep: DeepOpacity, pix: np.ndarray, z: np.ndarray) -> n
     Returns:
         (N,) float32 (0 in front of the first strand or where the pixel has none).
     """
-    rel = z - deep.front[pix]
-    rel = np.where(np.isfinite(rel), rel, -1.0)
+    rel = np.maximum(z - deep.front[pix], -1.0)  # in front of the first strand (or none): nothing before
     return _before(deep, pix, rel, _layer(deep.bounds, rel))
 
 
@@ -562,7 +621,8 @@ class HairShadow:
     basis: (3, 3) rows: light-space x, y and depth (depth along the light's travel), unit vectors.
     origin: (2,) light-space x, y of texel (0, 0)'s corner, metres. texel: texel side, metres.
     size: map side, texels. deep: the layers (:class:`DeepOpacity`, size * size pixels), smoothed
-    by about a texel so that the drawn subset of strands casts no grain.
+    by about a texel so that the drawn subset of strands casts no grain. reach: (size, size) the
+    nearest hair front of each texel and its +x, +y and diagonal neighbours, metres.
     """
 
     basis: np.ndarray
@@ -570,6 +630,7 @@ class HairShadow:
     texel: float
     size: int
     deep: DeepOpacity
+    reach: np.ndarray
 
     def transmittance(self, points: np.ndarray, bias_m: float = 0.001) -> np.ndarray:
         """Fraction of the light reaching each point through the hair.
@@ -581,14 +642,23 @@ class HairShadow:
             (N,) float32 in (0, 1]; 1 outside the map.
         """
         ls = np.asarray(points, np.float32) @ self.basis.T.astype(np.float32)
-        ij = np.floor((ls[:, :2] - self.origin) / self.texel).astype(np.int64)
-        inside = np.nonzero(np.all((ij >= 0) & (ij < self.size), axis=1))[0]
-        pix = ij[inside, 1] * self.size + ij[inside, 0]
-        z = ls[inside, 2] - bias_m
-        behind = self.deep.front[pix] < z  # most skin has no hair towards the light: skip it early
-        inside, pix, z = inside[behind], pix[behind], z[behind]
+        uv = (ls[:, :2] - self.origin) / self.texel - 0.5  # texel centres at integers
+        corner = np.floor(uv).astype(np.int64)
+        # most skin has no hair towards the light: only points behind the nearest hair of their
+        # four texels are looked up
+        inside = np.all((corner >= 0) & (corner < self.size - 1), axis=1)
+        z = ls[:, 2] - bias_m
+        inside[inside] = self.reach[corner[inside, 1], corner[inside, 0]] < z[inside]
+        near = np.nonzero(inside)[0]
+        corner, z = corner[near], z[near]
+        frac = (uv[near] - corner).astype(np.float32)
+        depth = np.zeros(len(near), np.float32)
+        # bilinear between the four nearest texels: hair shadows on skin without texel blocks
+        for dx, dy in ((0, 0), (1, 0), (0, 1), (1, 1)):
+            weight = np.abs(1 - dx - frac[:, 0]) * np.abs(1 - dy - frac[:, 1])
+            depth += weight * optical_depth_before(self.deep, (corner[:, 1] + dy) * self.size + corner[:, 0] + dx, z)
         out = np.ones(len(ls), np.float32)
-        out[inside] = np.exp(-optical_depth_before(self.deep, pix, z))
+        out[near] = np.exp(-depth)
         return out
 
 
@@ -615,12 +685,11 @@ def hair_shadow(sets: Sequence[StrandSet], light_dir: np.ndarray, size: int = SH
         The :class:`HairShadow`.
     """
     basis = light_basis(light_dir).astype(np.float32)
-    # the map spans the light's view of the hair's bounding box (cheaper than of every point)
-    lo = np.min([s.points.min(0) for s in sets], axis=0)
-    hi = np.max([s.points.max(0) for s in sets], axis=0)
-    corners = np.array([[x, y, z] for x in (lo[0], hi[0]) for y in (lo[1], hi[1]) for z in (lo[2], hi[2])]) @ basis.T
-    texel = float((corners.max(0) - corners.min(0))[:2].max()) / (size - 2) + 1e-9
-    origin = corners.min(0)[:2] - texel  # a texel of margin
+    # the map spans the hair as the light sees it (every few points: the tight span, cheaply)
+    seen = np.concatenate([s.points[:: max(1, len(s.points) // 50_000)] @ basis[:2].T for s in sets])
+    lo, hi = seen.min(0), seen.max(0)
+    texel = float((hi - lo).max()) / (size - 4) + 1e-9
+    origin = lo - 2 * texel  # two texels of margin: points between the sampled ones
     pix, z, tau = [], [], []
     for s in sets:
         sample, sample_counts = s.take(min(s.num_strands, 256))
@@ -628,17 +697,22 @@ def hair_shadow(sets: Sequence[StrandSet], light_dir: np.ndarray, size: int = SH
         n = keep_count(xy, sample_counts, s.num_strands, size, size, SHADOW_DENSITY)
         index, counts = s.take(n)
         ls = s.points[index] @ basis.T
-        xy, w = (ls[:, :2] - origin) / texel, s.widths[index] / texel
+        xy = (ls[:, :2] - origin) / texel
+        # drawn strands stand for num_strands / n each: spread as in draw_strands, against grain
+        width = s.widths[index] / texel
+        footprint = np.clip(width * s.num_strands / n, width, np.maximum(width, SPREAD_PX)).astype(np.float32)
+        scale = (opacity * width * s.num_strands / n / footprint).astype(np.float32)
         a = np.delete(np.arange(len(index)), np.cumsum(counts) - 1)  # segment starts: all but tips
         b = a + 1
-        for f in line_fragments(xy[a], xy[b], ls[a, 2], ls[b, 2], w[a], w[b], size, size):
+        for f in line_fragments(xy[a], xy[b], ls[a, 2], ls[b, 2], footprint[a], footprint[b], size, size):
             column, texel_index, cover = f.flat()
             pix.append(texel_index)
             z.append(f.z[column])
-            tau.append(cover * np.float32(opacity * s.num_strands / n))
+            tau.append(cover * scale[a[f.seg[column]]])
     deep = deep_opacity(np.concatenate(pix), np.concatenate(z), np.concatenate(tau), size * size)
     # soften: the optical depth spreads over a texel or so, and texels next to hair take its front
     cum = cv2.GaussianBlur(deep.cum.reshape(size, size, -1), (0, 0), 1.0).reshape(size * size, -1)
     front = cv2.erode(deep.front.reshape(size, size), np.ones((5, 5), np.uint8))
+    reach = cv2.erode(front, np.ones((2, 2), np.uint8), anchor=(0, 0))
     return HairShadow(basis, origin.astype(np.float32), texel, size,
-                      DeepOpacity(front.reshape(-1), np.ascontiguousarray(cum), deep.bounds))
+                      DeepOpacity(front.reshape(-1), np.ascontiguousarray(cum), deep.bounds), reach)
