@@ -47,7 +47,7 @@ SHADOW_DENSITY = 6.0
 SPREAD_PX = 2.0
 #: Upper bounds on line fragments per image pixel and per view and groom (time and memory:
 #: about 100 bytes each at the peak).
-MAX_FRAGMENTS_PER_PX = 12.0
+MAX_FRAGMENTS_PER_PX = 8.0
 MAX_FRAGMENTS = 6_000_000
 #: Side of the key light's deep opacity map, texels (over the hair's extent seen from the light).
 SHADOW_MAP_PX = 384
