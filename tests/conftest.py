@@ -11,6 +11,9 @@ from machcreator.export.package import write_package
 from machcreator.pipeline import GenerateRequest, Pipeline
 
 FISHERMAN = "an old fisherman with a grey beard and a wool cap"
+#: the shared character: the real pipeline, with a draft groom (a fifth of the strands) so the
+#: many tests that read its package stay fast; full-detail grooms are tested in tests/hair.
+FISHERMAN_REQUEST = GenerateRequest(prompt=FISHERMAN, seed=7, hair_detail=0.2)
 
 
 @pytest.fixture(scope="session")
@@ -20,7 +23,7 @@ def pipeline() -> Pipeline:
 
 @pytest.fixture(scope="session")
 def fisherman_result(pipeline):
-    return pipeline(GenerateRequest(prompt=FISHERMAN, seed=7))
+    return pipeline(FISHERMAN_REQUEST)
 
 
 @pytest.fixture(scope="session")

@@ -16,7 +16,7 @@ from machcreator.export.gltf_validator import validate_gltf
 from machcreator.export.package import read_manifest, validate_package, write_package
 from machcreator.pipeline import GenerateRequest, Pipeline
 
-from conftest import FISHERMAN
+from conftest import FISHERMAN_REQUEST
 
 
 def _checksums(pkg: Path) -> dict[str, str]:
@@ -26,10 +26,13 @@ def _checksums(pkg: Path) -> dict[str, str]:
 def test_package_has_manifest_mesh_textures_and_preview(fisherman_package):
     m = read_manifest(fisherman_package)
     roles = {f.role for f in m.files}
-    assert {"mesh", "albedo", "normal", "orm", "preview"} <= roles
-    assert m.seed == 7 and m.request["prompt"] == FISHERMAN
+    assert {"mesh", "albedo", "normal", "orm", "preview", "groom", "groom_usd"} <= roles
+    assert m.seed == 7 and m.request["prompt"] == FISHERMAN_REQUEST.prompt
     assert m.attributes["body"]["gender"] == "male"
-    assert set(m.timings_s) >= {"parse", "geometry", "textures", "preview"}
+    assert set(m.timings_s) >= {"parse", "geometry", "hair", "textures", "preview"}
+    # a grey full beard was asked for: the facial hair groom is there, grey
+    beard = [g for g in m.model_dump()["grooms"] if g["name"] == "facial_hair"]
+    assert beard and beard[0]["labels"]["color"] == "grey" and beard[0]["num_strands"] > 1000
     assert m.units["length"] == "metre"
     for f in m.files:
         assert (fisherman_package / f.path).is_file()
@@ -72,9 +75,13 @@ def test_skin_textures_are_2048(fisherman_package):
             assert im.size == (2048, 2048), key
 
 
-def test_package_is_well_under_60_mb(fisherman_package):
-    total = sum(p.stat().st_size for p in fisherman_package.rglob("*") if p.is_file())
-    assert total < 60e6
+def test_package_size_is_mesh_textures_plus_strands(fisherman_package):
+    files = [p for p in fisherman_package.rglob("*") if p.is_file()]
+    assert sum(p.stat().st_size for p in files if p.parent.name != "grooms") < 60e6
+    # groom files cost what their strands need: per point a position, width and colour (+ headers)
+    points = sum(g["num_points"] for g in read_manifest(fisherman_package).model_dump()["grooms"])
+    abc = sum(p.stat().st_size for p in files if p.suffix == ".abc")
+    assert abc < 40 * points + 1e6
 
 
 def test_validate_accepts_a_fresh_package(fisherman_package):
@@ -99,21 +106,22 @@ def test_validate_detects_tampering(fisherman_package, tmp_path):
 
 
 def test_same_prompt_and_seed_give_identical_files(fisherman_package, tmp_path):
-    again = Pipeline()(GenerateRequest(prompt=FISHERMAN, seed=7))  # fresh pipeline: no cache
+    again = Pipeline(hair_cache_dir=str(tmp_path / "hair"))(FISHERMAN_REQUEST)  # fresh pipeline and hair cache
     write_package(again, tmp_path / "again")
     assert _checksums(tmp_path / "again") == _checksums(fisherman_package)
 
 
 def test_other_seed_gives_another_character(pipeline, fisherman_result):
-    other = pipeline(GenerateRequest(prompt=FISHERMAN, seed=8))
+    other = pipeline(FISHERMAN_REQUEST.model_copy(update={"seed": 8}))
     assert other.resolved != fisherman_result.resolved
     assert other.resolved.body.gender == "male" and other.resolved.headwear == "wool_cap"
 
 
 def test_editing_hair_colour_reuses_the_geometry(pipeline, fisherman_result):
     hits = pipeline.cache.hits
-    edited = pipeline(GenerateRequest(prompt=FISHERMAN, seed=7, overrides=["hair.color=black"]))
-    assert pipeline.cache.hits == hits + 1  # geometry from the cache, textures re-made
+    edited = pipeline(FISHERMAN_REQUEST.model_copy(update={"overrides": ["hair.color=black"]}))
+    assert pipeline.cache.hits == hits + 2  # geometry and its body field from the cache; hair, textures re-made
+    assert edited.character.grooms[0].colors.mean() < fisherman_result.character.grooms[0].colors.mean()
     assert edited.character.parts[0] is fisherman_result.character.parts[0]
 
 

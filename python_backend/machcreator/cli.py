@@ -85,6 +85,7 @@ def generate(
     llm_url: Optional[str] = typer.Option(None, "--llm-url", help="OpenAI-compatible base URL (--parser openai)."),
     llm_model: Optional[str] = typer.Option(None, "--llm-model", help="Model name at --llm-url."),
     texture_size: int = typer.Option(2048, "--texture-size", min=64, max=4096, help="Skin texture size in pixels (4096: ~4 GB RAM)."),
+    hair_detail: float = typer.Option(1.0, "--hair-detail", min=0.05, max=1.0, help="Share of the full strand count (0.05..1): drafts grow and write faster."),
     anny_cache: Optional[Path] = typer.Option(None, "--anny-cache", envvar="MACH_ANNY_CACHE", help="anny template cache folder."),
 ) -> None:
     """Generate a character package from a prompt."""
@@ -102,6 +103,7 @@ def generate(
     request = GenerateRequest(
         prompt=clean, seed=seed, overrides=overrides, parser=parser,
         parser_options=_parser_options(parser, llm_model_dir, llm_url, llm_model), texture_size=texture_size,
+        hair_detail=hair_detail,
     )
     with _progress_reporter() as progress:
         # the pipeline's stages fill the first 95 %, writing the package the rest

@@ -59,6 +59,8 @@ class GenerateRequest(BaseModel):
     # 4096² already takes ~4.2 GB of RAM and a ~110 MB package on the CPU path
     texture_size: int = Field(2048, ge=64, le=MAX_TEXTURE_SIZE)
     preview_size: int = Field(512, ge=64, le=2048)
+    #: share of the full scalp strand count (drafts: fewer strands, same look from afar)
+    hair_detail: float = Field(1.0, ge=0.05, le=1.0)
 
 
 @dataclass
@@ -78,7 +80,7 @@ class GenerationResult:
 class StageCache:
     """A small in-memory LRU of stage outputs keyed by a hash of their inputs."""
 
-    def __init__(self, max_entries: int = 8) -> None:
+    def __init__(self, max_entries: int = 12) -> None:  # about two runs' stage outputs
         self.max_entries = max_entries
         self._items: OrderedDict[str, Any] = OrderedDict()
         self.hits = 0
@@ -183,9 +185,10 @@ class Pipeline:
             geometry_key = self.cache.key("geometry", geometry_inputs)
             field = self.cache.get_or_run("body_field", geometry_inputs, lambda: character_field(base))
             hair_inputs = {"hair": {k: attrs_json[k] for k in ("hair", "eyebrows", "facial_hair")},
-                           "gender": attrs_json["body"]["gender"], "seed": request.seed, "geometry": geometry_key}
+                           "gender": attrs_json["body"]["gender"], "seed": request.seed, "geometry": geometry_key,
+                           "detail": request.hair_detail}
             grooms = self.cache.get_or_run("hair", hair_inputs, lambda: make_grooms(
-                base, resolved, request.seed, field=field, cache_dir=self.hair_cache_dir))
+                base, resolved, request.seed, field=field, cache_dir=self.hair_cache_dir, detail=request.hair_detail))
             cards = self.cache.get_or_run("cards", hair_inputs, lambda: [groom_cards(g, base.skeleton) for g in grooms])
 
         # 6. textures: procedural skin, eyes, teeth (§2.3–2.4, embedded: procedural)

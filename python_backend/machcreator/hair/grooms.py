@@ -59,7 +59,7 @@ def scalp_strand_count(style_type: str, length_cm: float, density: float) -> int
 
 
 def make_grooms(character: Character, attrs: Attributes, seed: int, *, field: BodyField | None = None,
-                cache_dir: Path | None = None) -> list[Groom]:
+                cache_dir: Path | None = None, detail: float = 1.0) -> list[Groom]:
     """All grooms of a character with resolved ``attrs``, in :data:`GROOM_NAMES` order.
 
     Args:
@@ -68,7 +68,11 @@ def make_grooms(character: Character, attrs: Attributes, seed: int, *, field: Bo
         seed: random seed; equal inputs give equal strands.
         field: the body's signed distance field (built from the character when None).
         cache_dir: where scalp grooms are cached (None: ``MACH_HAIR_CACHE`` or ~/.cache).
+        detail: share of the full strand count (0.05..1): fewer, proportionally thicker strands
+            for quick drafts; 1 is the production groom (~10^5 scalp strands for long hair).
     """
+    if not 0.05 <= detail <= 1.0:
+        raise ValueError(f"hair detail must be within 0.05..1, got {detail}")
     if attrs.hair.style is None or attrs.hair.color is None:
         raise ValueError("grooms need resolved attributes (hair.style is unspecified): call resolve() first")
     frame = head_frame(character)
@@ -82,15 +86,15 @@ def make_grooms(character: Character, attrs: Attributes, seed: int, *, field: Bo
     if style.length_cm > 0 and (hair.length_cm or 0) > 0:
         growth = Growth(style=style, length_cm=float(hair.length_cm), curl=float(hair.curl), part=hair.part,
                         bangs=hair.bangs, volume=float(hair.volume), hairline=hair.hairline)
-        key = _scalp_key(character, growth, float(hair.density), seed)
+        key = _scalp_key(character, growth, float(hair.density), seed, detail)
         folder = Path(cache_dir) if cache_dir is not None else default_cache_dir()
         cached = _read_cache(folder, key)
         if cached is None:
-            cached = _grow_scalp(character, growth, float(hair.density), field, rng("scalp"))
+            cached = _grow_scalp(character, growth, float(hair.density), detail, field, rng("scalp"))
             _write_cache(folder, key, cached)
         strands, roots_uv, guide = cached
         root_c, tip_c = strand_colors(hair.color, len(strands.counts), rng("scalp/color"), highlights=hair.highlights or "none")
-        grooms["scalp"] = _groom("scalp", strands, roots_uv, guide, root_c, tip_c,
+        grooms["scalp"] = _groom("scalp", strands, roots_uv, guide, root_c, tip_c, detail ** -0.5,
                                  {"style": style.name, **style.labels(), "length_cm": growth.length_cm, "curl": growth.curl,
                                   "part": growth.part, "bangs": growth.bangs, "volume": growth.volume,
                                   "hairline": growth.hairline, "density": hair.density, "color": hair.color,
@@ -99,14 +103,14 @@ def make_grooms(character: Character, attrs: Attributes, seed: int, *, field: Bo
     brows = attrs.eyebrows
     roots, strands = grow_eyebrows(head, frame, field, brows.type, float(brows.thickness), rng("eyebrows"))
     root_c, tip_c = strand_colors(brows.color, len(roots), rng("eyebrows/color"))
-    grooms["eyebrows"] = _groom("eyebrows", strands, roots.uv, np.zeros(len(roots), bool), root_c, tip_c,
+    grooms["eyebrows"] = _groom("eyebrows", strands, roots.uv, np.zeros(len(roots), bool), root_c, tip_c, 1.0,
                                 {"type": brows.type, "thickness": brows.thickness, "color": brows.color})
 
     lash_scale = 1.15 if attrs.body.gender == "female" else 1.0
     roots, strands = grow_eyelashes(head, frame, lash_scale, rng("eyelashes"))
     lash_color = "black" if brows.color in ("black", "dark_brown", "brown", "auburn", "grey", "white", "salt_and_pepper") else "dark_brown"
     root_c, tip_c = strand_colors(lash_color, len(roots), rng("eyelashes/color"), variation=0.08)
-    grooms["eyelashes"] = _groom("eyelashes", strands, roots.uv, np.zeros(len(roots), bool), root_c, tip_c,
+    grooms["eyelashes"] = _groom("eyelashes", strands, roots.uv, np.zeros(len(roots), bool), root_c, tip_c, 1.0,
                                  {"upper_per_eye": 110, "lower_per_eye": 55, "color": lash_color})
 
     beard = attrs.facial_hair
@@ -114,12 +118,12 @@ def make_grooms(character: Character, attrs: Attributes, seed: int, *, field: Bo
     if grown is not None:
         roots, strands = grown
         root_c, tip_c = strand_colors(beard.color, len(roots), rng("facial_hair/color"))
-        grooms["facial_hair"] = _groom("facial_hair", strands, roots.uv, np.zeros(len(roots), bool), root_c, tip_c,
+        grooms["facial_hair"] = _groom("facial_hair", strands, roots.uv, np.zeros(len(roots), bool), root_c, tip_c, 1.0,
                                        {"type": beard.type, "length_cm": beard.length_cm, "color": beard.color})
     return [grooms[name] for name in GROOM_NAMES if name in grooms]
 
 
-def _grow_scalp(character: Character, growth: Growth, density: float, field: BodyField,
+def _grow_scalp(character: Character, growth: Growth, density: float, detail: float, field: BodyField,
                 rng: np.random.Generator) -> tuple[Strands, np.ndarray, np.ndarray]:
     """Guides then children on the head's scalp; returns (strands, root UVs (S, 2), guide flags (S,))
     with the guides (resampled to 12 points) after the rendered strands."""
@@ -129,7 +133,7 @@ def _grow_scalp(character: Character, growth: Growth, density: float, field: Bod
     guide_cm = root_lengths_cm(guide_roots, growth, frame, rng)
     guides = grow_guides(guide_roots, guide_cm, growth, frame, field, rng)
     child_roots = scalp_roots(head, frame, growth.hairline, density,
-                              scalp_strand_count(growth.style.type, growth.length_cm, density), rng)
+                              int(detail * scalp_strand_count(growth.style.type, growth.length_cm, density)), rng)
     children = grow_children(child_roots, guides, guide_roots.positions, guide_cm * CM, growth, field, rng)
     # children take their length from the guides, which follow the length map; the short side
     # hair of a fade needs the map at each child's own root too
@@ -146,11 +150,11 @@ def _grow_scalp(character: Character, growth: Growth, density: float, field: Bod
 
 
 def _groom(name: str, strands: Strands, root_uv: np.ndarray, guide: np.ndarray, root_c: np.ndarray,
-           tip_c: np.ndarray, labels: dict) -> Groom:
+           tip_c: np.ndarray, width_scale: float, labels: dict) -> Groom:
     counts = strands.counts.astype(np.int32)
     first = np.repeat(np.concatenate([[0], np.cumsum(counts)[:-1]]), counts)
     t = ((np.arange(int(counts.sum())) - first) / np.maximum(np.repeat(counts, counts) - 1, 1)).astype(np.float32)
-    widths = (ROOT_WIDTH_M[name] * (1.0 - (1.0 - TIP_SHARE) * t ** 1.5)).astype(np.float32)
+    widths = (width_scale * ROOT_WIDTH_M[name] * (1.0 - (1.0 - TIP_SHARE) * t ** 1.5)).astype(np.float32)
     return Groom(name=name, points=strands.points.astype(np.float32), counts=counts, widths=widths,
                  colors=point_colors(root_c, tip_c, counts), root_uv=np.clip(root_uv, 0.0, 1.0).astype(np.float32),
                  guide=guide.astype(bool), clump_id=strands.clump.astype(np.int32),
@@ -159,10 +163,11 @@ def _groom(name: str, strands: Strands, root_uv: np.ndarray, guide: np.ndarray, 
 
 # --- the scalp groom cache --------------------------------------------------------------------
 
-def _scalp_key(character: Character, growth: Growth, density: float, seed: int) -> str:
+def _scalp_key(character: Character, growth: Growth, density: float, seed: int, detail: float) -> str:
     head = character.part("head")
     geometry = hashlib.sha256(np.ascontiguousarray(head.positions, np.float32).tobytes()).hexdigest()
-    spec = {"v": GENERATOR_VERSION, "geometry": geometry, "growth": asdict(growth), "density": density, "seed": seed}
+    spec = {"v": GENERATOR_VERSION, "geometry": geometry, "growth": asdict(growth), "density": density, "seed": seed,
+            "detail": detail}
     return hashlib.sha256(json.dumps(spec, sort_keys=True, default=str).encode()).hexdigest()[:32]
 
 
