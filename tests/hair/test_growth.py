@@ -34,12 +34,14 @@ def head():
     return character, character_field(character), specified
 
 
-def _grooms(head, tmp_path: Path, **set_) -> dict:
-    """The grooms for the head's attributes with ``path__leaf=value`` set, resolved with seed 0."""
+def _grooms(head, tmp_path: Path, detail: float = 1.0, **set_) -> dict:
+    """The grooms for the head's attributes with ``path__leaf=value`` set, resolved with seed 0
+    (``detail`` < 1: a draft with fewer strands, for tests about shape rather than counts)."""
     character, field, attrs = head
     for k, v in set_.items():
         attrs = attrs.with_value(k.replace("__", "."), v)
-    return {g.name: g for g in make_grooms(character, resolve(attrs, 0), 0, field=field, cache_dir=tmp_path)}
+    grooms = make_grooms(character, resolve(attrs, 0), 0, field=field, cache_dir=tmp_path, detail=detail)
+    return {g.name: g for g in grooms}
 
 
 def _from_file(groom, tmp_path: Path):
@@ -109,27 +111,27 @@ def test_lengths_measured_from_files_follow_the_styles(head, tmp_path):
 def test_curl_measured_from_files_orders_curly_wavy_straight(head, tmp_path):
     tort = {}
     for style in ("shoulder_straight", "shoulder_wavy", "shoulder_curly"):
-        groom = _grooms(head, tmp_path, hair__style=style)["scalp"]
+        groom = _grooms(head, tmp_path, detail=0.3, hair__style=style)["scalp"]
         pts, counts, guide, _ = _from_file(groom, tmp_path)
         _, t = _strand_stats(pts, counts, ~guide)
         tort[style] = np.median(t)
     assert tort["shoulder_curly"] > tort["shoulder_wavy"] > tort["shoulder_straight"]
     # curly strands carry more points than straight ones of the same length
-    curly = _grooms(head, tmp_path, hair__style="shoulder_curly")["scalp"]
-    straight = _grooms(head, tmp_path, hair__style="shoulder_straight")["scalp"]
+    curly = _grooms(head, tmp_path, detail=0.3, hair__style="shoulder_curly")["scalp"]
+    straight = _grooms(head, tmp_path, detail=0.3, hair__style="shoulder_straight")["scalp"]
     assert curly.counts[~curly.guide].mean() > straight.counts[~straight.guide].mean()
 
 
 @pytest.mark.parametrize("style", ["long_wavy", "ponytail_high", "afro", "bun", "braid", "mohawk"])
 def test_no_strand_point_inside_the_body(head, tmp_path, style):
     character, field, _ = head
-    groom = _grooms(head, tmp_path, hair__style=style)["scalp"]
+    groom = _grooms(head, tmp_path, detail=0.3, hair__style=style)["scalp"]
     first = np.zeros(len(groom.points), bool)
     first[groom.offsets[:-1]] = True
     pts = groom.points[~first]
     assert field.distance(pts).min() > 0.0
     # an independent measure on the full-resolution skin: the winding number of head + body
-    sample = pts[np.random.default_rng(1).choice(len(pts), 4000, replace=False)]
+    sample = pts[np.random.default_rng(1).choice(len(pts), 1500, replace=False)]
     h, b = character.part("head"), character.part("body")
     verts = np.concatenate([h.positions, b.positions])
     faces = np.concatenate([h.faces, b.faces + len(h.positions)])
@@ -143,7 +145,7 @@ def _hue(rgb: np.ndarray) -> float:
 
 @pytest.mark.parametrize("color", ["red", "blonde", "brown", "blue"])
 def test_groom_color_read_back_has_the_asked_hue(head, tmp_path, color):
-    groom = _grooms(head, tmp_path, hair__style="bob", hair__color=color, hair__highlights="none")["scalp"]
+    groom = _grooms(head, tmp_path, detail=0.2, hair__style="bob", hair__color=color, hair__highlights="none")["scalp"]
     _, _, _, f = _from_file(groom, tmp_path)
     values, scope = f.attributes["groom_color"]
     assert scope == "vertex" and values.shape == (len(f.points), 3)
@@ -155,7 +157,7 @@ def test_groom_color_read_back_has_the_asked_hue(head, tmp_path, color):
 def test_face_grooms_sit_where_faces_grow_them(head, tmp_path):
     character, field, _ = head
     frame = head_frame(character)
-    g = _grooms(head, tmp_path, body__gender="male", facial_hair__type="full_beard", facial_hair__length_cm=3.0)
+    g = _grooms(head, tmp_path, detail=0.2, body__gender="male", facial_hair__type="full_beard", facial_hair__length_cm=3.0)
     assert set(g) == {"scalp", "eyebrows", "eyelashes", "facial_hair"}
     brows = g["eyebrows"].points[g["eyebrows"].offsets[:-1]]
     assert (brows[:, 2] > frame.eye_z + 0.1 * frame.unit).all() and (brows[:, 2] < frame.eye_z + 0.8 * frame.unit).all()
@@ -184,10 +186,10 @@ def test_bald_clean_shaven_has_no_scalp_or_beard_groom(head, tmp_path):
 
 
 def test_same_inputs_same_strands_and_the_cache_returns_them(head, tmp_path):
-    a = _grooms(head, tmp_path / "one", hair__style="lob")["scalp"]
+    a = _grooms(head, tmp_path / "one", detail=0.3, hair__style="lob")["scalp"]
     assert list((tmp_path / "one").glob("scalp-*.npz"))
-    b = _grooms(head, tmp_path / "one", hair__style="lob")["scalp"]  # from the cache
-    c = _grooms(head, tmp_path / "two", hair__style="lob")["scalp"]  # grown again
+    b = _grooms(head, tmp_path / "one", detail=0.3, hair__style="lob")["scalp"]  # from the cache
+    c = _grooms(head, tmp_path / "two", detail=0.3, hair__style="lob")["scalp"]  # grown again
     for other in (b, c):
         for field_ in ("points", "counts", "widths", "colors", "root_uv", "guide", "clump_id"):
             np.testing.assert_array_equal(getattr(a, field_), getattr(other, field_))
@@ -197,7 +199,7 @@ def test_same_inputs_same_strands_and_the_cache_returns_them(head, tmp_path):
 
 
 def test_widths_are_hair_thin_in_centimetres(head, tmp_path):
-    g = _grooms(head, tmp_path, hair__style="bob")["scalp"]
+    g = _grooms(head, tmp_path, detail=0.2, hair__style="bob")["scalp"]
     _, _, _, f = _from_file(g, tmp_path)
     assert f.widths_scope == "vertex" and f.widths.shape == (len(f.points),)
     assert 0.001 <= f.widths.min() and f.widths.max() <= 0.02
@@ -207,13 +209,13 @@ def test_gathered_styles_leave_the_scalp_at_their_ties(head, tmp_path):
     character, _, _ = head
     frame = head_frame(character)
     tip = lambda g: g.points[g.offsets[1:] - 1][~g.guide]  # noqa: E731
-    pony = _grooms(head, tmp_path, hair__style="ponytail_high")["scalp"]
+    pony = _grooms(head, tmp_path, detail=0.3, hair__style="ponytail_high")["scalp"]
     # the tail hangs behind the head and below the tie
     assert np.median(tip(pony)[:, 1]) > frame.ear_y + 0.05 and np.median(tip(pony)[:, 2]) < frame.eye_z
-    pig = _grooms(head, tmp_path, hair__style="pigtails")["scalp"]
+    pig = _grooms(head, tmp_path, detail=0.3, hair__style="pigtails")["scalp"]
     tips = tip(pig)
     assert (tips[:, 0] > 0.05).mean() > 0.35 and (tips[:, 0] < -0.05).mean() > 0.35  # two tails, one each side
-    bun = _grooms(head, tmp_path, hair__style="bun")["scalp"]
+    bun = _grooms(head, tmp_path, detail=0.3, hair__style="bun")["scalp"]
     assert np.percentile(np.linalg.norm(tip(bun) - frame.center, axis=1), 95) < 0.2  # wound up at the head
 
 
@@ -232,8 +234,18 @@ def test_hairlines_move_the_front_of_the_scalp(head):
 
 
 def test_dataclass_groom_is_consistent(head, tmp_path):
-    g = _grooms(head, tmp_path, hair__style="pixie")["scalp"]
+    g = _grooms(head, tmp_path, detail=0.2, hair__style="pixie")["scalp"]
     assert g.counts.sum() == len(g.points) == len(g.widths) == len(g.colors)
     assert len(g.root_uv) == len(g.guide) == len(g.clump_id) == g.num_strands
     assert g.guide.sum() > 0 and (~g.guide).sum() > 10 * g.guide.sum()
     assert dataclasses.asdict(g)["labels"]["style"] == "pixie"
+
+
+def test_a_draft_has_fewer_thicker_strands_of_the_same_shape(head, tmp_path):
+    full = _grooms(head, tmp_path, hair__style="bob")["scalp"]
+    draft = _grooms(head, tmp_path, detail=0.25, hair__style="bob")["scalp"]
+    n_full, n_draft = (~full.guide).sum(), (~draft.guide).sum()
+    assert 0.2 < n_draft / n_full < 0.3
+    assert draft.widths.max() == pytest.approx(2.0 * full.widths.max(), rel=1e-5)  # 1/sqrt(0.25)
+    length = lambda g: _strand_stats(g.points.astype(np.float64), g.counts, ~g.guide)[0].mean()  # noqa: E731
+    assert length(draft) == pytest.approx(length(full), rel=0.05)

@@ -129,7 +129,7 @@ def _grow_scalp(character: Character, growth: Growth, density: float, detail: fl
     with the guides (resampled to 12 points) after the rendered strands."""
     frame = head_frame(character)
     head = character.part("head")
-    guide_roots = scalp_roots(head, frame, growth.hairline, density, SCALP_GUIDES, rng)
+    guide_roots = scalp_roots(head, frame, growth.hairline, density, max(400, int(SCALP_GUIDES * detail)), rng)
     guide_cm = root_lengths_cm(guide_roots, growth, frame, rng)
     guides = grow_guides(guide_roots, guide_cm, growth, frame, field, rng)
     child_roots = scalp_roots(head, frame, growth.hairline, density,
