@@ -49,13 +49,13 @@ ATLAS_STRANDS = (96, 120, 108, 132)
 #: a soft sheen, like the painted hair under the cards.
 CARD_ROUGHNESS = 0.5
 #: too many clumps are merged down to this share of the card budget (the rest is for splits) ...
-MERGE_SHARE = 0.9
+MERGE_SHARE = 0.8
 #: ... in this many Lloyd iterations.
 MERGE_ITERATIONS = 4
 #: strands whose RMS distance across their card's mean curve exceeds this (metres) at some row
 #: part ways: the card is split in two (in at most SPLIT_ROUNDS rounds).
 SPLIT_SPREAD_M = 0.008
-SPLIT_ROUNDS = 3
+SPLIT_ROUNDS = 6
 
 
 def _unit(v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
