@@ -427,7 +427,9 @@ def resolve(attrs: Attributes, seed: int) -> Attributes:
     fill("hair.volume", spec.volume)
     fill("hair.highlights", lambda r: "none" if age > 60 or r.random() > 0.12 else
          ("blonde" if hair_color in ("brown", "light_brown", "dark_brown") else "none"))
-    brow_default = "grey" if hair_color in ("white", "salt_and_pepper") else hair_color
+    # brows are a shade darker than bright scalp hair (a redhead's brows are auburn, not red)
+    brow_default = {"white": "grey", "salt_and_pepper": "grey", "red": "auburn", "ginger": "auburn",
+                    "blonde": "light_brown", "strawberry_blonde": "light_brown"}.get(hair_color, hair_color)
     if brow_default in ("blue", "pink", "purple", "green", "platinum"):
         brow_default = "light_brown"
     fill("eyebrows.color", brow_default)

@@ -67,7 +67,9 @@ def grow_facial_hair(head: MeshPart, frame: HeadFrame, field: BodyField, kind: s
     count = {"stubble": 26000, "mustache": 5000, "goatee": 9000}.get(kind, 24000)
     roots = region_roots(head, lambda p, n: beard_weight(p, n, frame, kind), count, rng)
     x = roots.positions[:, 0].astype(np.float64)
-    flow = np.stack([0.35 * np.sign(x), -0.25 * np.ones_like(x), -np.ones_like(x)], 1)
+    # down the face; a little outward on the jaw, none on the sideburns (they would stick out)
+    outward = 0.3 * np.clip((frame.nose[2] - roots.positions[:, 2]) / (0.5 * frame.unit), 0.0, 1.0)
+    flow = np.stack([outward * np.sign(x), -0.25 * np.ones_like(x), -np.ones_like(x)], 1)
     lengths = length_cm * np.exp(rng.normal(0.0, 0.15 if kind == "stubble" else 0.1, len(roots)))
     points = int(np.clip(np.ceil(length_cm / 0.8) + 2, 3, 24))
     lift = 0.25 if kind == "stubble" else 0.35

@@ -29,7 +29,7 @@ from machcreator.hair.styles import get_style
 
 CACHE_ENV = "MACH_HAIR_CACHE"
 #: bump when the generator changes what it makes: old cache entries are then ignored.
-GENERATOR_VERSION = 3
+GENERATOR_VERSION = 4
 #: rendered scalp strands of long styles at density 0.5 (thicker hair has more), and guides.
 SCALP_STRANDS = 100_000
 SCALP_GUIDES = 2_400
