@@ -1,2 +1,3 @@
-"""Writers of a finished character: glTF (gltf.py), the package folder and its manifest
-(package.py), and the Khronos glTF validator bridge (gltf_validator.py). Export only reads."""
+"""Writers of a finished character: glTF (gltf.py), strand grooms as Alembic (alembic.py) and
+USD (usd.py), the package folder and its manifest (package.py), and the Khronos glTF validator
+bridge (gltf_validator.py). Export only reads."""

@@ -8,7 +8,7 @@ Layout (all paths relative to the package folder, never outside it)::
     grooms/<name>.abc        one strand groom per file (scalp, eyebrows, eyelashes, facial_hair):
                              Alembic curves after Epic's groom spec, centimetres, Y-up, facing +Z
     grooms/<name>.usdc       the same groom as USD BasisCurves (Blender, USD tools)
-    preview.png              front and three-quarter views
+    preview.png              body front, head front, three-quarter and back, strands drawn
 
 The writer is the only code that touches the output folder. It writes into a temporary sibling
 folder and renames it into place, so a failure leaves nothing half-written.
