@@ -26,7 +26,9 @@ glTF viewers (names ending ``_cards``) are then left out.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
 import cv2
@@ -634,13 +636,15 @@ def _render_views(character: Character, cameras: Sequence[Camera], light_dir: np
     if shadow is not None:
         # hair shades the skin at the vertices: its shadow is soft, and a lookup per pixel costs
         scene = replace(scene, through_hair=shadow.transmittance(scene.positions))
-    meshes = [_render_mesh(scene, c, light_dir, background, supersample) for c in cameras]
-    if not sets:
-        return [srgb_encode(image) for image, _ in meshes]
-    # strands are prefiltered lines: drawn at the output size, over the box-filtered mesh
-    lit, drawn = _light_strands(sets, shadow, scene, [(c, zbuf) for c, (_, zbuf) in zip(cameras, meshes)], light_dir)
-    return [srgb_encode(_draw_hair(image, zbuf, c, lit, n, light_dir))
-            for c, (image, zbuf), n in zip(cameras, meshes, drawn)]
+    # panels are independent and numpy/OpenCV release the GIL in their heavy loops: one per core
+    with ThreadPoolExecutor(max_workers=min(len(cameras), os.cpu_count() or 1)) as pool:
+        meshes = list(pool.map(lambda c: _render_mesh(scene, c, light_dir, background, supersample), cameras))
+        if not sets:
+            return [srgb_encode(image) for image, _ in meshes]
+        # strands are prefiltered lines: drawn at the output size, over the box-filtered mesh
+        lit, drawn = _light_strands(sets, shadow, scene, [(c, zbuf) for c, (_, zbuf) in zip(cameras, meshes)], light_dir)
+        return list(pool.map(lambda args: srgb_encode(_draw_hair(args[1][0], args[1][1], args[0], lit, args[2], light_dir)),
+                             zip(cameras, meshes, drawn)))
 
 
 def render(
