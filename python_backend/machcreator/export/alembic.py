@@ -198,6 +198,20 @@ class GroomFile:
     num_curve_objects: int
     other_objects: list[str] = field(default_factory=list)
 
+    @classmethod
+    def gathered(cls, points: list, counts: list, widths: list, width_scopes: list, attrs: dict, properties: dict,
+                 types: set, wraps: set, others: list) -> "GroomFile":
+        """One record from what a reader collected per curves object (lists concatenated)."""
+        return cls(
+            points=np.concatenate(points) if points else np.zeros((0, 3), np.float32),
+            counts=np.concatenate(counts) if counts else np.zeros(0, np.int32),
+            widths=np.concatenate(widths) if widths else None,
+            widths_scope=width_scopes[0] if width_scopes else None,
+            attributes={k: (np.concatenate(v), scope) for k, (v, scope) in attrs.items()},
+            properties=properties,
+            curve_type="/".join(sorted(types)), wrap="/".join(sorted(wraps)),
+            num_curve_objects=len(points), other_objects=others)
+
     @property
     def num_strands(self) -> int:
         return int(len(self.counts))
@@ -303,15 +317,7 @@ def read_groom_abc(path: Path) -> GroomFile:
                 properties = _scalar_properties(schema.getUserProperties())
         elif meta.get("schema"):
             others.append(f"{obj.getFullName()} ({meta.get('schema')})")
-    return GroomFile(
-        points=np.concatenate(points) if points else np.zeros((0, 3), np.float32),
-        counts=np.concatenate(counts) if counts else np.zeros(0, np.int32),
-        widths=np.concatenate(widths) if widths else None,
-        widths_scope=width_scopes[0] if width_scopes else None,
-        attributes={k: (np.concatenate(v), scope) for k, (v, scope) in attrs.items()},
-        properties=properties,
-        curve_type="/".join(sorted(types)), wrap="/".join(sorted(wraps)),
-        num_curve_objects=len(points), other_objects=others)
+    return GroomFile.gathered(points, counts, widths, width_scopes, attrs, properties, types, wraps, others)
 
 
 # --- checking against the spec -------------------------------------------------------------------

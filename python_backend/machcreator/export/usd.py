@@ -94,13 +94,6 @@ def read_groom_usd(path: Path) -> GroomFile:
                 attrs.setdefault(pv.GetPrimvarName(), ([], str(pv.GetInterpolation())))[0].append(_primvar_values(pv))
         elif prim.GetTypeName() not in ("Xform", "Scope", ""):
             others.append(f"{prim.GetPath()} ({prim.GetTypeName()})")
-    return GroomFile(
-        points=np.concatenate(points) if points else np.zeros((0, 3), np.float32),
-        counts=np.concatenate(counts) if counts else np.zeros(0, np.int32),
-        widths=np.concatenate(widths) if widths else None,
-        widths_scope=width_scopes[0] if width_scopes else None,
-        attributes={k: (np.concatenate(v), scope) for k, (v, scope) in attrs.items()},
-        properties={"upAxis": (str(UsdGeom.GetStageUpAxis(stage)), "token"),
-                    "metersPerUnit": (UsdGeom.GetStageMetersPerUnit(stage), "double")},
-        curve_type="/".join(sorted(types)), wrap="/".join(sorted(wraps)),
-        num_curve_objects=len(points), other_objects=others)
+    properties = {"upAxis": (str(UsdGeom.GetStageUpAxis(stage)), "token"),
+                  "metersPerUnit": (UsdGeom.GetStageMetersPerUnit(stage), "double")}
+    return GroomFile.gathered(points, counts, widths, width_scopes, attrs, properties, types, wraps, others)
