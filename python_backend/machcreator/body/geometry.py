@@ -78,7 +78,7 @@ def build_geometry(attrs: Attributes, *, model: "anny.Anny | None" = None,
 
     Args:
         attrs: resolved attributes (every geometry field specified).
-        model: anny from :func:`machcreator.template.load_anny` (loaded here if None).
+        model: anny from :func:`machcreator.body.template.load_anny` (loaded here if None).
         progress: told about the one-off anny cache build, if it happens.
     """
     model = model if model is not None else load_anny(progress=progress)

@@ -10,7 +10,7 @@ stays human.
 
 Not mapped: ``body.ancestry``. anny's default phenotype set excludes the race phenotypes
 (``EXCLUDED_PHENOTYPES`` in ``anny/models/model_data.py``), so the model built by
-:func:`machcreator.template.load_anny` always uses anny's even african/asian/caucasian mix.
+:func:`machcreator.body.template.load_anny` always uses anny's even african/asian/caucasian mix.
 """
 
 from __future__ import annotations
