@@ -98,7 +98,7 @@ def shape_body(model: "anny.Anny", params: AnnyParameters | Attributes) -> Shape
     Args:
         model: from :func:`load_anny`.
         params: anny's named parameters, or resolved attributes (mapped by
-            :func:`machcreator.shape_table.anny_parameters`).
+            :func:`machcreator.body.shape_table.anny_parameters`).
 
     Returns:
         The shaped welded mesh (V = 13,718, F = 27,420), soles on ``z = 0``, with the 52 ARKit
