@@ -22,7 +22,7 @@ from machcreator.attributes import Attributes
 from machcreator.character import GROOM_NAMES, Character, Groom
 from machcreator.hair.collision import BodyField, body_field, push_out
 from machcreator.hair.color import point_colors, strand_colors
-from machcreator.hair.face import grow_eyebrows, grow_eyelashes, grow_facial_hair
+from machcreator.hair.face import LASHES, grow_eyebrows, grow_eyelashes, grow_facial_hair
 from machcreator.hair.growth import CM, SKIN_CLEARANCE_M, Growth, Strands, grow_children, grow_guides, root_lengths_cm
 from machcreator.hair.scalp import head_frame, scalp_roots
 from machcreator.hair.styles import get_style
@@ -49,7 +49,7 @@ def character_field(character: Character) -> BodyField:
                       np.concatenate([head.normals, body.normals]), head.positions)
 
 
-def scalp_strand_count(style_type: str, length_cm: float, density: float) -> int:
+def scalp_strand_count(length_cm: float, density: float) -> int:
     """Rendered scalp strands: ~10^5 for long hair (thinner for thin hair), fewer for crops whose
     strands are short (they cover the same scalp with fewer, the way Unreal's short grooms do)."""
     if length_cm <= 0:
@@ -111,7 +111,7 @@ def make_grooms(character: Character, attrs: Attributes, seed: int, *, field: Bo
     lash_color = "black" if brows.color in ("black", "dark_brown", "brown", "auburn", "grey", "white", "salt_and_pepper") else "dark_brown"
     root_c, tip_c = strand_colors(lash_color, len(roots), rng("eyelashes/color"), variation=0.08)
     grooms["eyelashes"] = _groom("eyelashes", strands, roots.uv, np.zeros(len(roots), bool), root_c, tip_c, 1.0,
-                                 {"upper_per_eye": 110, "lower_per_eye": 55, "color": lash_color})
+                                 {"upper_per_eye": LASHES["upper"][0], "lower_per_eye": LASHES["lower"][0], "color": lash_color})
 
     beard = attrs.facial_hair
     grown = grow_facial_hair(head, frame, field, beard.type, float(beard.length_cm or 0.0), rng("facial_hair"))
@@ -133,7 +133,7 @@ def _grow_scalp(character: Character, growth: Growth, density: float, detail: fl
     guide_cm = root_lengths_cm(guide_roots, growth, frame, rng)
     guides = grow_guides(guide_roots, guide_cm, growth, frame, field, rng)
     child_roots = scalp_roots(head, frame, growth.hairline, density,
-                              int(detail * scalp_strand_count(growth.style.type, growth.length_cm, density)), rng)
+                              int(detail * scalp_strand_count(growth.length_cm, density)), rng)
     children = grow_children(child_roots, guides, guide_roots.positions, guide_cm * CM, growth, field, rng)
     # children take their length from the guides, which follow the length map; the short side
     # hair of a fade needs the map at each child's own root too

@@ -42,7 +42,6 @@ class HairStyle:
     gather: where it is gathered; ``tie``: "high" (crown) | "low" (nape) | "top" (top of the head).
     layers: 0 one length .. 1 strongly layered (shorter towards the face).
     aliases: words people use for it (the prompt's words pick a style by these first).
-    gender: who typically wears it ("any" | "female" | "male"), for seeded picks only.
     """
 
     name: str
@@ -60,7 +59,6 @@ class HairStyle:
     tie: str = "low"
     layers: float = 0.0
     aliases: tuple[str, ...] = field(default_factory=tuple)
-    gender: str = "any"
 
     def labels(self) -> dict[str, object]:
         """The user-facing labels (what `mach hair list` shows and the manifest records)."""
@@ -74,69 +72,68 @@ def _s(name: str, type: str, length_cm: float, *aliases: str, **kw: object) -> H
 
 STYLES: dict[str, HairStyle] = {s.name: s for s in (
     _s("bald", "bald", 0.0, "bald", "bald head", "shaved head", "hairless", "baldness", volume=0.0),
-    _s("shaved", "short", 0.15, "shaved", "skinhead", "clean shaven head", volume=0.0, gender="male"),
-    _s("buzz", "short", 0.6, "buzz cut", "buzzcut", "buzz", "military cut", "induction cut", volume=0.05, gender="male"),
+    _s("shaved", "short", 0.15, "shaved", "skinhead", "clean shaven head", volume=0.0),
+    _s("buzz", "short", 0.6, "buzz cut", "buzzcut", "buzz", "military cut", "induction cut", volume=0.05),
     _s("crew_cut", "short", 2.5, "crew cut", "crewcut", "ivy league", sides_cm=1.0, fade=True, flow="back",
-       volume=0.2, gender="male"),
+       volume=0.2),
     _s("fade", "short", 4.0, "fade", "skin fade", "high fade", "taper fade", sides_cm=1.2, fade=True,
-       flow="up", volume=0.3, gender="male"),
+       flow="up", volume=0.3),
     _s("undercut", "short", 12.0, "undercut", "disconnected undercut", "hipster cut", sides_cm=0.3,
-       hairline="shaved_sides", flow="back", volume=0.5, gender="male"),
+       hairline="shaved_sides", flow="back", volume=0.5),
     _s("short", "short", 5.0, "short hair", "short", "short cut", "cropped", "crop", "regular cut", volume=0.3,
-       flow="down", part="left", gender="male"),
+       flow="down", part="left"),
     _s("side_part", "short", 7.0, "side part", "side parting", "comb over", "gentleman cut", "businessman cut",
-       part="left", flow="down", volume=0.35, gender="male"),
+       part="left", flow="down", volume=0.35),
     _s("slicked_back", "short", 11.0, "slicked back", "slick back", "combed back", "swept back", "gelled back",
-       flow="back", volume=0.15, gender="male"),
+       flow="back", volume=0.15),
     _s("quiff", "short", 10.0, "quiff", "pompadour", "rockabilly", "elvis", sides_cm=3.0, flow="up",
-       volume=0.9, gender="male"),
+       volume=0.9),
     _s("messy_short", "short", 7.0, "messy", "tousled", "bedhead", "shaggy short", "textured crop", curl=0.3,
        volume=0.6, flow="down", bangs="fringe"),
     _s("receding", "short", 4.0, "receding", "receding hairline", "thinning", "balding", hairline="receding",
-       flow="back", volume=0.15, gender="male"),
+       flow="back", volume=0.15),
     _s("mohawk", "short", 9.0, "mohawk", "mohican", "punk", "fauxhawk", sides_cm=0.2, hairline="shaved_sides",
        flow="up", volume=1.0),
-    _s("pixie", "short", 5.0, "pixie", "pixie cut", "elfin cut", bangs="side", volume=0.35, part="left",
-       gender="female"),
+    _s("pixie", "short", 5.0, "pixie", "pixie cut", "elfin cut", bangs="side", volume=0.35, part="left"),
     _s("bowl_cut", "short", 8.0, "bowl cut", "mushroom cut", "moptop", "beatles", bangs="fringe", volume=0.45),
-    _s("bob", "medium", 18.0, "bob", "bob cut", "chin length", "blunt bob", volume=0.4, gender="female"),
-    _s("lob", "medium", 25.0, "lob", "long bob", "collarbone length", part="left", volume=0.4, gender="female"),
+    _s("bob", "medium", 18.0, "bob", "bob cut", "chin length", "blunt bob", volume=0.4),
+    _s("lob", "medium", 25.0, "lob", "long bob", "collarbone length", part="left", volume=0.4),
     _s("curtain_bangs", "medium", 28.0, "curtain bangs", "curtain fringe", "middle part bangs", bangs="curtain",
-       part="center", volume=0.45, gender="female"),
+       part="center", volume=0.45),
     _s("shag", "medium", 24.0, "shag", "shaggy", "layered", "wolf cut", "mullet", curl=0.35, layers=0.8,
        bangs="fringe", volume=0.6),
     _s("shoulder_straight", "medium", 32.0, "shoulder length", "shoulder length straight", "medium length",
-       "medium", volume=0.35, part="center", gender="female"),
+       "medium", volume=0.35, part="center"),
     _s("shoulder_wavy", "medium", 32.0, "shoulder length wavy", "wavy bob", "beach waves", curl=0.5, volume=0.5,
-       part="left", gender="female"),
+       part="left"),
     _s("shoulder_curly", "medium", 30.0, "shoulder length curly", "curly bob", "ringlets", curl=0.8,
-       volume=0.7, gender="female"),
+       volume=0.7),
     _s("long_straight", "long", 55.0, "long", "long straight", "long hair", "sleek", volume=0.35,
-       part="center", gender="female"),
+       part="center"),
     _s("long_wavy", "long", 55.0, "long wavy", "wavy", "flowing", "mermaid waves", curl=0.5, volume=0.5,
-       part="left", gender="female"),
+       part="left"),
     _s("long_curly", "long", 50.0, "long curly", "curly", "big curls", "corkscrew curls", curl=0.8,
-       volume=0.75, gender="female"),
+       volume=0.75),
     _s("very_long", "long", 80.0, "very long", "waist length", "rapunzel", "floor length", volume=0.3,
-       part="center", gender="female"),
+       part="center"),
     _s("side_swept", "long", 45.0, "side swept", "swept to the side", "side bangs", bangs="side", part="left",
-       volume=0.45, layers=0.4, gender="female"),
+       volume=0.45, layers=0.4),
     _s("afro", "textured", 8.0, "afro", "fro", "natural hair", "big afro", curl=1.0, flow="radial",
        volume=1.0),
     _s("ponytail_high", "updo", 45.0, "high ponytail", "ponytail", "pony tail", "cheerleader ponytail",
-       gather="ponytail", tie="high", flow="back", volume=0.15, gender="female"),
+       gather="ponytail", tie="high", flow="back", volume=0.15),
     _s("ponytail_low", "updo", 45.0, "low ponytail", "pulled back", "tied back", gather="ponytail",
        tie="low", flow="back", volume=0.15),
     _s("bun", "updo", 45.0, "bun", "chignon", "low bun", "ballerina bun", "updo", gather="bun", tie="low",
-       flow="back", volume=0.15, gender="female"),
+       flow="back", volume=0.15),
     _s("top_knot", "updo", 35.0, "top knot", "topknot", "man bun", "messy bun", "high bun", "samurai",
        gather="bun", tie="top", flow="back", volume=0.15),
     _s("pigtails", "updo", 35.0, "pigtails", "two pigtails", "bunches", "twin tails", "space buns",
-       gather="pigtails", tie="low", part="center", volume=0.15, gender="female"),
+       gather="pigtails", tie="low", part="center", volume=0.15),
     _s("braid", "braided", 50.0, "braid", "single braid", "plait", "french braid", "rope braid",
-       gather="braid", tie="low", flow="back", volume=0.1, gender="female"),
+       gather="braid", tie="low", flow="back", volume=0.1),
     _s("two_braids", "braided", 45.0, "two braids", "braids", "plaits", "pippi", "dutch braids",
-       gather="two_braids", tie="low", part="center", volume=0.1, gender="female"),
+       gather="two_braids", tie="low", part="center", volume=0.1),
     _s("cornrows", "braided", 20.0, "cornrows", "cornrow", "canerows", "box braids short", curl=1.0,
        gather="cornrows", flow="back", volume=0.0),
     _s("dreadlocks", "textured", 35.0, "dreadlocks", "dreads", "locs", "rasta", "dread", curl=0.9,
@@ -151,14 +148,3 @@ def get_style(name: str) -> HairStyle:
     close = difflib.get_close_matches(key, list(STYLES), n=4, cutoff=0.4)
     hint = f"did you mean {', '.join(close)}?" if close else "see `mach hair list`"
     raise ValueError(f"unknown hair style {name!r}; {hint}")
-
-
-def style_for_words(text: str) -> str | None:
-    """The style whose alias is the longest phrase contained in ``text`` (lower case), else None."""
-    low = f" {text.lower()} "
-    best: tuple[int, str] | None = None
-    for style in STYLES.values():
-        for alias in style.aliases:
-            if f" {alias} " in low and (best is None or len(alias) > best[0]):
-                best = (len(alias), style.name)
-    return None if best is None else best[1]
