@@ -29,10 +29,12 @@ from machcreator.hair.styles import get_style
 
 CACHE_ENV = "MACH_HAIR_CACHE"
 #: bump when the generator changes what it makes: old cache entries are then ignored.
-GENERATOR_VERSION = 4
+GENERATOR_VERSION = 7
 #: rendered scalp strands of long styles at density 0.5 (thicker hair has more), and guides.
 SCALP_STRANDS = 100_000
 SCALP_GUIDES = 2_400
+#: guides (= ropes) of roped styles: dreadlocks ~1.5 cm apart, cornrow sections.
+ROPES = {"dreadlocks": 260, "cornrows": 420}
 #: strand diameters at the root (metres) and the tip's share of it.
 ROOT_WIDTH_M = {"scalp": 7.5e-5, "eyebrows": 1.0e-4, "eyelashes": 1.2e-4, "facial_hair": 1.1e-4}
 TIP_SHARE = 0.35
@@ -129,7 +131,9 @@ def _grow_scalp(character: Character, growth: Growth, density: float, detail: fl
     with the guides (resampled to 12 points) after the rendered strands."""
     frame = head_frame(character)
     head = character.part("head")
-    guide_roots = scalp_roots(head, frame, growth.hairline, density, max(400, int(SCALP_GUIDES * detail)), rng)
+    # locks and rows are few, thick ropes: one guide each
+    guides_wanted = ROPES.get(growth.style.gather, max(400, int(SCALP_GUIDES * detail)))
+    guide_roots = scalp_roots(head, frame, growth.hairline, density, guides_wanted, rng)
     guide_cm = root_lengths_cm(guide_roots, growth, frame, rng)
     guides = grow_guides(guide_roots, guide_cm, growth, frame, field, rng)
     child_roots = scalp_roots(head, frame, growth.hairline, density,

@@ -98,11 +98,20 @@ def root_lengths_cm(roots: Roots, g: Growth, frame: HeadFrame, rng: np.random.Ge
         brow_z = frame.eye_z + 0.3 * u
         reach = {"fringe": 0.0, "side": 0.3 * u, "curtain": -1.1 * u}[g.bangs]
         bang_cm = (z - brow_z - reach) / CM + 2.0
-        zone = front * _smooth(0.9 * u, 0.5 * u, np.abs(x)) * _smooth(frame.eye_z + 0.7 * u, frame.eye_z + 1.2 * u, z)
-        length = np.where(zone > 0.5, np.minimum(length, np.maximum(bang_cm, 2.0)), length)
+        length = np.where(bang_zone(p, frame) > 0.5, np.minimum(length, np.maximum(bang_cm, 2.0)), length)
+    if g.curl >= 0.6:  # curls take up length: the helix around a shorter path has the asked arc
+        radius = curl_shape(g.curl)[0]
+        length = length / np.sqrt(1.0 + (2 * np.pi * radius / curl_period(g.curl, length * CM)) ** 2)
     if g.style.layers > 0:
         length *= 1.0 - 0.45 * g.style.layers * front * _smooth(1.5 * u, 0.4 * u, z - frame.eye_z)
     return np.maximum(length * np.exp(rng.normal(0.0, 0.05, len(p))), 0.05)
+
+
+def bang_zone(p: np.ndarray, frame: HeadFrame) -> np.ndarray:
+    """(N,) 0..1: roots (N, 3) whose hair makes the bangs (the front of the scalp over the forehead)."""
+    u = frame.unit
+    front = _smooth(frame.ear_y - 0.4 * u, frame.ear_y - 1.4 * u, p[:, 1])
+    return front * _smooth(0.9 * u, 0.5 * u, np.abs(p[:, 0])) * _smooth(frame.eye_z + 0.7 * u, frame.eye_z + 1.2 * u, p[:, 2])
 
 
 # --- guides ----------------------------------------------------------------------------------
@@ -132,8 +141,12 @@ def _comb(x: np.ndarray, n: np.ndarray, root: np.ndarray, g: Growth, frame: Head
     side = np.where(root[:, 0] >= px, 1.0, -1.0)[:, None] * np.array([1.0, 0.0, 0.0])
     crown = np.array([px * 0.5, frame.ear_y + 0.5 * u, frame.top[2] - 0.15 * u])
     from_crown = _unit(x - crown)
-    if g.bangs == "none":  # nothing falls forward over the face
-        from_crown[:, 1] = np.maximum(from_crown[:, 1], 0.15)
+    # nothing falls forward over the face but the bangs
+    keep_back = np.maximum(from_crown[:, 1], 0.15)
+    if g.bangs != "none":
+        bang = bang_zone(root, frame)
+        keep_back = bang * from_crown[:, 1] + (1.0 - bang) * keep_back
+    from_crown[:, 1] = keep_back
     from_crown = _tangent(from_crown, n)
     front = _smooth(frame.ear_y - 0.3 * u, frame.ear_y - 1.2 * u, root[:, 1])[:, None]
     if g.bangs == "fringe":
@@ -141,10 +154,14 @@ def _comb(x: np.ndarray, n: np.ndarray, root: np.ndarray, g: Growth, frame: Head
     elif g.bangs == "side":
         sweep = -1.0 if px >= 0 else 1.0  # across the forehead, away from the part
         front_dir = np.array([sweep * 1.0, -0.5, -0.5]) + 0.0 * side
-    elif g.bangs == "curtain":
-        front_dir = 1.2 * side + np.array([0.0, -0.6, -0.7])
-    else:  # swept off the face, to the sides and back
-        front_dir = 1.1 * side + np.array([0.0, 0.6, -0.2])
+    elif g.bangs == "curtain":  # parted in the middle, swept out to frame the face
+        front_dir = 2.2 * side + np.array([0.0, -0.35, -0.6])
+    swept = 1.1 * side + np.array([0.0, 0.6, -0.2])  # off the face, to the sides and back
+    if g.bangs == "none":
+        front_dir = swept
+    else:  # only the bangs' own roots come forward; long hair beside them is swept aside
+        bang = bang_zone(root, frame)[:, None]
+        front_dir = bang * front_dir + (1.0 - bang) * swept
     d = (1.0 - front) * (from_crown + (0.6 if g.part != "none" else 0.25) * side * _smooth(0.0, 0.3 * u, np.abs(root[:, :1] - px)))
     d = d + front * front_dir
     return _unit(_tangent(d, n))
@@ -450,11 +467,15 @@ def grow_children(roots: Roots, guides: np.ndarray, guide_roots: np.ndarray, gui
     base -= base[:, :1]  # guide shapes relative to their roots
     gathered = g.style.gather != "none"
     radius, _, helix = curl_shape(g.curl)
-    clump_strength = 0.95 if g.style.gather == "dreadlocks" else (0.35 + 0.45 * g.curl) * (0.6 if gathered else 1.0)
+    roped = g.style.gather in ("dreadlocks", "cornrows")  # locks and rows: every strand in its rope
+    if roped:
+        w = np.zeros_like(w)
+        w[:, 0] = 1.0
+    clump_strength = 0.95 if roped else (0.35 + 0.45 * g.curl) * (0.6 if gathered else 1.0)
     clump_phase = rng.uniform(0, 2 * np.pi, len(guides)).astype(np.float32)
     t = np.linspace(0.0, 1.0, K, dtype=np.float32)[None, :, None]
-    pull = (clump_strength * t ** 0.8).astype(np.float32)
-    frizz = 0.002 * (1.0 + 2.0 * g.curl)
+    pull = (clump_strength * t ** (0.25 if roped else 0.8)).astype(np.float32)
+    frizz = 0.0004 if roped else 0.002 * (1.0 + 2.0 * g.curl)  # a rope holds its strands in
     knots = np.linspace(0.0, 1.0, 5)
     blend = np.stack([np.interp(t[0, :, 0], knots, np.eye(5)[k]) for k in range(5)], 0).astype(np.float32)  # (5, K)
     offsets = np.concatenate([[0], np.cumsum(count)])
