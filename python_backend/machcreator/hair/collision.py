@@ -1,9 +1,9 @@
 """The body as a signed distance field, so strands stay outside the head, neck and shoulders.
 
 Two regular grids of signed distances (fine around the head, coarse over the upper body) are
-filled once per body from the skin mesh: the distance of each grid point to the plane of its
-nearest skin vertex (signed by the vertex normal, exact near a smooth surface), or to the vertex
-itself further out. Lookups are trilinear; strands are pushed out along the field's gradient to a
+filled once per body from the skin mesh: the lowest distance of each grid point to the tangent
+planes of its 4 nearest skin vertices (signed by the vertex normals: exact near a smooth surface,
+and a point in a crease stays inside), or to the nearest vertex itself further out. Lookups are trilinear; strands are pushed out along the field's gradient to a
 clearance (:func:`push_out`). Distances in metres, positive outside.
 """
 
@@ -94,10 +94,12 @@ class BodyField:
 
 
 def _signed_distance(points: np.ndarray, verts: np.ndarray, normals: np.ndarray, tree: cKDTree) -> np.ndarray:
-    d, i = tree.query(points, k=1, workers=-1)
-    plane = np.einsum("ij,ij->i", points - verts[i], normals[i])
-    # near the skin the tangent plane is exact; further out the vertex distance is (keeps its sign)
-    return np.where(d < 0.02, plane, np.sign(plane) * d).astype(np.float32)
+    d, i = tree.query(points, k=4, workers=-1)
+    planes = np.einsum("ikj,ikj->ik", points[:, None] - verts[i], normals[i])
+    # near the skin the tangent planes are exact; the lowest of the 4 nearest keeps a point in a
+    # crease (under the jaw, where the neck meets it) inside, at worst erring outwards at ridges
+    plane = planes.min(1)
+    return np.where(d[:, 0] < 0.02, plane, np.sign(plane) * d[:, 0]).astype(np.float32)
 
 
 def _grid(lo: np.ndarray, hi: np.ndarray, cell: float, verts, normals, tree) -> _Grid:

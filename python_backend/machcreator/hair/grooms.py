@@ -26,10 +26,11 @@ from machcreator.hair.face import LASHES, grow_eyebrows, grow_eyelashes, grow_fa
 from machcreator.hair.growth import CM, SKIN_CLEARANCE_M, Growth, Strands, grow_children, grow_guides, root_lengths_cm
 from machcreator.hair.scalp import head_frame, scalp_roots
 from machcreator.hair.styles import get_style
+from machcreator.skin.noise import seeded_rng
 
 CACHE_ENV = "MACH_HAIR_CACHE"
 #: bump when the generator changes what it makes: old cache entries are then ignored.
-GENERATOR_VERSION = 7
+GENERATOR_VERSION = 9
 #: rendered scalp strands of long styles at density 0.5 (thicker hair has more), and guides.
 SCALP_STRANDS = 100_000
 SCALP_GUIDES = 2_400
@@ -80,7 +81,7 @@ def make_grooms(character: Character, attrs: Attributes, seed: int, *, field: Bo
     frame = head_frame(character)
     head = character.part("head")
     field = field if field is not None else character_field(character)
-    rng = lambda salt: np.random.default_rng([seed & 0xFFFFFFFF, int.from_bytes(hashlib.sha256(salt.encode()).digest()[:4], "little")])  # noqa: E731
+    rng = lambda salt: seeded_rng(seed, f"hair/{salt}")  # noqa: E731  one stream per groom and layer
     grooms: dict[str, Groom] = {}
 
     hair = attrs.hair

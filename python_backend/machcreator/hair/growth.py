@@ -153,7 +153,7 @@ def _comb(x: np.ndarray, n: np.ndarray, root: np.ndarray, g: Growth, frame: Head
         front_dir = np.array([0.0, -1.0, -0.6]) + 0.25 * side
     elif g.bangs == "side":
         sweep = -1.0 if px >= 0 else 1.0  # across the forehead, away from the part
-        front_dir = np.array([sweep * 1.0, -0.5, -0.5]) + 0.0 * side
+        front_dir = np.broadcast_to(np.array([sweep, -0.5, -0.5]), side.shape)
     elif g.bangs == "curtain":  # parted in the middle, swept out to frame the face
         front_dir = 2.2 * side + np.array([0.0, -0.35, -0.6])
     swept = 1.1 * side + np.array([0.0, 0.6, -0.2])  # off the face, to the sides and back
