@@ -16,8 +16,9 @@ from scipy.spatial import cKDTree
 
 from machcreator.character import MeshPart
 from machcreator.hair.collision import BodyField, push_out
-from machcreator.hair.growth import CM, SKIN_CLEARANCE_M, Strands, _integrate, _smooth, _tangent, _unit
+from machcreator.hair.growth import CM, SKIN_CLEARANCE_M, Strands, integrate, tangent_part, unit
 from machcreator.hair.scalp import HeadFrame, Roots, region_roots, roots_on
+from machcreator.skin.noise import smoothstep
 
 #: eyebrow type -> (arch rise at the peak in inter-pupil units, peak position 0..1, thickness factor,
 #: hair length cm)
@@ -40,8 +41,8 @@ def brow_weight(p: np.ndarray, n: np.ndarray, frame: HeadFrame, brow_type: str, 
     arch = np.where(s < peak, np.sin(0.5 * np.pi * np.clip(s / peak, 0, 1)), 1.0 - 1.6 * (s - peak))
     centre = frame.eye_z + u * (0.24 + rise * arch)
     half = u * 0.13 * thick * (1.0 - 0.65 * np.clip(s, 0, 1))
-    return (_smooth(-0.05, 0.05, s) * _smooth(1.05, 0.95, s) * _smooth(1.0, 0.6, np.abs(z - centre) / half)
-            * _smooth(0.2, 0.5, -n[:, 1]) * (y < frame.eye[0, 1])).astype(np.float32)
+    return (smoothstep(-0.05, 0.05, s) * smoothstep(1.05, 0.95, s) * smoothstep(1.0, 0.6, np.abs(z - centre) / half)
+            * smoothstep(0.2, 0.5, -n[:, 1]) * (y < frame.eye[0, 1])).astype(np.float32)
 
 
 def grow_eyebrows(head: MeshPart, frame: HeadFrame, field: BodyField, brow_type: str, thickness: float,
@@ -88,15 +89,15 @@ def beard_weight(p: np.ndarray, n: np.ndarray, frame: HeadFrame, kind: str) -> n
     slope = (float(frame.ear[0, 2]) - 0.1 * u - lip_top) / max(ear_x - corner_x, 1e-3)
     z_top = lip_top + np.maximum(np.abs(x) - corner_x, 0.0) * slope
     ragged = 0.04 * u * (np.sin(x / (0.05 * u)) + 0.6 * np.sin(x / (0.021 * u) + 1.7))
-    area = (_smooth(-0.04 * u, 0.18 * u, z_top - z + ragged)
-            * _smooth(float(frame.chin[2]) - 0.5 * u, float(frame.chin[2]) - 0.15 * u, z)
-            * _smooth(0.0, 0.1 * u, (float(frame.ear[0, 1]) - 0.05 * u) - y))
+    area = (smoothstep(-0.04 * u, 0.18 * u, z_top - z + ragged)
+            * smoothstep(float(frame.chin[2]) - 0.5 * u, float(frame.chin[2]) - 0.15 * u, z)
+            * smoothstep(0.0, 0.1 * u, (float(frame.ear[0, 1]) - 0.05 * u) - y))
     # the lips: an ellipse around the mouth centre
     lips = ((x / (0.5 * u)) ** 2 + ((z - mouth_z) / (0.16 * u)) ** 2) < 1.0
     area = area * ~lips * (n[:, 1] < 0.3)
-    centre = _smooth(0.0, 0.1 * u, corner_x + 0.12 * u - np.abs(x))
-    upper_lip = centre * _smooth(mouth_z + 0.1 * u, mouth_z + 0.16 * u, z)
-    chin = centre * _smooth(mouth_z - 0.1 * u, mouth_z - 0.2 * u, z)
+    centre = smoothstep(0.0, 0.1 * u, corner_x + 0.12 * u - np.abs(x))
+    upper_lip = centre * smoothstep(mouth_z + 0.1 * u, mouth_z + 0.16 * u, z)
+    chin = centre * smoothstep(mouth_z - 0.1 * u, mouth_z - 0.2 * u, z)
     shape = {"mustache": upper_lip, "goatee": np.maximum(upper_lip, chin)}.get(kind, 1.0)
     return (area * shape).astype(np.float32)
 
@@ -142,8 +143,8 @@ def grow_eyelashes(head: MeshPart, frame: HeadFrame, length_scale: float, rng: n
         s = np.sort(rng.uniform(0.04, 0.96, count)) * arc[-1]
         p = np.stack([np.interp(s, arc, margin[:, k]) for k in range(3)], 1)
         e = frame.eye[0 if side == "l" else 1]
-        out = _unit(p - e)
-        out = _unit(out + np.array([0.0, -0.8, 0.0]))  # lashes point forward, off the eyeball
+        out = unit(p - e)
+        out = unit(out + np.array([0.0, -0.8, 0.0]))  # lashes point forward, off the eyeball
         mid = np.sin(np.pi * s / arc[-1])
         pos_all.append(p)
         dirs.append(out)
@@ -170,17 +171,17 @@ def _lying(roots: Roots, flow: np.ndarray, lengths_cm: np.ndarray, lift: float, 
     """Short strands from roots along a flow (N, 3), lying on the skin with a little ``lift``."""
     n0 = roots.normals.astype(np.float64)
     step = lengths_cm * CM / (points - 1)
-    want0 = _unit(_tangent(flow, n0) + lift * n0)
+    want0 = unit(tangent_part(flow, n0) + lift * n0)
 
     def direction(x: np.ndarray, d: np.ndarray, i: int) -> np.ndarray:
         n = field.gradient(x)
-        along = _unit(_tangent(flow, n))
+        along = unit(tangent_part(flow, n))
         if gravity:
-            w = _smooth(0.0, 0.06, i * step)[:, None]
-            along = _unit((1 - w) * along + w * np.array([0.0, -0.1, -1.0]))
+            w = smoothstep(0.0, 0.06, i * step)[:, None]
+            along = unit((1 - w) * along + w * np.array([0.0, -0.1, -1.0]))
         return along
 
-    path, _ = _integrate(roots.positions.astype(np.float64), want0, step, points - 1, direction, field,
+    path, _ = integrate(roots.positions.astype(np.float64), want0, step, points - 1, direction, field,
                          lambda i: np.full(len(flow), SKIN_CLEARANCE_M))
     pts = path.reshape(-1, 3)
     first = np.zeros(len(pts), bool)

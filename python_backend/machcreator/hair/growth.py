@@ -26,6 +26,7 @@ from scipy.spatial import cKDTree
 from machcreator.hair.collision import BodyField, push_out
 from machcreator.hair.scalp import HeadFrame, Roots
 from machcreator.hair.styles import HairStyle
+from machcreator.skin.noise import smoothstep
 
 CM = 0.01  # metres per centimetre
 #: guide samples along the arc (integration steps + 1).
@@ -56,18 +57,13 @@ class Growth:
     hairline: str
 
 
-def _unit(v: np.ndarray) -> np.ndarray:
+def unit(v: np.ndarray) -> np.ndarray:
     return v / np.maximum(np.linalg.norm(v, axis=-1, keepdims=True), 1e-12)
 
 
-def _tangent(v: np.ndarray, n: np.ndarray) -> np.ndarray:
+def tangent_part(v: np.ndarray, n: np.ndarray) -> np.ndarray:
     """Directions (N, 3) with their component along unit normals (N, 3) removed."""
     return v - np.einsum("ij,ij->i", v, n)[:, None] * n
-
-
-def _smooth(a: float, b: float, x: np.ndarray) -> np.ndarray:
-    t = np.clip((x - a) / (b - a), 0.0, 1.0)
-    return t * t * (3.0 - 2.0 * t)
 
 
 # --- the length map --------------------------------------------------------------------------
@@ -84,15 +80,15 @@ def root_lengths_cm(roots: Roots, g: Growth, frame: HeadFrame, rng: np.random.Ge
         side = min(side if side is not None else g.length_cm, 0.3)
     if side is not None:
         # the sides and nape: below the temples, or off the top strip for a mohawk
-        low = 1.0 - _smooth(frame.eye_z + 0.9 * u, frame.eye_z + 1.3 * u, z)
+        low = 1.0 - smoothstep(frame.eye_z + 0.9 * u, frame.eye_z + 1.3 * u, z)
         if g.style.name == "mohawk" or g.hairline == "shaved_sides":
-            low = np.maximum(low, _smooth(0.28 * u, 0.4 * u, np.abs(x)))
+            low = np.maximum(low, smoothstep(0.28 * u, 0.4 * u, np.abs(x)))
         if g.style.fade:
-            side_len = side * _smooth(frame.eye_z - 0.9 * u, frame.eye_z + 1.0 * u, z) + 0.1
+            side_len = side * smoothstep(frame.eye_z - 0.9 * u, frame.eye_z + 1.0 * u, z) + 0.1
         else:
             side_len = np.full(len(p), side)
         length = length * (1.0 - low) + side_len * low
-    front = _smooth(frame.ear_y - 0.4 * u, frame.ear_y - 1.4 * u, y)  # 1 over the forehead
+    front = smoothstep(frame.ear_y - 0.4 * u, frame.ear_y - 1.4 * u, y)  # 1 over the forehead
     if g.bangs != "none" and g.style.gather == "none":
         # a fringe reaches the brows (curtain bangs the cheekbones); it never exceeds the style
         brow_z = frame.eye_z + 0.3 * u
@@ -103,15 +99,15 @@ def root_lengths_cm(roots: Roots, g: Growth, frame: HeadFrame, rng: np.random.Ge
         radius = curl_shape(g.curl)[0]
         length = length / np.sqrt(1.0 + (2 * np.pi * radius / curl_period(g.curl, length * CM)) ** 2)
     if g.style.layers > 0:
-        length *= 1.0 - 0.45 * g.style.layers * front * _smooth(1.5 * u, 0.4 * u, z - frame.eye_z)
+        length *= 1.0 - 0.45 * g.style.layers * front * smoothstep(1.5 * u, 0.4 * u, z - frame.eye_z)
     return np.maximum(length * np.exp(rng.normal(0.0, 0.05, len(p))), 0.05)
 
 
 def bang_zone(p: np.ndarray, frame: HeadFrame) -> np.ndarray:
     """(N,) 0..1: roots (N, 3) whose hair makes the bangs (the front of the scalp over the forehead)."""
     u = frame.unit
-    front = _smooth(frame.ear_y - 0.4 * u, frame.ear_y - 1.4 * u, p[:, 1])
-    return front * _smooth(0.9 * u, 0.5 * u, np.abs(p[:, 0])) * _smooth(frame.eye_z + 0.7 * u, frame.eye_z + 1.2 * u, p[:, 2])
+    front = smoothstep(frame.ear_y - 0.4 * u, frame.ear_y - 1.4 * u, p[:, 1])
+    return front * smoothstep(0.9 * u, 0.5 * u, np.abs(p[:, 0])) * smoothstep(frame.eye_z + 0.7 * u, frame.eye_z + 1.2 * u, p[:, 2])
 
 
 # --- guides ----------------------------------------------------------------------------------
@@ -129,26 +125,26 @@ def _comb(x: np.ndarray, n: np.ndarray, root: np.ndarray, g: Growth, frame: Head
     down = np.array([0.0, 0.0, -1.0])
     if flow == "radial":
         # out from a point high in the skull; hair over the forehead rises rather than hiding it
-        d = _unit(x - (frame.center + np.array([0.0, 0.3 * u, 0.5 * u])))
+        d = unit(x - (frame.center + np.array([0.0, 0.3 * u, 0.5 * u])))
         d[:, 1] = np.maximum(d[:, 1], -0.35)
-        return _unit(d)
+        return unit(d)
     if flow == "up":
         lift = np.array([0.0, -0.25, 1.0]) if g.style.name == "quiff" else np.array([0.0, 0.15, 1.0])
-        return _unit(0.6 * n + lift)
+        return unit(0.6 * n + lift)
     if flow == "back":
-        return _unit(_tangent(np.broadcast_to(back + 0.25 * down, x.shape), n))
+        return unit(tangent_part(np.broadcast_to(back + 0.25 * down, x.shape), n))
     px = _part_x(g.part, u)
     side = np.where(root[:, 0] >= px, 1.0, -1.0)[:, None] * np.array([1.0, 0.0, 0.0])
     crown = np.array([px * 0.5, frame.ear_y + 0.5 * u, frame.top[2] - 0.15 * u])
-    from_crown = _unit(x - crown)
+    from_crown = unit(x - crown)
     # nothing falls forward over the face but the bangs
     keep_back = np.maximum(from_crown[:, 1], 0.15)
     if g.bangs != "none":
         bang = bang_zone(root, frame)
         keep_back = bang * from_crown[:, 1] + (1.0 - bang) * keep_back
     from_crown[:, 1] = keep_back
-    from_crown = _tangent(from_crown, n)
-    front = _smooth(frame.ear_y - 0.3 * u, frame.ear_y - 1.2 * u, root[:, 1])[:, None]
+    from_crown = tangent_part(from_crown, n)
+    front = smoothstep(frame.ear_y - 0.3 * u, frame.ear_y - 1.2 * u, root[:, 1])[:, None]
     if g.bangs == "fringe":
         front_dir = np.array([0.0, -1.0, -0.6]) + 0.25 * side
     elif g.bangs == "side":
@@ -162,9 +158,9 @@ def _comb(x: np.ndarray, n: np.ndarray, root: np.ndarray, g: Growth, frame: Head
     else:  # only the bangs' own roots come forward; long hair beside them is swept aside
         bang = bang_zone(root, frame)[:, None]
         front_dir = bang * front_dir + (1.0 - bang) * swept
-    d = (1.0 - front) * (from_crown + (0.6 if g.part != "none" else 0.25) * side * _smooth(0.0, 0.3 * u, np.abs(root[:, :1] - px)))
+    d = (1.0 - front) * (from_crown + (0.6 if g.part != "none" else 0.25) * side * smoothstep(0.0, 0.3 * u, np.abs(root[:, :1] - px)))
     d = d + front * front_dir
-    return _unit(_tangent(d, n))
+    return unit(tangent_part(d, n))
 
 
 def _ties(g: Growth, frame: HeadFrame) -> np.ndarray:
@@ -180,7 +176,7 @@ def _ties(g: Growth, frame: HeadFrame) -> np.ndarray:
     return np.array([[0.0, back_y - 0.05 * u, c[2] - 0.75 * u]])
 
 
-def _integrate(x0: np.ndarray, d0: np.ndarray, step: np.ndarray, steps: int, direction, field: BodyField,
+def integrate(x0: np.ndarray, d0: np.ndarray, step: np.ndarray, steps: int, direction, field: BodyField,
                clearance, stop=None) -> tuple[np.ndarray, np.ndarray]:
     """March strands from (N, 3) roots along unit directions: ``direction(x, d, i)`` gives the
     wanted direction at step i; each step is ``step`` (N,) metres, kept ``clearance(i)`` off the
@@ -194,10 +190,10 @@ def _integrate(x0: np.ndarray, d0: np.ndarray, step: np.ndarray, steps: int, dir
     active = np.ones(len(x0), bool)
     for i in range(steps):
         want = direction(x, d, i)
-        d = np.where(active[:, None], _unit(d + 0.55 * (want - d)), d)
+        d = np.where(active[:, None], unit(d + 0.55 * (want - d)), d)
         nxt = x + d * (step * active)[:, None]
         nxt = push_out(nxt, field, clearance(i), iterations=1)
-        d = np.where(active[:, None], _unit(nxt - x + 1e-12), d)
+        d = np.where(active[:, None], unit(nxt - x + 1e-12), d)
         x = np.where(active[:, None], nxt, x)
         path[:, i + 1] = x
         if stop is not None:
@@ -234,22 +230,22 @@ def grow_guides(roots: Roots, lengths_cm: np.ndarray, g: Growth, frame: HeadFram
         n = field.gradient(x)
         if gather == "cornrows":
             # braided rows from the hairline over the top to the nape, tight on the scalp
-            comb = _unit(_tangent(np.stack([4.0 * (row_x - x[:, 0]) / u, np.ones(len(x)), -0.2 * np.ones(len(x))], 1), n))
+            comb = unit(tangent_part(np.stack([4.0 * (row_x - x[:, 0]) / u, np.ones(len(x)), -0.2 * np.ones(len(x))], 1), n))
             hang = (x[:, 2] < nape_z)[:, None]
             return np.where(hang, np.array([0.0, 0.2, -1.0]), comb)
         comb = _comb(x, n, root, g, frame)
         if i == 0:
-            comb = _unit(comb + lift * n)
+            comb = unit(comb + lift * n)
         # gravity takes over along the strand: after ~6 cm for soft hair, never for spikes
-        weight = stiff * _smooth(0.02, 0.08 + 0.1 * (1.0 - g.volume), s)[:, None]
-        return _unit((1.0 - weight) * comb + weight * np.array([0.0, 0.0, -1.0]))
+        weight = stiff * smoothstep(0.02, 0.08 + 0.1 * (1.0 - g.volume), s)[:, None]
+        return unit((1.0 - weight) * comb + weight * np.array([0.0, 0.0, -1.0]))
 
     clear0 = SKIN_CLEARANCE_M + (0.002 if gather == "cornrows" else 0.012 * g.volume)
 
     def clearance(i: int) -> np.ndarray:
-        return SKIN_CLEARANCE_M + (clear0 - SKIN_CLEARANCE_M) * _smooth(0.0, 0.03, i * step)
+        return SKIN_CLEARANCE_M + (clear0 - SKIN_CLEARANCE_M) * smoothstep(0.0, 0.03, i * step)
 
-    path, _ = _integrate(root, _unit(_comb(root, n0, root, g, frame) + lift * n0), step, GUIDE_STEPS, direction,
+    path, _ = integrate(root, unit(_comb(root, n0, root, g, frame) + lift * n0), step, GUIDE_STEPS, direction,
                          field, clearance)
     return path.astype(np.float32)
 
@@ -283,22 +279,22 @@ def _tail(start: np.ndarray, direction: np.ndarray, length: float, field: BodyFi
 
     def want(x: np.ndarray, d: np.ndarray, i: int) -> np.ndarray:
         w = min(1.0, 0.25 + i / (0.35 * steps))
-        return _unit((1.0 - w) * direction[None] + w * np.array([[0.0, 0.15, -1.0]]))
+        return unit((1.0 - w) * direction[None] + w * np.array([[0.0, 0.15, -1.0]]))
 
-    path, _ = _integrate(start[None], _unit(direction[None]), step, steps, want, field,
+    path, _ = integrate(start[None], unit(direction[None]), step, steps, want, field,
                          lambda i: SKIN_CLEARANCE_M + 0.02)
     return path[0]
 
 
 def _frames(curve: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Tangents, normals, binormals (K, 3) along a curve (K, 3), rotation-minimising."""
-    t = _unit(np.gradient(curve, axis=0))
+    t = unit(np.gradient(curve, axis=0))
     ref = np.array([1.0, 0.0, 0.0]) if abs(t[0, 0]) < 0.9 else np.array([0.0, 1.0, 0.0])
     n = np.empty_like(t)
-    n[0] = _unit(np.cross(t[0], ref))
+    n[0] = unit(np.cross(t[0], ref))
     for k in range(1, len(t)):  # double reflection would be better; projection suffices here
         v = n[k - 1] - np.dot(n[k - 1], t[k]) * t[k]
-        n[k] = _unit(v)
+        n[k] = unit(v)
     return t, n, np.cross(t, n)
 
 
@@ -317,10 +313,10 @@ def _gathered(roots: Roots, lengths_cm: np.ndarray, g: Growth, frame: HeadFrame,
     step = np.full(len(root), approach / steps)
 
     def toward(x: np.ndarray, d: np.ndarray, i: int) -> np.ndarray:
-        return _unit(_tangent(target - x, field.gradient(x)) + 0.3 * (target - x) / max(u, 1e-9))
+        return unit(tangent_part(target - x, field.gradient(x)) + 0.3 * (target - x) / max(u, 1e-9))
 
     n0 = roots.normals.astype(np.float64)
-    scalp, reached = _integrate(root, _unit(_tangent(target - root, n0)), step, steps, toward, field,
+    scalp, reached = integrate(root, unit(tangent_part(target - root, n0)), step, steps, toward, field,
                                 lambda i: np.full(len(root), SKIN_CLEARANCE_M + 0.002),
                                 stop=lambda x: np.linalg.norm(x - target, axis=1) < r_tie)
     scalp_len = np.minimum(reached, steps) * step
@@ -331,13 +327,13 @@ def _gathered(roots: Roots, lengths_cm: np.ndarray, g: Growth, frame: HeadFrame,
         sel = np.nonzero(which == t_index)[0]
         if not len(sel):
             continue
-        outward = _unit(tie - frame.center)
+        outward = unit(tie - frame.center)
         if g.style.gather in ("pigtails", "two_braids"):
-            start_dir = _unit(outward * np.array([1.0, 0.3, 0.0]) + np.array([0.0, 0.3, -0.6]))
+            start_dir = unit(outward * np.array([1.0, 0.3, 0.0]) + np.array([0.0, 0.3, -0.6]))
         elif g.style.tie == "high":
-            start_dir = _unit(np.array([0.0, 1.0, 0.35]))
+            start_dir = unit(np.array([0.0, 1.0, 0.35]))
         else:
-            start_dir = _unit(np.array([0.0, 0.7, -0.7]))
+            start_dir = unit(np.array([0.0, 0.7, -0.7]))
         longest = float(tail_len[sel].max())
         if g.style.gather == "bun":
             centre_line = _bun_coil(tie + outward * 0.03, outward, longest)
@@ -357,7 +353,7 @@ def _gathered(roots: Roots, lengths_cm: np.ndarray, g: Growth, frame: HeadFrame,
         if g.style.gather in ("braid", "two_braids"):
             off = _braid_offsets(theta, sigma, frac)
         else:
-            spread = (0.7 * r_tie + (0.025 if g.style.gather in ("ponytail", "pigtails") else 0.006) * _smooth(0.0, 0.5, frac))
+            spread = (0.7 * r_tie + (0.025 if g.style.gather in ("ponytail", "pigtails") else 0.006) * smoothstep(0.0, 0.5, frac))
             off = np.stack([np.cos(theta)[:, None] * spread, np.sin(theta)[:, None] * spread], -1)
         tail = c + off[..., :1] * fn + off[..., 1:] * fb
         head_part = _resample(scalp[sel], half, upto=np.minimum(reached[sel], steps) / steps)
@@ -368,8 +364,8 @@ def _gathered(roots: Roots, lengths_cm: np.ndarray, g: Growth, frame: HeadFrame,
 
 def _bun_coil(centre: np.ndarray, axis: np.ndarray, length: float) -> np.ndarray:
     """A bun's coil (K, 3): hair wound around ``axis`` at ``centre``, turns stacking outwards."""
-    a = _unit(axis)
-    e1 = _unit(np.cross(a, np.array([0.0, 0.0, 1.0]) if abs(a[2]) < 0.9 else np.array([1.0, 0.0, 0.0])))
+    a = unit(axis)
+    e1 = unit(np.cross(a, np.array([0.0, 0.0, 1.0]) if abs(a[2]) < 0.9 else np.array([1.0, 0.0, 0.0])))
     e2 = np.cross(a, e1)
     k = 160
     s = np.linspace(0.0, length, k)
@@ -385,7 +381,7 @@ def _braid_offsets(theta: np.ndarray, sigma: np.ndarray, frac: np.ndarray) -> np
     bundle = np.floor(np.mod(theta, 2 * np.pi) / (2 * np.pi / 3)).astype(int)
     phase = (2 * np.pi / 3) * bundle[:, None] + 2 * np.pi * sigma / 0.035
     width = 0.011 * (1.0 - 0.35 * frac)
-    loose = _smooth(0.88, 1.0, frac)  # the end below the tie fans out
+    loose = smoothstep(0.88, 1.0, frac)  # the end below the tie fans out
     inner = 0.0035 * (1.0 + 2.5 * loose)
     lateral = width * np.sin(phase) * (1.0 - loose) + inner * np.cos(3 * theta)[:, None]
     depth = 0.5 * width * np.sin(2 * phase) * (1.0 - loose) + inner * np.sin(3 * theta)[:, None]
@@ -489,13 +485,13 @@ def grow_children(roots: Roots, guides: np.ndarray, guide_roots: np.ndarray, gui
         # clumping: towards the own guide's shape placed at the guide's root
         p += pull * ((base[own] + guide_roots[own][:, None].astype(np.float32)) - p)
         if radius > 0:
-            tan = _unit(np.gradient(p, axis=1))
+            tan = unit(np.gradient(p, axis=1))
             ref = np.where(np.abs(tan[..., 2:3]) < 0.9, np.float32([0, 0, 1]), np.float32([1, 0, 0]))
-            e1 = _unit(np.cross(tan, ref))
+            e1 = unit(np.cross(tan, ref))
             s = t[..., 0] * length[a:b, None].astype(np.float32)  # metres along the strand
             own_period = curl_period(g.curl, length[a:b])[:, None].astype(np.float32)
             phase = 2 * np.pi * s / own_period + clump_phase[own][:, None] + rng.normal(0, 0.35, (n, 1)).astype(np.float32)
-            ramp = _smooth(0.0, 0.025, s)[..., None] * (1.0 + 0.15 * rng.standard_normal((n, 1, 1), dtype=np.float32))
+            ramp = smoothstep(0.0, 0.025, s)[..., None] * (1.0 + 0.15 * rng.standard_normal((n, 1, 1), dtype=np.float32))
             off = np.cos(phase)[..., None] * e1
             if helix:
                 off += np.sin(phase)[..., None] * np.cross(tan, e1)
