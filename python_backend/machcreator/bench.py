@@ -23,7 +23,7 @@ DEFAULT_PROMPTS = (
     "an old fisherman with a grey beard and a wool cap",
     "a muscular bald man in his thirties with dark skin and a goatee",
 )
-STAGE_COLUMNS = ("parse", "attributes", "geometry", "hair", "textures", "preview", "package")
+STAGE_COLUMNS = ("parse", "attributes", "geometry", "hair", "textures", "preview", "write")
 #: the hair bench: a long style (>= 100k strands) grown and written, then again from the style cache.
 HAIR_STYLES = ("long_straight", "long_curly", "ponytail_high", "short")
 _SHORT = {"attributes": "attrs", "geometry": "geom", "textures": "tex"}
@@ -35,7 +35,6 @@ def _peak_rss_mb() -> float:
 
 def _worker(prompt: str, runs: int, texture_size: int) -> None:
     """Cold run then ``runs`` warm runs of one prompt; one JSON line per run on stdout."""
-    from machcreator.export.package import write_package
     from machcreator.pipeline import GenerateRequest, Pipeline
 
     start = time.perf_counter()
@@ -46,10 +45,9 @@ def _worker(prompt: str, runs: int, texture_size: int) -> None:
             request = GenerateRequest(prompt=prompt, seed=i, texture_size=texture_size)
             t0 = time.perf_counter()
             result = pipe(request)
-            t1 = time.perf_counter()
-            write_package(result, Path(tmp) / f"run{i}")
+            pipe.write(result, Path(tmp) / f"run{i}")
             t2 = time.perf_counter()
-            timings = dict(result.timings_s, package=round(t2 - t1, 4))
+            timings = result.timings_s
             total = (t2 - start) if i == 0 else (t2 - t0)
             print(json.dumps({"kind": "cold" if i == 0 else "warm", "timings": timings,
                               "total_s": round(total, 3), "peak_rss_mb": round(_peak_rss_mb(), 1)}), flush=True)

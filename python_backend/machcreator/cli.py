@@ -7,13 +7,16 @@ import json
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from machcreator.errors import MachError
+
+if TYPE_CHECKING:
+    from machcreator.client import Client
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="MachCreator: text → 3D character package.")
 err_console = Console(stderr=True)
@@ -90,7 +93,7 @@ def generate(
 ) -> None:
     """Generate a character package from a prompt."""
     from machcreator.attributes import Attributes, apply_overrides
-    from machcreator.export.package import check_output_dir, write_package
+    from machcreator.export.package import check_output_dir
     from machcreator.parsing import check_prompt
     from machcreator.pipeline import GenerateRequest, Pipeline
 
@@ -106,13 +109,9 @@ def generate(
         hair_detail=hair_detail,
     )
     with _progress_reporter() as progress:
-        # the pipeline's stages fill the first 95 %, writing the package the rest
-        pipe = Pipeline(progress=lambda stage, fraction, message: progress(stage, 0.95 * fraction, message),
-                        anny_cache_dir=str(anny_cache) if anny_cache else None)
+        pipe = Pipeline(progress=progress, anny_cache_dir=str(anny_cache) if anny_cache else None)
         result = pipe(request)
-        progress("write", 0.95, "Writing the package")
-        manifest = write_package(result, output, force=force)
-        progress("written", 1.0, "Done")
+        manifest = pipe.write(result, output, force=force)
     for w in result.warnings:
         err_console.print(f"[yellow]warning:[/] {w}", highlight=False, soft_wrap=True)
     if result.unknown_words:
@@ -208,6 +207,192 @@ def bench(
     from machcreator.bench import run_bench
 
     run_bench(prompts or None, runs=runs, texture_size=texture_size, console=out_console, hair=hair)
+
+
+@app.command()
+def serve(
+    bind: str = typer.Option("tcp://127.0.0.1:5555", "--bind", help="Address for clients; beyond loopback needs --keys."),
+    data: Path = typer.Option(Path("~/.local/share/machcreator/serve"), "--data", help="Job queue, packages and logs."),
+    workers: int = typer.Option(1, "--workers", min=1, max=16, help="Worker processes, each a warm pipeline (~2-3 GB RAM)."),
+    keys: Optional[Path] = typer.Option(None, "--keys", help="CurveZMQ key folder from `mach keys generate`."),
+    retention_hours: float = typer.Option(24.0, "--retention-hours", min=0.0, help="Keep finished packages this long."),
+    max_jobs_per_client: int = typer.Option(64, "--max-jobs-per-client", min=1, max=10_000),
+    llm_model_dir: Optional[Path] = typer.Option(None, "--llm-model-dir", help="Also offer parser 'transformers' (a local chat model)."),
+    llm_url: Optional[str] = typer.Option(None, "--llm-url", help="Also offer parser 'openai' at this URL (with --llm-model)."),
+    llm_model: Optional[str] = typer.Option(None, "--llm-model"),
+    anny_cache: Optional[Path] = typer.Option(None, "--anny-cache", envvar="MACH_ANNY_CACHE", help="anny template cache folder."),
+) -> None:
+    """Run the backend service: a ZeroMQ job server with warm worker processes (docs/protocol.md)."""
+    from machcreator.service.server import ServerConfig, serve as run_server
+
+    parsers: dict[str, dict] = {"embedded": {}}
+    if llm_model_dir is not None:
+        parsers["transformers"] = _parser_options("transformers", llm_model_dir, None, None)
+    if llm_url is not None or llm_model is not None:
+        parsers["openai"] = _parser_options("openai", None, llm_url, llm_model)
+    config = ServerConfig(data_dir=data.expanduser(), bind=bind, workers=workers, keys_dir=keys,
+                          retention_hours=retention_hours, max_jobs_per_client=max_jobs_per_client, parsers=parsers,
+                          anny_cache=str(anny_cache) if anny_cache else None)
+    run_server(config, log_stream=sys.stderr,
+               ready=lambda server: err_console.print(f"serving on {server.endpoint} (data {server.data})", highlight=False))
+
+
+keys_app = typer.Typer(no_args_is_help=True, help="CurveZMQ keys for `mach serve --keys` beyond loopback.")
+app.add_typer(keys_app, name="keys")
+
+
+@keys_app.command("generate")
+def keys_generate(
+    folder: Path = typer.Argument(..., help="Key folder (created; the server pair is made once)."),
+    client_name: str = typer.Option("client", "--client", help="Name of the client key pair to make and authorise."),
+) -> None:
+    """Make the server's key pair (once) and an authorised key pair for one client."""
+    from machcreator.service.keys import generate_keys
+
+    for path in generate_keys(folder, client_name):
+        out_console.print(str(path), highlight=False)
+    out_console.print(f"[green]give the client[/] {folder}/server.key and {folder}/clients/{client_name}.key_secret",
+                      highlight=False)
+
+
+client_app = typer.Typer(no_args_is_help=True, help="Talk to a running `mach serve`.")
+app.add_typer(client_app, name="client")
+EndpointOption = typer.Option("tcp://127.0.0.1:5555", "--endpoint", envvar="MACH_ENDPOINT", help="The server's address.")
+ServerKeyOption = typer.Option(None, "--server-key", envvar="MACH_SERVER_KEY", help="The server's public key file (CURVE).")
+ClientKeyOption = typer.Option(None, "--client-key", envvar="MACH_CLIENT_KEY", help="This client's .key_secret file (CURVE).")
+
+
+@contextlib.contextmanager
+def _client(endpoint: str, server_key: Optional[Path], client_key: Optional[Path]) -> Iterator["Client"]:
+    from machcreator.client import BackendError, Client
+
+    try:
+        with Client(endpoint, server_key=server_key, client_key=client_key) as client:
+            yield client
+    except BackendError as exc:
+        raise MachError(str(exc)) from None
+
+
+def _follow_and_fetch(client: "Client", job_id: str, output: Optional[Path]) -> None:
+    """Show a job's progress until it ends, then download it to ``output``."""
+    from machcreator.client import JobFailed
+
+    with _progress_reporter() as progress:
+        job = client.wait(job_id, on_event=lambda e: progress(e.get("stage", ""), e.get("fraction") or 0.0, e["message"])
+                          if e["event"] == "stage_started" else None)
+    if job["state"] != "done":
+        raise JobFailed(job)
+    if output is not None:
+        client.fetch(job_id, output)
+        out_console.print(f"[green]Wrote[/] {output} (job {job_id})", highlight=False)
+
+
+@client_app.command("generate")
+def client_generate(
+    prompt: Optional[str] = typer.Argument(None, help="Describe the character."),
+    output: Optional[Path] = typer.Option(None, "-o", "--output", help="Download the package here when done."),
+    seed: int = typer.Option(0, "--seed", min=0, max=2**32 - 1),
+    set_: Optional[list[str]] = SetOption,
+    texture_size: int = typer.Option(2048, "--texture-size", min=64, max=4096),
+    hair_detail: float = typer.Option(1.0, "--hair-detail", min=0.05, max=1.0),
+    no_wait: bool = typer.Option(False, "--no-wait", help="Print the job id and return at once."),
+    endpoint: str = EndpointOption, server_key: Optional[Path] = ServerKeyOption, client_key: Optional[Path] = ClientKeyOption,
+) -> None:
+    """Queue a character on the server, follow its progress, download the package."""
+    if output is not None:
+        from machcreator.export.package import check_output_dir
+
+        check_output_dir(output, force=False)
+    with _client(endpoint, server_key, client_key) as client:
+        job_id = client.generate(prompt or "", seed=seed, overrides=list(set_ or []), texture_size=texture_size,
+                                 hair_detail=hair_detail)
+        out_console.print(job_id, highlight=False)
+        if not no_wait:
+            _follow_and_fetch(client, job_id, output)
+
+
+@client_app.command("edit")
+def client_edit(
+    job_id: str = typer.Argument(..., help="A done job."),
+    set_: list[str] = typer.Option(..., "--set", help="Attribute to change, e.g. --set hair.color=red (repeatable)."),
+    output: Optional[Path] = typer.Option(None, "-o", "--output"),
+    endpoint: str = EndpointOption, server_key: Optional[Path] = ServerKeyOption, client_key: Optional[Path] = ClientKeyOption,
+) -> None:
+    """Change attributes of a finished job: a new job re-runs only the stages the change touches."""
+    with _client(endpoint, server_key, client_key) as client:
+        new_id = client.edit(job_id, set_)
+        out_console.print(new_id, highlight=False)
+        _follow_and_fetch(client, new_id, output)
+
+
+@client_app.command("status")
+def client_status(
+    job_id: Optional[str] = typer.Argument(None, help="A job id (default: the server's queue and workers)."),
+    as_json: bool = typer.Option(False, "--json"),
+    endpoint: str = EndpointOption, server_key: Optional[Path] = ServerKeyOption, client_key: Optional[Path] = ClientKeyOption,
+) -> None:
+    """A job's state, or the server's queue and workers."""
+    from rich.table import Table
+
+    with _client(endpoint, server_key, client_key) as client:
+        status = client.status(job_id)
+        jobs = [] if job_id else client.jobs(mine=False, limit=20)
+    if as_json:
+        sys.stdout.write(json.dumps({k: v for k, v in status.items() if k in ("job", "server")} | ({"jobs": jobs} if jobs else {}),
+                                    indent=2) + "\n")
+        return
+    if job_id:
+        j = status["job"]
+        out_console.print(f"{j['job_id']} {j['state']} stage={j['stage']} {j['fraction']:.0%} attempts={j['attempts']}"
+                          + (f" error: {j['error']}" if j["error"] else ""), highlight=False)
+        return
+    s = status["server"]
+    out_console.print(f"MachCreator {s['version']} at {s['endpoint']}, up {s['uptime_s']:.0f} s, {s['rss_mb']:.0f} MB; "
+                      f"jobs: {', '.join(f'{k} {v}' for k, v in sorted(s['counts'].items())) or 'none'}", highlight=False)
+    workers = Table(title="workers")
+    for column in ("name", "pid", "state", "job", "RSS MB", "jobs done"):
+        workers.add_column(column)
+    for w in s["workers"]:
+        workers.add_row(w["name"], str(w["pid"]), w["state"], w["job_id"] or "", f"{w['rss_mb']:.0f}", str(w["jobs_done"]))
+    out_console.print(workers)
+    recent = Table(title="recent jobs")
+    for column in ("job", "state", "stage", "progress", "prompt"):
+        recent.add_column(column)
+    for j in jobs:
+        recent.add_row(j["job_id"], j["state"], j["stage"] or "", f"{j['fraction']:.0%}", j["request"]["prompt"][:50])
+    out_console.print(recent)
+
+
+@client_app.command("fetch")
+def client_fetch(
+    job_id: str = typer.Argument(...),
+    output: Path = typer.Option(..., "-o", "--output", help="Folder to download into (resumes a broken download)."),
+    endpoint: str = EndpointOption, server_key: Optional[Path] = ServerKeyOption, client_key: Optional[Path] = ClientKeyOption,
+) -> None:
+    """Download a done job's package, checking every file's sha256."""
+    with _client(endpoint, server_key, client_key) as client:
+        client.fetch(job_id, output)
+    out_console.print(f"[green]Wrote[/] {output}", highlight=False)
+
+
+@client_app.command("cancel")
+def client_cancel(
+    job_id: str = typer.Argument(...),
+    endpoint: str = EndpointOption, server_key: Optional[Path] = ServerKeyOption, client_key: Optional[Path] = ClientKeyOption,
+) -> None:
+    """Cancel a queued or running job (a running one stops at its next stage)."""
+    with _client(endpoint, server_key, client_key) as client:
+        out_console.print(f"{job_id} {client.cancel(job_id)}", highlight=False)
+
+
+@client_app.command("shutdown")
+def client_shutdown(
+    endpoint: str = EndpointOption, server_key: Optional[Path] = ServerKeyOption, client_key: Optional[Path] = ClientKeyOption,
+) -> None:
+    """Stop the server; running jobs go back to the queue and run when it starts again."""
+    with _client(endpoint, server_key, client_key) as client:
+        client.shutdown()
+    out_console.print("server stopping", highlight=False)
 
 
 def main() -> None:

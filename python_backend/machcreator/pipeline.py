@@ -4,8 +4,9 @@
 attributes (§2.1), 3. apply overrides and fill unspecified fields from the seed, 4. shape the
 template body and face (§2.2 geometry, embedded: anny), 5. grow the strand grooms (Mach's strand
 hair: scalp, eyebrows, eyelashes, facial hair) and their hair cards, 6. make textures (§2.3–2.4,
-embedded: procedural), 7. render the preview. Stages report progress through one callback and
-never print.
+embedded: procedural), 7. render the preview; ``Pipeline.write`` is the last stage, the package.
+Stages report their start through ``progress`` and their end through ``stage_finished`` (with
+whether the stage cache answered it) and never print.
 
 Stage outputs are cached in memory by a hash of their inputs, so editing one attribute re-runs
 only the stages downstream of it (hair colour → hair and textures; nose width → geometry too).
@@ -29,21 +30,37 @@ from machcreator.attributes import Attributes, apply_overrides, resolve
 from machcreator.character import Character
 from machcreator.body.shape_table import anny_parameters
 
-#: progress(stage, fraction 0..1 of the whole job, message)
+#: progress(stage, fraction 0..1 of the whole job, message), told as each stage starts
 ProgressFn = Callable[[str, float, str], None]
+#: stage_finished(stage, seconds, reused): ``reused`` when the stage cache answered the whole stage
+StageFinishedFn = Callable[[str, float, bool], None]
 
-#: (stage name, share of a warm run's time) — drives the overall progress fraction.
+#: (stage name, share of a warm run's time, package write included) — the overall progress
+#: fraction every front end shows (CLI, service events, editor).
 STAGES: tuple[tuple[str, float], ...] = (
     ("parse", 0.05),
     ("attributes", 0.01),
-    ("geometry", 0.20),
-    ("hair", 0.22),
-    ("textures", 0.34),
-    ("preview", 0.18),
+    ("geometry", 0.19),
+    ("hair", 0.21),
+    ("textures", 0.32),
+    ("preview", 0.17),
+    ("write", 0.05),
 )
+STAGE_NAMES: tuple[str, ...] = tuple(name for name, _ in STAGES)
 
 #: Largest skin texture side a request may ask for, in texels.
 MAX_TEXTURE_SIZE = 4096
+
+
+def stage_span(stage: str) -> tuple[float, float]:
+    """The shares of the whole job done when ``stage`` starts and when it ends (0..1)."""
+    total = sum(share for _, share in STAGES)
+    done = 0.0
+    for name, share in STAGES:
+        if name == stage:
+            return round(done / total, 4), round((done + share) / total, 4)
+        done += share
+    raise KeyError(stage)
 
 
 class GenerateRequest(BaseModel):
@@ -109,14 +126,16 @@ class Pipeline:
     """Prompt → complete character, with swappable stages.
 
     Args:
-        progress: called as ``progress(stage, fraction, message)``.
+        progress: called as ``progress(stage, fraction, message)`` when a stage starts.
+        stage_finished: called as ``stage_finished(stage, seconds, reused)`` when it ends.
         anny_cache_dir: where anny's one-off template cache lives (default: env
             ``MACH_ANNY_CACHE`` or ``~/.cache/anny``).
     """
 
     def __init__(self, progress: ProgressFn | None = None, anny_cache_dir: str | None = None,
-                 hair_cache_dir: str | None = None) -> None:
+                 hair_cache_dir: str | None = None, stage_finished: StageFinishedFn | None = None) -> None:
         self.progress: ProgressFn = progress or (lambda stage, frac, msg: None)
+        self.stage_finished: StageFinishedFn = stage_finished or (lambda stage, seconds, reused: None)
         self.anny_cache_dir = anny_cache_dir
         self.hair_cache_dir = hair_cache_dir
         self.cache = StageCache()
@@ -163,7 +182,9 @@ class Pipeline:
         # 2. parse the prompt into attributes (Mach §2.1)
         with self._stage("parse", timings, "Reading the prompt"):
             if prompt:
-                parsed = self.parser(request.parser, request.parser_options).parse(prompt)
+                parse_inputs = {"parser": request.parser, "options": request.parser_options, "prompt": prompt}
+                parsed = self.cache.get_or_run("parse", parse_inputs, lambda: self.parser(
+                    request.parser, request.parser_options).parse(prompt))
                 specified, unknown, warnings = parsed.attributes, list(parsed.unknown_words), list(parsed.warnings)
             else:
                 specified, unknown, warnings = Attributes(), [], []
@@ -210,22 +231,21 @@ class Pipeline:
         with self._stage("preview", timings, "Rendering the preview"):
             preview = render_preview(character, size=request.preview_size)
 
-        self.progress("done", 1.0, "Character ready")
         return GenerationResult(
             request=request, attributes=specified, resolved=resolved, character=character,
             preview=preview, unknown_words=unknown, warnings=warnings, timings_s=timings,
         )
 
-    # -- progress ---------------------------------------------------------------------------
-    @staticmethod
-    def _fraction(stage: str) -> float:
-        done = 0.0
-        for name, share in STAGES:
-            if name == stage:
-                return done
-            done += share
-        return done
+    def write(self, result: GenerationResult, out_dir: Any, *, force: bool = False) -> Any:
+        """The last stage: write ``result`` as a package folder (atomically); returns its manifest."""
+        from machcreator.export.package import write_package
 
+        with self._stage("write", result.timings_s, "Writing the package"):
+            manifest = write_package(result, out_dir, force=force)
+        self.progress("done", 1.0, "Character ready")
+        return manifest
+
+    # -- progress ---------------------------------------------------------------------------
     def _stage(self, name: str, timings: dict[str, float], message: str) -> "_StageTimer":
         return _StageTimer(self, name, timings, message)
 
@@ -235,8 +255,13 @@ class _StageTimer:
         self.pipe, self.name, self.timings, self.message = pipe, name, timings, message
 
     def __enter__(self) -> None:
+        self.pipe.progress(self.name, stage_span(self.name)[0], self.message)
         self.start = time.perf_counter()
-        self.pipe.progress(self.name, Pipeline._fraction(self.name), self.message)
+        self.hits, self.misses = self.pipe.cache.hits, self.pipe.cache.misses
 
-    def __exit__(self, *exc: object) -> None:
-        self.timings[self.name] = round(time.perf_counter() - self.start, 4)
+    def __exit__(self, exc_type: object, *exc: object) -> None:
+        seconds = round(time.perf_counter() - self.start, 4)
+        self.timings[self.name] = seconds
+        if exc_type is None:
+            reused = self.pipe.cache.hits > self.hits and self.pipe.cache.misses == self.misses
+            self.pipe.stage_finished(self.name, seconds, reused)

@@ -16,7 +16,7 @@ folder and renames it into place, so a failure leaves nothing half-written.
 
 from __future__ import annotations
 
-import hashlib
+import glob
 import math
 import os
 import platform
@@ -24,7 +24,7 @@ import shutil
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from importlib import metadata
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
@@ -34,6 +34,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from machcreator import __version__
 from machcreator.character import Groom
 from machcreator.errors import OutputError, PackageError
+from machcreator.files import relative_member, sha256_file
 
 FORMAT_NAME = "machcreator.character-package"
 #: 1.1: grooms (grooms/*.abc and *.usdc, the manifest's ``grooms`` list)
@@ -115,14 +116,6 @@ class Manifest(BaseModel):
     grooms: list[GroomEntry] = Field(default_factory=list)
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def _versions() -> dict[str, str]:
     out = {"machcreator": __version__, "python": platform.python_version()}
     for dist in ("anny", "torch", "numpy", "pygltflib", "pillow", "alembic3d", "usd-core"):
@@ -192,14 +185,16 @@ def write_package(result: Any, out_dir: Path, *, force: bool = False) -> Manifes
 
     out_dir = check_output_dir(out_dir, force)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".partial", dir=out_dir.parent))
+    remove_stale_partials(out_dir)
+    # the writer's pid in the name tells a later run whether the folder's writer is still alive
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.{os.getpid()}-", suffix=".partial", dir=out_dir.parent))
     tmp.chmod(0o777 & ~_umask())  # mkdtemp makes it private; the package is an ordinary folder
     try:
         files: list[PackageFile] = []
 
         def add(rel: str, role: FileRole, media: str) -> None:
             p = tmp / rel
-            files.append(PackageFile(path=rel, role=role, media_type=media, bytes=p.stat().st_size, sha256=_sha256(p)))
+            files.append(PackageFile(path=rel, role=role, media_type=media, bytes=p.stat().st_size, sha256=sha256_file(p)))
 
         (tmp / "textures").mkdir()
         uris = {key: f"textures/{key}.png" for key in sorted(result.character.textures)}
@@ -257,11 +252,38 @@ def write_package(result: Any, out_dir: Path, *, force: bool = False) -> Manifes
         raise
 
 
+def remove_stale_partials(out_dir: Path) -> list[Path]:
+    """Remove what writers of ``out_dir`` killed mid-write left behind (``.NAME.PID-*.partial``).
+
+    A folder whose writer process is still alive is left alone; returns the folders removed.
+    """
+    out_dir = Path(out_dir)
+    removed = []
+    if not out_dir.parent.is_dir():
+        return removed
+    for tmp in out_dir.parent.glob(f".{glob.escape(out_dir.name)}.*.partial"):
+        pid = tmp.name[len(out_dir.name) + 2:].split("-", 1)[0]
+        if tmp.is_dir() and pid.isdigit() and not _process_alive(int(pid)):
+            shutil.rmtree(tmp, ignore_errors=True)
+            removed.append(tmp)
+    return removed
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
+
+
 def _swap_into_place(tmp: Path, out_dir: Path) -> None:
     """Rename the finished folder into place; an old one (``--force``) is removed only after."""
     old = None
     if out_dir.exists():
-        old = out_dir.with_name(f".{out_dir.name}.old-{os.getpid()}")
+        old = out_dir.with_name(f".{out_dir.name}.{os.getpid()}-old.partial")
         out_dir.rename(old)
     try:
         tmp.rename(out_dir)
@@ -277,8 +299,8 @@ def _swap_into_place(tmp: Path, out_dir: Path) -> None:
 
 def safe_member(root: Path, rel: str) -> Path:
     """Resolve ``rel`` inside ``root``; refuse absolute paths, ``..`` and links leading outside."""
-    p = PurePosixPath(rel)
-    if not rel or p.is_absolute() or "\\" in rel or any(part in ("..", "") for part in p.parts) or ":" in p.parts[0]:
+    p = relative_member(rel)
+    if p is None:
         raise PackageError(f"file path {rel!r} escapes the package folder")
     full = (root / p).resolve()
     if not full.is_relative_to(root.resolve()):
@@ -334,7 +356,7 @@ def validate_package(pkg_dir: Path, *, gltf_validator: bool = True) -> list[Vali
         if not full.is_file():
             err(f.path, "listed in the manifest but missing")
             continue
-        if full.stat().st_size != f.bytes or _sha256(full) != f.sha256:
+        if full.stat().st_size != f.bytes or sha256_file(full) != f.sha256:
             err(f.path, "checksum mismatch: the file changed after the package was written")
             continue
         if f.media_type == "image/png":

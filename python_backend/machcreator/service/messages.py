@@ -1,0 +1,214 @@
+"""The schema of every request the server accepts, and of the events it reports (pydantic).
+
+``python -m machcreator.service.messages DIR`` writes one JSON schema per message to DIR
+(docs/schemas/); a test keeps those files equal to these models.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+
+from machcreator.pipeline import MAX_TEXTURE_SIZE, STAGE_NAMES
+from machcreator.service.protocol import (
+    BATCH_ID_PATTERN, EVENT_KINDS, JOB_ID_PATTERN, JOB_STATES, MAX_BATCH_JOBS, MAX_CHUNK_BYTES,
+    MAX_EVENTS_PER_REPLY, MAX_LIST_JOBS, MAX_OVERRIDES, MAX_WAIT_MS, TOKEN_PATTERN, ProtocolError,
+)
+from machcreator.attributes import PROMPT_MAX_CHARS, Ancestry, Gender
+
+Token = Annotated[str, Field(pattern=TOKEN_PATTERN)]
+JobId = Annotated[str, Field(pattern=JOB_ID_PATTERN)]
+BatchId = Annotated[str, Field(pattern=BATCH_ID_PATTERN)]
+Seed = Annotated[int, Field(ge=0, le=2**32 - 1)]
+Override = Annotated[str, Field(min_length=3, max_length=200, description="PATH=VALUE, e.g. hair.color=blonde")]
+
+
+class _Message(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: Token = Field(description="request id, echoed as the reply's `re`")
+    client: Token | None = Field(None, description="a name for logs and per-client limits (a CURVE key wins)")
+
+
+class Options(BaseModel):
+    """How to generate: the CLI's options (``GenerateRequest`` less what only the server sets)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    parser: str = Field("embedded", max_length=32, description="one of hello's capabilities.parsers")
+    texture_size: int = Field(2048, ge=64, le=MAX_TEXTURE_SIZE)
+    preview_size: int = Field(512, ge=64, le=2048)
+    hair_detail: float = Field(1.0, ge=0.05, le=1.0)
+
+
+class Hello(_Message):
+    type: Literal["hello"]
+
+
+class Generate(_Message):
+    """Queue one character. Retrying with the same ``token`` returns the same job."""
+
+    type: Literal["generate"]
+    token: Token = Field(description="idempotency key chosen by the client")
+    prompt: str = Field("", max_length=PROMPT_MAX_CHARS * 2)
+    seed: Seed = 0
+    overrides: list[Override] = Field(default_factory=list, max_length=MAX_OVERRIDES)
+    options: Options = Field(default_factory=Options)
+    photo: bool = Field(False, description="a photo follows as the binary frame (JPEG or PNG)")
+
+
+class Edit(_Message):
+    """A new job from a finished one with changed attributes; stages the change does not touch are reused."""
+
+    type: Literal["edit"]
+    token: Token
+    job_id: JobId
+    overrides: list[Override] = Field(min_length=1, max_length=MAX_OVERRIDES)
+    seed: Seed | None = None
+
+
+class Diversity(BaseModel):
+    """How random characters of a batch vary beyond their seeds (each list is cycled through)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    genders: list[Gender] = Field(default_factory=list, max_length=2)
+    ancestries: list[Ancestry] = Field(default_factory=list, max_length=8)
+    age_range: tuple[float, float] | None = Field(None, description="years, drawn uniformly per character")
+
+
+class RandomBatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    count: int = Field(ge=1, le=MAX_BATCH_JOBS)
+    prompt: str = Field("", max_length=PROMPT_MAX_CHARS * 2, description="what every character shares")
+    seed: Seed = Field(0, description="character i gets seed + i")
+    diversity: Diversity = Field(default_factory=Diversity)
+
+
+class Batch(_Message):
+    """N jobs under one batch id: a list of prompts, or N seeded random characters."""
+
+    type: Literal["batch"]
+    token: Token
+    prompts: list[Annotated[str, Field(max_length=PROMPT_MAX_CHARS * 2)]] | None = Field(
+        None, min_length=1, max_length=MAX_BATCH_JOBS)
+    random: RandomBatch | None = None
+    seed: Seed = 0
+    overrides: list[Override] = Field(default_factory=list, max_length=MAX_OVERRIDES)
+    options: Options = Field(default_factory=Options)
+
+
+class Status(_Message):
+    """One job, one batch, or (neither given) the server: queue, workers, counts."""
+
+    type: Literal["status"]
+    job_id: JobId | None = None
+    batch_id: BatchId | None = None
+
+
+class Jobs(_Message):
+    type: Literal["jobs"]
+    state: Literal[JOB_STATES] | None = None  # type: ignore[valid-type]
+    mine: bool = Field(True, description="only this client's jobs")
+    limit: int = Field(100, ge=1, le=MAX_LIST_JOBS)
+
+
+class Events(_Message):
+    """A job's events after ``after`` (their ``seq``); waits up to ``wait_ms`` for the first one."""
+
+    type: Literal["events"]
+    job_id: JobId
+    after: int = Field(0, ge=0)
+    wait_ms: int = Field(0, ge=0, le=MAX_WAIT_MS)
+    limit: int = Field(MAX_EVENTS_PER_REPLY, ge=1, le=MAX_EVENTS_PER_REPLY)
+
+
+class Cancel(_Message):
+    type: Literal["cancel"]
+    job_id: JobId
+
+
+class Result(_Message):
+    """The finished package's files (path, bytes, sha256), manifest.json included."""
+
+    type: Literal["result"]
+    job_id: JobId
+
+
+class Fetch(_Message):
+    """``length`` bytes of one package file from ``offset``: the reply's binary frame."""
+
+    type: Literal["fetch"]
+    job_id: JobId
+    path: str = Field(min_length=1, max_length=256, description="a path from the result reply")
+    offset: int = Field(0, ge=0)
+    length: int = Field(ge=1, le=MAX_CHUNK_BYTES)
+
+
+class Shutdown(_Message):
+    type: Literal["shutdown"]
+
+
+Request = Annotated[Union[Hello, Generate, Edit, Batch, Status, Jobs, Events, Cancel, Result, Fetch, Shutdown],
+                    Field(discriminator="type")]
+REQUEST_ADAPTER: TypeAdapter[Any] = TypeAdapter(Request)
+
+
+class Event(BaseModel):
+    """One entry of a job's event log; ``seq`` counts from 1 per job."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    seq: int = Field(ge=1)
+    job_id: JobId
+    event: Literal[EVENT_KINDS]  # type: ignore[valid-type]
+    time: float = Field(description="Unix seconds")
+    stage: Literal[STAGE_NAMES] | None = None  # type: ignore[valid-type]
+    fraction: float | None = Field(None, ge=0.0, le=1.0, description="of the whole job, as the CLI shows")
+    message: str | None = None
+    seconds: float | None = Field(None, description="stage_finished: how long the stage took")
+    reused: bool | None = Field(None, description="stage_finished: the stage cache answered it, nothing re-ran")
+    attempt: int | None = None
+    worker: str | None = None
+    reason: str | None = Field(None, description="failed, retrying: why")
+
+
+def parse_request(header: dict[str, Any]) -> Any:
+    """The typed request of a decoded header, or a ``bad_request`` :class:`ProtocolError`."""
+    if header.get("type") not in REQUEST_ADAPTER.json_schema()["discriminator"]["mapping"]:
+        kind = header.get("type")
+        raise ProtocolError("bad_request", f"unknown request type {str(kind)[:40]!r}", "type")
+    try:
+        return REQUEST_ADAPTER.validate_python(header)
+    except ValidationError as exc:
+        e = exc.errors()[0]
+        where = ".".join(str(p) for p in e["loc"][1:]) or "(header)"  # loc[0] is the union's tag
+        raise ProtocolError("bad_request", f"{where}: {e['msg']}", where) from None
+
+
+def json_schemas() -> dict[str, dict[str, Any]]:
+    """One JSON schema per message: each request type, and the event."""
+    schemas = {model.model_fields["type"].annotation.__args__[0]: model.model_json_schema()
+               for model in (Hello, Generate, Edit, Batch, Status, Jobs, Events, Cancel, Result, Fetch, Shutdown)}
+    schemas["event"] = Event.model_json_schema()
+    return schemas
+
+
+def write_schemas(folder: Path) -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, schema in json_schemas().items():
+        path = folder / f"{name}.schema.json"
+        path.write_text(json.dumps(schema, indent=2, sort_keys=True) + "\n")
+        written.append(path)
+    return written
+
+
+if __name__ == "__main__":
+    for p in write_schemas(Path(sys.argv[1] if len(sys.argv) > 1 else "docs/schemas")):
+        print(p)
