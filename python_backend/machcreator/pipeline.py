@@ -64,7 +64,7 @@ def stage_span(stage: str) -> tuple[float, float]:
 
 
 class GenerateRequest(BaseModel):
-    """What a user asks for. ``prompt`` may be empty only when ``overrides`` say enough."""
+    """What a user asks for. An empty ``prompt`` leaves every attribute to ``overrides`` and the seed."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -172,7 +172,9 @@ class Pipeline:
         timings: dict[str, float] = {}
 
         # 1. check inputs: a clear error before any work
-        prompt = check_prompt(request.prompt) if request.prompt or not request.overrides else ""
+        # an empty prompt is a random character: the seed draws every attribute (front ends
+        # decide whether a user may ask for that; the CLI asks for a prompt or --set)
+        prompt = check_prompt(request.prompt) if request.prompt else ""
         apply_overrides(Attributes(), request.overrides)
 
         # models load once per process, outside the timed stages (the very first run also builds

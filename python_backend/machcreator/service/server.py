@@ -412,7 +412,9 @@ class Server:
                                "max_wait_ms": P.MAX_WAIT_MS}}}
 
     # generate / edit / batch: checked completely before anything is queued
-    def _request(self, prompt: str, seed: int, overrides: list[str], options: Options) -> dict[str, Any]:
+    def _request(self, prompt: str, seed: int, overrides: list[str], options: Options,
+                 random: bool = False) -> dict[str, Any]:
+        """A checked ``GenerateRequest``; only a random character may come without prompt or overrides."""
         from machcreator.attributes import Attributes, apply_overrides
         from machcreator.parsing import check_prompt
         from machcreator.pipeline import GenerateRequest
@@ -421,7 +423,7 @@ class Server:
             raise P.ProtocolError("unsupported", f"parser {options.parser!r} is not configured on this server "
                                   f"(available: {', '.join(sorted(self.config.parsers))})", "options.parser")
         try:
-            clean = check_prompt(prompt) if (prompt or not overrides) else ""
+            clean = check_prompt(prompt) if (prompt or not (overrides or random)) else ""
             apply_overrides(Attributes(), overrides)
         except MachError as exc:
             raise P.ProtocolError("bad_prompt", str(exc), "prompt" if "prompt" in str(exc) else "overrides") from None
@@ -504,7 +506,7 @@ class Server:
                     age = np.random.default_rng(seed).uniform(*d.age_range)
                     drawn.append(f"body.age_years={age:.1f}")
                 # the client's own overrides come last: they win over the diversity draw
-                requests.append(self._request(r.prompt, seed, drawn + list(req.overrides), req.options))
+                requests.append(self._request(r.prompt, seed, drawn + list(req.overrides), req.options, random=True))
         self._admit(client, len(requests))
         batch_id, job_ids = self.store.add_batch(client, req.token, requests)
         log.info("batch queued", extra={"batch_id": batch_id, "jobs": len(job_ids), "client": client})

@@ -1,0 +1,89 @@
+"""Helpers for the service tests: `mach serve` subprocesses on loopback with their own data folders."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from machcreator.client import BackendError, Client
+
+#: the cheapest real character: every stage runs, on small maps and a draft groom
+SMALL = {"texture_size": 128, "preview_size": 96, "hair_detail": 0.05}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class ServerProcess:
+    """``mach serve`` in a subprocess; ``kill()`` is SIGKILL, ``start()`` again reuses the data folder."""
+
+    def __init__(self, data: Path, *args: str, workers: int = 1, port: int | None = None) -> None:
+        self.data, self.args, self.workers = data, list(args), workers
+        self.port = port or free_port()
+        self.endpoint = f"tcp://127.0.0.1:{self.port}"
+        self.proc: subprocess.Popen | None = None
+
+    def start(self, wait_workers: bool = True) -> "ServerProcess":
+        cmd = [sys.executable, "-m", "machcreator.cli", "serve", "--bind", self.endpoint, "--data", str(self.data),
+               "--workers", str(self.workers), *self.args]
+        self.log = open(self.data.parent / f"{self.data.name}-serve.log", "ab")
+        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT)
+        if wait_workers:
+            self.wait_ready()
+        return self
+
+    def client(self, **kwargs) -> Client:
+        return Client(self.endpoint, **kwargs)
+
+    def wait_ready(self, timeout_s: float = 180.0) -> None:
+        """Until every worker has loaded its pipeline."""
+        deadline = time.monotonic() + timeout_s
+        with self.client(timeout_s=2.0, retries=1) as c:
+            while time.monotonic() < deadline:
+                assert self.proc.poll() is None, f"mach serve exited with {self.proc.returncode}: {self.read_log()}"
+                try:
+                    workers = c.status()["server"]["workers"]
+                    if len(workers) == self.workers and all(w["state"] == "idle" for w in workers):
+                        return
+                except BackendError:
+                    pass
+                time.sleep(0.3)
+        raise TimeoutError(f"server not ready: {self.read_log()}")
+
+    def worker_pids(self) -> list[int]:
+        with self.client() as c:
+            return [w["pid"] for w in c.status()["server"]["workers"]]
+
+    def kill(self) -> None:
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(10)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+
+    def read_log(self) -> str:
+        return (self.data.parent / f"{self.data.name}-serve.log").read_text(errors="replace")[-3000:]
+
+
+def process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    with open(f"/proc/{pid}/stat") as f:  # a zombie is dead
+        return f.read().split()[2] != "Z"
