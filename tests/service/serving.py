@@ -25,14 +25,17 @@ def free_port() -> int:
 class ServerProcess:
     """``mach serve`` in a subprocess; ``kill()`` is SIGKILL, ``start()`` again reuses the data folder."""
 
-    def __init__(self, data: Path, *args: str, workers: int = 1, port: int | None = None) -> None:
+    def __init__(self, data: Path, *args: str, workers: int = 1, port: int | None = None,
+                 bind_host: str = "127.0.0.1", client_kwargs: dict | None = None) -> None:
         self.data, self.args, self.workers = data, list(args), workers
+        self.client_kwargs = client_kwargs or {}
         self.port = port or free_port()
         self.endpoint = f"tcp://127.0.0.1:{self.port}"
+        self.bind = f"tcp://{bind_host}:{self.port}"
         self.proc: subprocess.Popen | None = None
 
     def start(self, wait_workers: bool = True) -> "ServerProcess":
-        cmd = [sys.executable, "-m", "machcreator.cli", "serve", "--bind", self.endpoint, "--data", str(self.data),
+        cmd = [sys.executable, "-m", "machcreator.cli", "serve", "--bind", self.bind, "--data", str(self.data),
                "--workers", str(self.workers), *self.args]
         self.log = open(self.data.parent / f"{self.data.name}-serve.log", "ab")
         self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT)
@@ -41,7 +44,7 @@ class ServerProcess:
         return self
 
     def client(self, **kwargs) -> Client:
-        return Client(self.endpoint, **kwargs)
+        return Client(self.endpoint, **(self.client_kwargs | kwargs))
 
     def wait_ready(self, timeout_s: float = 180.0) -> None:
         """Until every worker has loaded its pipeline."""

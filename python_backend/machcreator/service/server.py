@@ -639,7 +639,8 @@ class Server:
         self._check_workers()
         self._dispatch()
         self._flush_waiters()
-        if time.time() - self.last_sweep > 30:
+        # sweep often enough for short retentions, at most every 30 s
+        if time.time() - self.last_sweep > min(30.0, max(0.5, self.config.retention_hours * 3600 / 4)):
             self.last_sweep = time.time()
             for job_id in self.store.expire(time.time() - self.config.retention_hours * 3600):
                 self._clean_job_dir(job_id)

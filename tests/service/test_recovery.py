@@ -1,0 +1,109 @@
+"""Killing things: the backend (SIGKILL) mid-job, a worker twice, and a retention that expires jobs."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+import pytest
+from serving import SMALL, ServerProcess, process_alive
+
+from machcreator.export.package import validate_package
+
+
+def _wait_for_stage(client, job_id: str, stage: str, attempt: int = 1) -> int:
+    """Block until ``job_id`` (on its ``attempt``-th run) starts ``stage``; returns the last seq seen."""
+    after, current = 0, 0
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        reply = client.events(job_id, after=after, wait_ms=2000)
+        for e in reply["events"]:
+            after = e["seq"]
+            current = e.get("attempt", current)
+            if e["event"] == "stage_started" and e["stage"] == stage and current == attempt:
+                return after
+        assert reply["state"] not in ("done", "failed", "cancelled"), reply
+    raise TimeoutError(stage)
+
+
+@pytest.fixture()
+def data(tmp_path):
+    return tmp_path / "data"
+
+
+def test_a_killed_backend_restarts_and_the_client_gets_its_result_without_resubmitting(data, tmp_path):
+    server = ServerProcess(data).start()
+    try:
+        client = server.client(timeout_s=2.0, retries=15)  # Lazy Pirate rides over the restart
+        running = client.generate("an old man with a white beard", seed=4, texture_size=512, hair_detail=0.3)
+        queued = client.generate("a young woman", seed=4, **SMALL)
+        _wait_for_stage(client, running, "hair")
+        worker = server.worker_pids()[0]
+        server.kill()
+        deadline = time.monotonic() + 10
+        while process_alive(worker) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not process_alive(worker)  # no orphan keeps writing
+        server.start(wait_workers=False)
+        jobs = {j: client.wait(j, timeout_s=300) for j in (running, queued)}
+        assert {j["state"] for j in jobs.values()} == {"done"}
+        assert jobs[running]["attempts"] == 2 and jobs[queued]["attempts"] == 1
+        retry = [e for e in client.events(running)["events"] if e["event"] == "retrying"]
+        assert len(retry) == 1 and "server stopped" in retry[0]["reason"]
+        out = client.fetch(running, tmp_path / "pkg")
+        assert [i for i in validate_package(out) if i.severity == "error"] == []
+        assert not list((data / "jobs").rglob("*.partial"))  # what the killed run half-wrote is gone
+        client.close()
+    finally:
+        server.stop()
+
+
+def test_a_job_whose_worker_dies_twice_fails_with_the_reason(data):
+    server = ServerProcess(data).start()
+    try:
+        with server.client() as client:
+            job_id = client.generate("a tall woman", seed=9, texture_size=512, hair_detail=0.3)
+            for attempt in (1, 2):
+                _wait_for_stage(client, job_id, "geometry", attempt)
+                os.kill(server.worker_pids()[0], signal.SIGKILL)
+            job = client.wait(job_id, timeout_s=120)
+            assert job["state"] == "failed"
+            assert "worker process died (exit code -9)" in job["error"] and "attempt 2 of 2" in job["error"]
+            assert not (data / "jobs" / job_id).exists()
+            server.wait_ready()  # a fresh worker replaced the killed ones
+            again = client.generate("a tall woman", seed=9, **SMALL)
+            assert client.wait(again, timeout_s=300)["state"] == "done"
+    finally:
+        server.stop()
+
+
+def test_finished_packages_expire_after_the_retention(data):
+    server = ServerProcess(data, "--retention-hours", "0.0005").start()  # 1.8 s
+    try:
+        with server.client() as client:
+            job_id = client.generate("a girl", seed=1, **SMALL)
+            assert client.wait(job_id, timeout_s=300)["state"] == "done"
+            assert (data / "jobs" / job_id / "package" / "manifest.json").is_file()
+            deadline = time.monotonic() + 30
+            while client.status(job_id)["job"]["state"] != "expired" and time.monotonic() < deadline:
+                time.sleep(0.5)
+            assert client.status(job_id)["job"]["state"] == "expired"
+            assert not (data / "jobs" / job_id).exists()
+    finally:
+        server.stop()
+
+
+def test_a_graceful_shutdown_requeues_the_running_job_without_using_a_try(data):
+    server = ServerProcess(data).start()
+    try:
+        with server.client(timeout_s=2.0, retries=15) as client:
+            job_id = client.generate("a man with a moustache", seed=2, texture_size=512, hair_detail=0.3)
+            _wait_for_stage(client, job_id, "geometry")
+            client.shutdown()
+            assert server.proc.wait(60) == 0
+            server.start(wait_workers=False)
+            job = client.wait(job_id, timeout_s=300)
+        assert job["state"] == "done" and job["attempts"] == 1
+    finally:
+        server.stop()
