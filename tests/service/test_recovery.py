@@ -36,7 +36,7 @@ def test_a_killed_backend_restarts_and_the_client_gets_its_result_without_resubm
     server = ServerProcess(data).start()
     try:
         client = server.client(timeout_s=2.0, retries=15)  # Lazy Pirate rides over the restart
-        running = client.generate("an old man with a white beard", seed=4, texture_size=512, hair_detail=0.3)
+        running = client.generate("an old man with a white beard", seed=4, texture_size=256, hair_detail=0.1)
         queued = client.generate("a young woman", seed=4, **SMALL)
         _wait_for_stage(client, running, "hair")
         worker = server.worker_pids()[0]
@@ -63,7 +63,7 @@ def test_a_job_whose_worker_dies_twice_fails_with_the_reason(data):
     server = ServerProcess(data).start()
     try:
         with server.client() as client:
-            job_id = client.generate("a tall woman", seed=9, texture_size=512, hair_detail=0.3)
+            job_id = client.generate("a tall woman", seed=9, texture_size=256, hair_detail=0.1)
             for attempt in (1, 2):
                 _wait_for_stage(client, job_id, "geometry", attempt)
                 os.kill(server.worker_pids()[0], signal.SIGKILL)
@@ -98,7 +98,7 @@ def test_a_graceful_shutdown_requeues_the_running_job_without_using_a_try(data):
     server = ServerProcess(data).start()
     try:
         with server.client(timeout_s=2.0, retries=15) as client:
-            job_id = client.generate("a man with a moustache", seed=2, texture_size=512, hair_detail=0.3)
+            job_id = client.generate("a man with a moustache", seed=2, texture_size=256, hair_detail=0.1)
             _wait_for_stage(client, job_id, "geometry")
             client.shutdown()
             assert server.proc.wait(60) == 0

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from machcreator.pipeline import MAX_TEXTURE_SIZE, STAGE_NAMES
 from machcreator.service.protocol import (
-    BATCH_ID_PATTERN, EVENT_KINDS, JOB_ID_PATTERN, JOB_STATES, MAX_BATCH_JOBS, MAX_CHUNK_BYTES,
+    BATCH_ID_PATTERN, EVENT_KINDS, REQUEST_TYPES, JOB_ID_PATTERN, JOB_STATES, MAX_BATCH_JOBS, MAX_CHUNK_BYTES,
     MAX_EVENTS_PER_REPLY, MAX_LIST_JOBS, MAX_OVERRIDES, MAX_WAIT_MS, TOKEN_PATTERN, ProtocolError,
 )
 from machcreator.attributes import PROMPT_MAX_CHARS, Ancestry, Gender
@@ -157,6 +157,7 @@ class Shutdown(_Message):
 Request = Annotated[Union[Hello, Generate, Edit, Batch, Status, Jobs, Events, Cancel, Result, Fetch, Shutdown],
                     Field(discriminator="type")]
 REQUEST_ADAPTER: TypeAdapter[Any] = TypeAdapter(Request)
+assert set(REQUEST_ADAPTER.json_schema()["discriminator"]["mapping"]) == set(REQUEST_TYPES)
 
 
 class Event(BaseModel):
@@ -180,7 +181,7 @@ class Event(BaseModel):
 
 def parse_request(header: dict[str, Any]) -> Any:
     """The typed request of a decoded header, or a ``bad_request`` :class:`ProtocolError`."""
-    if header.get("type") not in REQUEST_ADAPTER.json_schema()["discriminator"]["mapping"]:
+    if header.get("type") not in REQUEST_TYPES:
         kind = header.get("type")
         raise ProtocolError("bad_request", f"unknown request type {str(kind)[:40]!r}", "type")
     try:

@@ -62,6 +62,7 @@ class Worker:
         self.sock.connect(connect)
         self.job_id: str | None = None
         self.cancelled = False
+        self.stopping = False
         self.pipe = Pipeline(progress=self._stage_started, stage_finished=self._stage_finished,
                              anny_cache_dir=anny_cache, hair_cache_dir=str(data_dir / "cache" / "hair"))
 
@@ -71,7 +72,7 @@ class Worker:
     def serve(self) -> None:
         self.pipe.warm_up()
         self.send({"type": "ready", "pid": os.getpid(), "rss_mb": rss_mb()})
-        while True:
+        while not self.stopping:
             if not self.sock.poll(1000):
                 if os.getppid() != self.parent_pid:
                     return  # the server is gone (platforms without PDEATHSIG)
@@ -107,8 +108,8 @@ class Worker:
             message = json.loads(self.sock.recv())
             if message["type"] == "cancel" and message.get("job_id") == self.job_id:
                 self.cancelled = True
-            elif message["type"] == "stop":
-                self.cancelled = True
+            elif message["type"] == "stop":  # the server is stopping: end this job, then exit
+                self.cancelled = self.stopping = True
         if self.cancelled or os.getppid() != self.parent_pid:
             raise JobCancelled()
 
