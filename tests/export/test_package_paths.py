@@ -1,6 +1,8 @@
 """Package folder safety: paths stay inside, output folders are never clobbered silently."""
 
 import os
+import subprocess
+import sys
 
 import pytest
 
@@ -64,3 +66,17 @@ def test_missing_or_corrupt_manifest_is_a_package_error(tmp_path):
     (tmp_path / "manifest.json").write_text('{"format": "something-else"}')
     with pytest.raises(PackageError, match="invalid"):
         read_manifest(tmp_path)
+
+
+def test_a_killed_writers_partial_folder_is_removed_and_a_live_ones_kept(tmp_path):
+    from machcreator.export.package import remove_stale_partials
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    stale = tmp_path / f".anna.{dead.pid}-x1.partial"
+    live = tmp_path / f".anna.{os.getpid()}-x2.partial"
+    other = tmp_path / f".bob.{dead.pid}-x3.partial"
+    for folder in (stale, live, other):
+        (folder / "textures").mkdir(parents=True)
+    assert remove_stale_partials(tmp_path / "anna") == [stale]
+    assert not stale.exists() and live.exists() and other.exists()

@@ -7,6 +7,7 @@ import threading
 import time
 import uuid
 
+import jsonschema
 import numpy as np
 import pytest
 from PIL import Image
@@ -14,6 +15,9 @@ from PIL import Image
 from machcreator.client import Client, RequestFailed
 from machcreator.export.package import validate_package
 from machcreator.pipeline import STAGE_NAMES, stage_span
+from machcreator.service.messages import json_schemas
+
+EVENT_SCHEMA = json_schemas()["event"]
 
 from serving import SMALL
 
@@ -30,6 +34,8 @@ def test_generate_reports_every_stage_in_order_then_fetches_a_valid_package(serv
         job_id = c.generate("an old fisherman with a grey beard", seed=3, **SMALL)
         events = _events(c, job_id)
         assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
+        for e in events:
+            jsonschema.validate(e, EVENT_SCHEMA)
         kinds = [e["event"] for e in events]
         assert kinds[:2] == ["queued", "started"] and kinds[-1] == "done", kinds
         stages = [(e["event"], e["stage"]) for e in events if e["event"].startswith("stage_")]

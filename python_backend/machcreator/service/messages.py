@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from machcreator.pipeline import MAX_TEXTURE_SIZE, STAGE_NAMES
 from machcreator.service.protocol import (
-    BATCH_ID_PATTERN, EVENT_KINDS, REQUEST_TYPES, JOB_ID_PATTERN, JOB_STATES, MAX_BATCH_JOBS, MAX_CHUNK_BYTES,
+    BATCH_ID_PATTERN, ERROR_CODES, EVENT_KINDS, REQUEST_TYPES, JOB_ID_PATTERN, JOB_STATES, MAX_BATCH_JOBS, MAX_CHUNK_BYTES,
     MAX_EVENTS_PER_REPLY, MAX_LIST_JOBS, MAX_OVERRIDES, MAX_WAIT_MS, TOKEN_PATTERN, ProtocolError,
 )
 from machcreator.attributes import PROMPT_MAX_CHARS, Ancestry, Gender
@@ -179,6 +179,35 @@ class Event(BaseModel):
     reason: str | None = Field(None, description="failed, retrying: why")
 
 
+class ErrorBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    code: Literal[tuple(ERROR_CODES)]  # type: ignore[valid-type]
+    message: str
+    field: str | None = Field(None, description="where in the request, dotted (e.g. options.texture_size)")
+
+
+class ErrorReply(BaseModel):
+    """The reply to a request that could not be served; ``re`` is null when the request had no valid id."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: Literal["error"]
+    re: str | None
+    ok: Literal[False]
+    error: ErrorBody
+
+
+class Reply(BaseModel):
+    """The envelope of every successful reply; the fields of each type are in docs/protocol.md."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: Literal[REQUEST_TYPES]  # type: ignore[valid-type]
+    re: str
+    ok: Literal[True]
+
+
 def parse_request(header: dict[str, Any]) -> Any:
     """The typed request of a decoded header, or a ``bad_request`` :class:`ProtocolError`."""
     if header.get("type") not in REQUEST_TYPES:
@@ -193,10 +222,12 @@ def parse_request(header: dict[str, Any]) -> Any:
 
 
 def json_schemas() -> dict[str, dict[str, Any]]:
-    """One JSON schema per message: each request type, and the event."""
+    """One JSON schema per message: each request type, the event, the reply envelope and the error reply."""
     schemas = {model.model_fields["type"].annotation.__args__[0]: model.model_json_schema()
                for model in (Hello, Generate, Edit, Batch, Status, Jobs, Events, Cancel, Result, Fetch, Shutdown)}
     schemas["event"] = Event.model_json_schema()
+    schemas["reply"] = Reply.model_json_schema()
+    schemas["error"] = ErrorReply.model_json_schema()
     return schemas
 
 

@@ -447,6 +447,9 @@ class Server:
         if (job := self.store.by_token(client, req.token)) is not None:
             return {"job_id": job.job_id, "created": False, "state": job.state}
         if blob is not None:
+            if len(blob) > P.MAX_PHOTO_BYTES:
+                raise P.ProtocolError("too_large", f"the photo is {len(blob)} bytes; the limit is {P.MAX_PHOTO_BYTES}",
+                                      "photo")
             check_photo(blob)
             raise P.ProtocolError("unsupported", "this server cannot make a head from a photo yet "
                                   "(capabilities.photo is false); send a prompt instead", "photo")
