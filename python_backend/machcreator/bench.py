@@ -140,3 +140,97 @@ if __name__ == "__main__":
         _hair_worker()
     else:
         run_bench(sys.argv[1:] or None)
+
+
+# --- the service: `mach bench-service` ------------------------------------------------------------
+
+def _start_server(data: Path, workers: int) -> tuple[subprocess.Popen, str]:
+    import socket
+
+    from machcreator.client import BackendError, Client
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        endpoint = f"tcp://127.0.0.1:{s.getsockname()[1]}"
+    proc = subprocess.Popen([sys.executable, "-m", "machcreator.cli", "serve", "--bind", endpoint, "--data", str(data),
+                             "--workers", str(workers)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    with Client(endpoint, timeout_s=2.0, retries=1) as c:
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"mach serve exited with {proc.returncode}; see {data}/server.log")
+            try:
+                ws = c.status()["server"]["workers"]
+                if len(ws) == workers and all(w["state"] == "idle" for w in ws):
+                    return proc, endpoint
+            except BackendError:
+                pass
+            time.sleep(0.2)
+
+
+def _timed_job(client, submit, dest: Path) -> dict[str, float]:
+    """Submit (``submit()`` returns a job id), follow the events, fetch; seconds of each step."""
+    t0 = time.perf_counter()
+    job_id = submit()
+    first: list[float] = []
+    job = client.wait(job_id, on_event=lambda e: first.append(time.perf_counter()) if e["event"] == "stage_started" else None)
+    if job["state"] != "done":
+        raise RuntimeError(f"job {job_id} {job['state']}: {job['error']}")
+    t1 = time.perf_counter()
+    client.fetch(job_id, dest)
+    t2 = time.perf_counter()
+    size = sum(p.stat().st_size for p in dest.rglob("*") if p.is_file())
+    return {"job_id": job_id, "first_event_s": first[0] - t0, "done_s": t1 - t0, "fetched_s": t2 - t0,
+            "fetch_s": t2 - t1, "mb": size / 2**20}
+
+
+def run_service_bench(console: Console, *, workers: int = 1, batch: int = 4, rss_jobs: int = 200) -> dict[str, float]:
+    """Time a real `mach serve` on loopback from a client, as the Unreal panel uses it."""
+    import psutil
+
+    from machcreator.client import Client
+
+    results: dict[str, float] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        t0 = time.perf_counter()
+        proc, endpoint = _start_server(Path(tmp) / "data", workers)
+        results["server start → workers warm (s)"] = time.perf_counter() - t0
+        try:
+            with Client(endpoint, timeout_s=10.0) as c:
+                # the first job grows this hair style once (cached on disk afterwards), like any first use
+                _timed_job(c, lambda: c.generate("a woman with shoulder-length hair", seed=99), Path(tmp) / "first")
+                warm = _timed_job(c, lambda: c.generate("an old fisherman with a grey beard and a wool cap", seed=7),
+                                  Path(tmp) / "warm")
+                results["time to first progress event (s)"] = warm["first_event_s"]
+                results["warm prompt → fetched package (s)"] = warm["fetched_s"]
+                results["package size (MB)"] = warm["mb"]
+                results["package transfer (MB/s)"] = warm["mb"] / warm["fetch_s"]
+                edit = _timed_job(c, lambda: c.edit(warm["job_id"], ["hair.color=auburn"]), Path(tmp) / "edit")
+                results["hair-colour edit → fetched package (s)"] = edit["fetched_s"]
+                t0 = time.perf_counter()
+                _, job_ids = c.batch(count=batch, seed=1000)
+                for job_id in job_ids:
+                    c.wait(job_id)
+                results[f"jobs per minute (batch of {batch}, default options)"] = 60 * batch / (time.perf_counter() - t0)
+                server = psutil.Process(proc.pid)
+                results["server RSS before small jobs (MB)"] = server.memory_info().rss / 2**20
+                small = {"texture_size": 64, "preview_size": 64, "hair_detail": 0.05}
+                for i in range(rss_jobs):
+                    c.wait(c.generate("a man", seed=i % 4, **small))
+                    if i + 1 == rss_jobs // 2:
+                        results[f"server RSS after {i + 1} jobs (MB)"] = server.memory_info().rss / 2**20
+                results[f"server RSS after {rss_jobs} jobs (MB)"] = server.memory_info().rss / 2**20
+                ws = c.status()["server"]["workers"]
+                results["worker RSS (MB, each)"] = max(w["rss_mb"] for w in ws)
+                c.shutdown()
+            proc.wait(60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+    targets = {"warm prompt → fetched package (s)": "≤ 8", "hair-colour edit → fetched package (s)": "≤ 2"}
+    table = Table(title=f"mach serve on loopback, {workers} worker(s)")
+    for column in ("measure", "value", "target"):
+        table.add_column(column)
+    for name, value in results.items():
+        table.add_row(name, f"{value:.2f}", targets.get(name, ""))
+    console.print(table)
+    return results

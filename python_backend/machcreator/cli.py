@@ -209,6 +209,18 @@ def bench(
     run_bench(prompts or None, runs=runs, texture_size=texture_size, console=out_console, hair=hair)
 
 
+@app.command("bench-service")
+def bench_service(
+    workers: int = typer.Option(1, "--workers", min=1, max=16),
+    batch: int = typer.Option(4, "--batch", min=1, max=100, help="Random characters for the jobs-per-minute figure."),
+    rss_jobs: int = typer.Option(200, "--rss-jobs", min=2, max=10_000, help="Small jobs before reading the server's RSS."),
+) -> None:
+    """Time `mach serve` from a client: first event, warm prompt and edit to fetched package, MB/s, jobs/min, RSS."""
+    from machcreator.bench import run_service_bench
+
+    run_service_bench(out_console, workers=workers, batch=batch, rss_jobs=rss_jobs)
+
+
 @app.command()
 def serve(
     bind: str = typer.Option("tcp://127.0.0.1:5555", "--bind", help="Address for clients; beyond loopback needs --keys."),
