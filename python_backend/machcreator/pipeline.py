@@ -97,7 +97,7 @@ class GenerationResult:
 class StageCache:
     """A small in-memory LRU of stage outputs keyed by a hash of their inputs."""
 
-    def __init__(self, max_entries: int = 10) -> None:  # two runs of five stage outputs
+    def __init__(self, max_entries: int = 12) -> None:  # two runs of six stage outputs
         self.max_entries = max_entries
         self._items: OrderedDict[str, Any] = OrderedDict()
         self.hits = 0

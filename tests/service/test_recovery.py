@@ -59,6 +59,7 @@ def test_a_killed_backend_restarts_and_the_client_gets_its_result_without_resubm
         server.stop()
 
 
+@pytest.mark.slow  # two worker restarts (~25 s); the SIGKILL test above covers recovery by default
 def test_a_job_whose_worker_dies_twice_fails_with_the_reason(data):
     server = ServerProcess(data).start()
     try:
@@ -94,6 +95,7 @@ def test_finished_packages_expire_after_the_retention(data):
         server.stop()
 
 
+@pytest.mark.slow  # a stop and a restart (~25 s)
 def test_a_graceful_shutdown_requeues_the_running_job_without_using_a_try(data):
     server = ServerProcess(data).start()
     try:

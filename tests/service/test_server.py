@@ -11,6 +11,7 @@ import jsonschema
 import numpy as np
 import pytest
 from PIL import Image
+from serving import SMALL, ServerProcess
 
 from machcreator.client import Client, RequestFailed
 from machcreator.export.package import validate_package
@@ -19,7 +20,14 @@ from machcreator.service.messages import json_schemas
 
 EVENT_SCHEMA = json_schemas()["event"]
 
-from serving import SMALL
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """One server with 2 warm workers shared by this module's tests."""
+    s = ServerProcess(tmp_path_factory.mktemp("serve") / "data", workers=2).start()
+    yield s
+    s.stop()
+
 
 
 def _events(client: Client, job_id: str) -> list[dict]:

@@ -90,7 +90,6 @@ class Worker:
         state, reason = "done", None
         try:
             result = self.pipe(GenerateRequest.model_validate(message["request"]))
-            self._check_messages()
             self.pipe.write(result, Path(message["out"]))
         except JobCancelled:
             state = "cancelled"
