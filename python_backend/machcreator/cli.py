@@ -290,8 +290,11 @@ def _follow_and_fetch(client: "Client", job_id: str, output: Optional[Path]) -> 
     from machcreator.client import JobFailed
 
     with _progress_reporter() as progress:
-        job = client.wait(job_id, on_event=lambda e: progress(e.get("stage", ""), e.get("fraction") or 0.0, e["message"])
-                          if e["event"] == "stage_started" else None)
+        def on_event(e: dict) -> None:
+            if e["event"] == "stage_started":
+                progress(e["stage"], e["fraction"], e["message"])
+
+        job = client.wait(job_id, on_event=on_event)
     if job["state"] != "done":
         raise JobFailed(job)
     if output is not None:

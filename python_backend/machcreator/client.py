@@ -220,7 +220,7 @@ class Client:
             self._replies[rid] = update
 
     def poll(self) -> list[Update]:
-        """Never blocks: new events of watched jobs and replies to :meth:`send`, in arrival order."""
+        """Never blocks: new events of watched jobs (in order), then replies to :meth:`send`."""
         self._arm_watches()
         self._pump(0)
         out = self._events + list(self._replies.values())

@@ -9,7 +9,7 @@ import jsonschema
 import pytest
 
 from machcreator.service import protocol as P
-from machcreator.service.messages import json_schemas, parse_request
+from machcreator.service.messages import REQUEST_ADAPTER, json_schemas, parse_request
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 
@@ -18,6 +18,7 @@ def test_the_documented_schemas_are_the_models():
     files = {p.name.removesuffix(".schema.json"): json.loads(p.read_text()) for p in (DOCS / "schemas").glob("*.json")}
     assert files == json_schemas(), "run: python -m machcreator.service.messages docs/schemas"
     assert set(P.REQUEST_TYPES) <= set(files)
+    assert set(REQUEST_ADAPTER.json_schema()["discriminator"]["mapping"]) == set(P.REQUEST_TYPES)
 
 
 def test_protocol_doc_names_every_request_error_code_and_event():
@@ -44,6 +45,8 @@ def test_valid_requests_pass_both_pydantic_and_the_json_schema(header):
     ({"type": "batch", "id": "1", "token": "b", "random": {"count": P.MAX_BATCH_JOBS + 1}}, "random.count"),
     ({"type": "generate", "id": "1", "token": "t", "overrides": ["a=b"] * (P.MAX_OVERRIDES + 1)}, "overrides"),
     ({"type": "hello", "id": "x" * 65}, "id"),
+    ({"type": "batch", "id": "1", "token": "b", "random": {"count": 2, "diversity": {"age_range": [0, 20]}}},
+     "random.diversity.age_range.0"),
     ({"type": "teleport", "id": "1"}, "type"),
 ])
 def test_out_of_bounds_fields_are_named(header, field):
@@ -53,3 +56,10 @@ def test_out_of_bounds_fields_are_named(header, field):
     if header["type"] in json_schemas():
         with pytest.raises(jsonschema.ValidationError):
             jsonschema.validate(header, json_schemas()[header["type"]])
+
+
+def test_an_age_range_must_run_low_to_high():
+    header = {"type": "batch", "id": "1", "token": "b", "random": {"count": 2, "diversity": {"age_range": [60, 20]}}}
+    with pytest.raises(P.ProtocolError, match="low must not exceed high") as err:
+        parse_request(header)
+    assert err.value.field == "random.diversity"

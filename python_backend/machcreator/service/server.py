@@ -123,6 +123,9 @@ class Server:
         self.store = JobStore(self.data / "jobs.sqlite")
         self.ctx = zmq.Context()
         self.auth = None
+        self.front: zmq.Socket | None = None
+        self.back: zmq.Socket | None = None
+        self.ipc_dir: Path | None = None
         self.workers: dict[str, WorkerProc] = {}
         self.worker_deaths: deque[float] = deque(maxlen=MAX_WORKER_DEATHS_PER_MINUTE)
         self.spawned = 0
@@ -217,10 +220,12 @@ class Server:
         self.workers.clear()
         if self.auth is not None:
             self.auth.stop()
-        self.front.close(0)
-        self.back.close(0)
+        for sock in (self.front, self.back):
+            if sock is not None:
+                sock.close(0)
         self.ctx.term()
-        shutil.rmtree(self.ipc_dir, ignore_errors=True)
+        if self.ipc_dir is not None:
+            shutil.rmtree(self.ipc_dir, ignore_errors=True)
         self.store.close()
         self._lock.close()
         log.info("stopped")
@@ -424,9 +429,12 @@ class Server:
                                   f"(available: {', '.join(sorted(self.config.parsers))})", "options.parser")
         try:
             clean = check_prompt(prompt) if (prompt or not (overrides or random)) else ""
+        except MachError as exc:
+            raise P.ProtocolError("bad_prompt", str(exc), "prompt") from None
+        try:
             apply_overrides(Attributes(), overrides)
         except MachError as exc:
-            raise P.ProtocolError("bad_prompt", str(exc), "prompt" if "prompt" in str(exc) else "overrides") from None
+            raise P.ProtocolError("bad_prompt", str(exc), "overrides") from None
         return GenerateRequest(prompt=clean, seed=seed, overrides=overrides, parser=options.parser,
                                parser_options=self.config.parsers[options.parser],
                                texture_size=options.texture_size, preview_size=options.preview_size,
@@ -495,9 +503,6 @@ class Server:
                     raise P.ProtocolError(exc.code, f"prompts[{i}]: {exc.message}", f"prompts.{i}") from None
         else:
             r, d = req.random, req.random.diversity
-            if d.age_range is not None and not 1 <= d.age_range[0] <= d.age_range[1] <= 95:
-                raise P.ProtocolError("bad_request", "random.diversity.age_range must be 1 <= low <= high <= 95",
-                                      "random.diversity.age_range")
             for i in range(r.count):
                 seed = (r.seed + i) % 2**32
                 drawn = []
@@ -695,7 +700,11 @@ def serve(config: ServerConfig, *, log_stream: Any = None, ready: Any = None) ->
     root.setLevel(logging.INFO)
     root.propagate = False
     server = Server(config)
-    server.start()
+    try:
+        server.start()
+    except BaseException:
+        server.close()  # a bind or key error: release the lock, the ZAP thread and any worker
+        raise
     if ready is not None:
         ready(server)
     server.run()
