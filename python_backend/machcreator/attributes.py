@@ -340,6 +340,53 @@ def literal_values(path: str) -> tuple[str, ...]:
     return ()
 
 
+def _field_info(path: str) -> tuple[type[BaseModel], str, Any]:
+    *groups, leaf = path.split(".")
+    model: type[BaseModel] = Attributes
+    for g in groups:
+        model = model.model_fields[g].annotation  # type: ignore[assignment]
+    return model, leaf, model.model_fields[leaf]
+
+
+def _accepts(model: type[BaseModel], leaf: str, value: Any) -> bool:
+    try:
+        model.model_validate({leaf: value})
+        return True
+    except ValueError:
+        return False
+
+
+def editor_fields() -> list[dict[str, Any]]:
+    """Every attribute as an editor widget: what the Unreal details panel shows.
+
+    Each entry: ``path``, ``kind`` (``enum`` | ``color`` | ``float`` | ``bool`` | ``list``),
+    ``description``, and per kind ``values`` (enum and list words; colour names), ``srgb`` (colour
+    name -> sRGB 0..255) or ``min``/``max`` (float). The plugin ships this as JSON
+    (``mach attributes --editor-fields``); a test keeps the two equal.
+    """
+    out = []
+    for path in Attributes.field_paths():
+        model, leaf, info = _field_info(path)
+        entry: dict[str, Any] = {"path": path, "description": info.description or ""}
+        kinds = {getattr(a, "__origin__", a) for a in (get_args(info.annotation) or (info.annotation,))}
+        words = literal_values(path)
+        if list in kinds:
+            entry.update(kind="list", values=list(words))
+        elif words:
+            entry.update(kind="enum", values=list(words))
+        elif bool in kinds:
+            entry.update(kind="bool")
+        elif float in kinds:
+            bounds = {type(m).__name__: m for m in info.metadata}
+            entry.update(kind="float", min=float(bounds["Ge"].ge), max=float(bounds["Le"].le))
+        else:  # a colour name, validated against its pool
+            names = [c for c in COLORS if _accepts(model, leaf, c)]
+            entry.update(kind="color", values=names + (["none"] if _accepts(model, leaf, "none") else []),
+                         srgb={c: list(COLORS[c]) for c in names})
+        out.append(entry)
+    return out
+
+
 # --- seeded completion of unspecified fields ----------------------------------------------------
 
 def resolve(attrs: Attributes, seed: int) -> Attributes:

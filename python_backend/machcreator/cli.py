@@ -127,11 +127,16 @@ def attributes(
     seed: Optional[int] = typer.Option(None, "--seed", min=0, max=2**32 - 1, help="Also fill unspecified fields from this seed."),
     prompt_file: Optional[Path] = typer.Option(None, "--prompt-file", help="Read the prompt from a UTF-8 text file."),
     fields: bool = typer.Option(False, "--fields", help="List every attribute path and exit."),
+    editor_fields: bool = typer.Option(False, "--editor-fields",
+                                       help="Print every attribute as an editor field (JSON, what the Unreal panel shows) and exit."),
 ) -> None:
     """Print the attributes a prompt specifies, as JSON (with --seed: every attribute)."""
-    from machcreator.attributes import Attributes, apply_overrides, literal_values, resolve
+    from machcreator.attributes import Attributes, apply_overrides, editor_fields as fields_for_editor, literal_values, resolve
     from machcreator.parsing import check_prompt, get_parser
 
+    if editor_fields:
+        sys.stdout.write(json.dumps(fields_for_editor(), indent=1) + "\n")
+        return
     if fields:
         for path in Attributes.field_paths():
             words = literal_values(path)
@@ -171,6 +176,20 @@ def validate(
         err_console.print(f"[red]invalid:[/] {errors} error(s)")
         raise typer.Exit(1)
     out_console.print(f"[green]valid[/] {package}")
+
+
+@app.command()
+def export(
+    package: Path = typer.Argument(..., help="Package folder whose glb to export."),
+    glb: Path = typer.Option(..., "--glb", help="Self-contained .glb file to write."),
+    force: bool = typer.Option(False, "--force", help="Replace an existing file."),
+) -> None:
+    """Write the package's glb as one self-contained file, every texture embedded in it."""
+    from machcreator.export.embed import write_embedded_glb
+
+    stats = write_embedded_glb(package, glb, force=force)
+    out_console.print(f"[green]Wrote[/] {glb} ({stats.bytes / 1e6:.1f} MB, {stats.images} images embedded)",
+                      highlight=False, soft_wrap=True)
 
 
 hair_app = typer.Typer(no_args_is_help=True, help="The hairstyle library.")
