@@ -1,0 +1,104 @@
+"""Characters in a level: a skeletal mesh actor with its grooms attached, found again by tags."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import unreal
+
+from ue_scripts.import_package import ImportedCharacter
+
+TAG = "MachCreator"
+TAG_CHARACTER = "MachCreator.Character="
+TAG_JOB = "MachCreator.Job="
+TAG_PACKAGE = "MachCreator.Package="
+TAG_GROOM = "MachCreator.Groom="
+OUTLINER_FOLDER = "MachCreator"
+
+
+@dataclass
+class PlacedCharacter:
+    actor: object  # SkeletalMeshActor
+    grooms: dict[str, object]  # groom name -> GroomActor attached to it
+
+    def tag(self, prefix: str) -> str | None:
+        return tag_value(self.actor, prefix)
+
+
+def tag_value(actor, prefix: str) -> str | None:
+    for tag in actor.tags:
+        if str(tag).startswith(prefix):
+            return str(tag)[len(prefix):]
+    return None
+
+
+def _actors() -> object:
+    return unreal.get_editor_subsystem(unreal.EditorActorSubsystem)
+
+
+def _bind_grooms(placed: PlacedCharacter, character: ImportedCharacter, location, rotation) -> None:
+    rule = unreal.AttachmentRule.SNAP_TO_TARGET
+    for name, groom in character.grooms.items():
+        groom_actor = placed.grooms.get(name)
+        if groom_actor is None:
+            groom_actor = _actors().spawn_actor_from_class(unreal.GroomActor, location, rotation)
+            groom_actor.set_actor_label(f"{character.name}_{name}")
+            groom_actor.tags = [TAG, TAG_CHARACTER + character.name, TAG_GROOM + name]
+            groom_actor.attach_to_actor(placed.actor, "", rule, rule, rule, False)
+            placed.grooms[name] = groom_actor
+        component = groom_actor.groom_component
+        component.set_groom_asset(groom)
+        component.set_binding_asset(character.bindings[name])
+
+
+def place(character: ImportedCharacter, location=None, yaw_deg: float = 0.0, *, job_id: str | None = None,
+          package_dir: str | None = None, label: str | None = None) -> PlacedCharacter:
+    """Spawn the character at ``location`` (cm) facing ``yaw_deg``; grooms follow the mesh."""
+    location = location or unreal.Vector(0.0, 0.0, 0.0)
+    rotation = unreal.Rotator(0.0, 0.0, float(yaw_deg))
+    actor = _actors().spawn_actor_from_object(character.skeletal_mesh, location, rotation)
+    if actor is None:
+        raise RuntimeError(f"cannot place {character.skeletal_mesh.get_path_name()} in the level")
+    actor.set_actor_label(label or character.name)
+    tags = [TAG, TAG_CHARACTER + character.name]
+    if job_id:
+        tags.append(TAG_JOB + job_id)
+    if package_dir:
+        tags.append(TAG_PACKAGE + str(package_dir))
+    actor.tags = tags
+    actor.set_folder_path(OUTLINER_FOLDER)
+    placed = PlacedCharacter(actor, {})
+    _bind_grooms(placed, character, location, rotation)
+    for groom_actor in placed.grooms.values():
+        groom_actor.set_folder_path(OUTLINER_FOLDER)
+    return placed
+
+
+def find_placed(actor) -> PlacedCharacter | None:
+    """The character an actor belongs to (the mesh actor itself or one of its grooms)."""
+    if actor is None or not actor.actor_has_tag(TAG):
+        return None
+    if isinstance(actor, unreal.GroomActor):
+        actor = actor.get_attach_parent_actor()
+        if actor is None:
+            return None
+    grooms = {}
+    for other in _actors().get_all_level_actors():
+        if isinstance(other, unreal.GroomActor) and other.get_attach_parent_actor() == actor:
+            grooms[tag_value(other, TAG_GROOM) or other.get_actor_label()] = other
+    return PlacedCharacter(actor, grooms)
+
+
+def refresh(placed: PlacedCharacter, character: ImportedCharacter, *, job_id: str | None = None,
+            package_dir: str | None = None) -> None:
+    """After a re-import in place: point the actors at the new mesh, grooms and bindings."""
+    placed.actor.skeletal_mesh_component.set_skeletal_mesh_asset(character.skeletal_mesh)
+    for name in list(placed.grooms):
+        if name not in character.grooms:  # the edit removed this groom (e.g. shaved the beard)
+            _actors().destroy_actor(placed.grooms.pop(name))
+    _bind_grooms(placed, character, placed.actor.get_actor_location(), placed.actor.get_actor_rotation())
+    tags = [t for t in (str(x) for x in placed.actor.tags) if not t.startswith((TAG_JOB, TAG_PACKAGE))]
+    if job_id:
+        tags.append(TAG_JOB + job_id)
+    if package_dir:
+        tags.append(TAG_PACKAGE + str(package_dir))
+    placed.actor.tags = tags
