@@ -429,6 +429,30 @@ def client_shutdown(
     out_console.print("server stopping", highlight=False)
 
 
+unreal_app = typer.Typer(no_args_is_help=True, help="The Unreal Editor plugin.")
+app.add_typer(unreal_app, name="unreal")
+
+
+@unreal_app.command("install")
+def unreal_install(
+    project: Path = typer.Argument(..., help="The project's .uproject file (or its folder)."),
+    force: bool = typer.Option(False, "--force", help="Replace an installed MachCreator plugin."),
+    vendor_pyzmq: Optional[list[str]] = typer.Option(
+        None, "--vendor-pyzmq", help="Also put pyzmq inside the plugin for this platform (Win64, Mac, Linux; "
+                                     "repeatable), for editors that cannot pip install."),
+) -> None:
+    """Copy the MachCreator plugin (menu, editor scripts, backend client) into an Unreal project."""
+    from machcreator.plugin_install import InstallError, install
+
+    try:
+        result = install(project, force=force, vendor_platforms=list(vendor_pyzmq or []))
+    except InstallError as exc:
+        _fail(str(exc))
+    vendored = f", pyzmq vendored for {', '.join(result.vendored)}" if result.vendored else ""
+    out_console.print(f"Installed MachCreator into {result.plugin_dir} ({result.files} files{vendored}). "
+                      "Restart the editor; the MachCreator menu is in the main menu bar.", highlight=False)
+
+
 def main() -> None:
     try:
         code = app(standalone_mode=False)  # errors come back here, to be reported as one line

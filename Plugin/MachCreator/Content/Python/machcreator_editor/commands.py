@@ -1,0 +1,187 @@
+"""What the MachCreator menu entries do. Each returns what it started (for scripts and tests)."""
+from __future__ import annotations
+
+import unreal
+
+from machcreator.client import BackendError, RequestFailed
+from machcreator_editor import backend as backend_mod
+from machcreator_editor import request as req
+from machcreator_editor import settings as settings_mod
+from machcreator_editor.jobs import JobMonitor, describe
+from ue_scripts import actors, assets, population
+from ue_scripts.package import PackageError, asset_name, read_package
+
+MAX_PROMPT_CHARS = 2000
+
+
+def _error(message: str) -> None:
+    unreal.EditorDialog.show_message("MachCreator", message, unreal.AppMsgType.OK)
+
+
+def _details(title: str, obj) -> bool:
+    options = unreal.EditorDialogLibraryObjectDetailsViewOptions(show_object_name=False, allow_search=True,
+                                                                 min_width=520, min_height=640)
+    return unreal.EditorDialog.show_object_details_view(title, obj, options)
+
+
+def _options(request) -> dict:
+    return {"texture_size": int(request.get_editor_property("texture_size")),
+            "hair_detail": float(request.get_editor_property("hair_detail"))}
+
+
+def _unique_name(content_root: str, base: str) -> str:
+    name, n = base, 2
+    while unreal.EditorAssetLibrary.does_directory_exist(assets.character_folder(content_root, name)):
+        name, n = f"{base}_{n}", n + 1
+    return name
+
+
+def generate_character(request=None) -> JobMonitor | None:
+    """Generate Character…: the request in a details panel, then a job followed in the background."""
+    settings = settings_mod.load()
+    request = request or req.new_character_request(settings.texture_size, settings.hair_detail)
+    before = req.read_values(req.new_character_request(settings.texture_size, settings.hair_detail))
+    if not _details("MachCreator: Generate Character", request):
+        return None
+    prompt = str(request.get_editor_property("prompt")).strip()
+    if len(prompt) > MAX_PROMPT_CHARS:
+        _error(f"The prompt is {len(prompt)} characters; the limit is {MAX_PROMPT_CHARS}.")
+        return None
+    seed = int(request.get_editor_property("seed"))
+    try:
+        base = asset_name(str(request.get_editor_property("character_name")) or
+                          (" ".join(prompt.split()[:4]) + f" {seed}" if prompt else f"Character {seed}"))
+        backend = backend_mod.get(settings)
+        client = backend.ensure()
+        job_id = client.generate(prompt, seed=seed, overrides=req.overrides(before, req.read_values(request)),
+                                 **_options(request))
+    except (BackendError, PackageError, ValueError) as exc:
+        _error(describe(exc))
+        return None
+    name = _unique_name(settings.content_root, base)
+    return JobMonitor(backend, settings, job_id, title=f"MachCreator: generating {name}", name=name).start()
+
+
+def edit_selected_character(request=None) -> JobMonitor | None:
+    """Edit Selected Character…: its attributes in the details panel; changed ones re-run as an edit."""
+    settings = settings_mod.load()
+    selected = unreal.get_editor_subsystem(unreal.EditorActorSubsystem).get_selected_level_actors()
+    placed = next((p for p in (actors.find_placed(a) for a in selected) if p is not None), None)
+    if placed is None:
+        _error("Select a MachCreator character in the level first.")
+        return None
+    job_id, package_dir = placed.tag(actors.TAG_JOB), placed.tag(actors.TAG_PACKAGE)
+    name = placed.tag(actors.TAG_CHARACTER)
+    try:
+        manifest = read_package(package_dir, verify_checksums=False).manifest
+    except (PackageError, TypeError) as exc:
+        _error(f"{name}: its package is gone ({exc}); generate it again.")
+        return None
+    request = request or req.new_character_request(settings.texture_size, settings.hair_detail)
+    request.set_editor_property("prompt", manifest["request"].get("prompt", ""))
+    request.set_editor_property("seed", int(manifest.get("seed", 0)))
+    request.set_editor_property("character_name", name)
+    req.write_values(request, manifest.get("attributes_resolved", {}))
+    before = req.read_values(request)
+    if not _details(f"MachCreator: Edit {name}", request):
+        return None
+    changes = req.overrides(before, req.read_values(request))
+    prompt, seed = str(request.get_editor_property("prompt")).strip(), int(request.get_editor_property("seed"))
+    try:
+        backend = backend_mod.get(settings)
+        client = backend.ensure()
+        if prompt != manifest["request"].get("prompt", "") or seed != int(manifest.get("seed", 0)):
+            job = client.generate(prompt, seed=seed, overrides=changes, **_options(request))
+        else:
+            try:
+                job = client.edit(job_id, changes)
+            except RequestFailed as exc:
+                if exc.code != "not_found":
+                    raise
+                # the backend no longer has the parent job: regenerate from the full attribute set
+                every = req.overrides({}, {k: v for k, v in req.read_values(request).items() if v is not None})
+                job = client.generate(prompt, seed=seed, overrides=every, **_options(request))
+    except BackendError as exc:
+        _error(describe(exc))
+        return None
+    return JobMonitor(backend, settings, job, title=f"MachCreator: updating {name}", name=name,
+                      replace=placed).start()
+
+
+def _crowd(request) -> tuple[population.Crowd, population.Layout]:
+    prompts = [line.strip() for line in str(request.get_editor_property("prompts")).splitlines() if line.strip()]
+    genders = [g for g in ("female", "male") if request.get_editor_property(g)]
+    ancestries = [a for a in ("african", "asian", "caucasian", "mixed") if request.get_editor_property(a)]
+    lo, hi = float(request.get_editor_property("min_age")), float(request.get_editor_property("max_age"))
+    if lo and hi and lo > hi:
+        raise ValueError(f"the minimum age ({lo:g}) is above the maximum ({hi:g})")
+    crowd = population.Crowd(prompts=prompts, count=int(request.get_editor_property("count")),
+                             seed=int(request.get_editor_property("seed")),
+                             prompt=str(request.get_editor_property("shared_prompt")), genders=genders,
+                             ancestries=ancestries, age_range=(lo, hi) if lo and hi else None,
+                             options=_options(request))
+    kind = {req.MachLayout.GRID: "grid", req.MachLayout.SPLINE: "spline",
+            req.MachLayout.TARGETS: "targets"}
+    layout_value = request.get_editor_property("layout")
+    layout = population.Layout(kind=next(k for v, k in kind.items() if v == layout_value),
+                               spacing_cm=float(request.get_editor_property("spacing_cm")) or 150.0,
+                               columns=int(request.get_editor_property("columns")),
+                               spline_actor=str(request.get_editor_property("spline_actor")),
+                               target_tag=str(request.get_editor_property("target_tag")))
+    return crowd, layout
+
+
+def populate_level(request=None) -> population.PopulationResult | None:
+    """Populate Level…: a crowd from prompts or seeded random attributes, placed in one undo step."""
+    settings = settings_mod.load()
+    if request is None:
+        request = req.MachCrowdRequest()
+        for key, value in (("count", 10), ("female", True), ("male", True), ("spacing_cm", 150.0),
+                           ("texture_size", settings.texture_size), ("hair_detail", settings.hair_detail)):
+            request.set_editor_property(key, value)
+    if not _details("MachCreator: Populate Level", request):
+        return None
+    try:
+        crowd, layout = _crowd(request)
+        client = backend_mod.get(settings).ensure()
+        result = population.populate(client, crowd, layout, content_root=settings.content_root,
+                                     download_dir=settings_mod.saved_dir() / "Packages")
+    except population.PopulationCancelled:
+        _error("Population cancelled: nothing was placed.")
+        return None
+    except (BackendError, PackageError, ValueError, RuntimeError) as exc:
+        _error(describe(exc))
+        return None
+    if result.failures:
+        _error(f"Placed {len(result.placed)} characters; {len(result.failures)} could not be made:\n"
+               + "\n".join(result.failures))
+    return result
+
+
+def backend_settings(request=None) -> settings_mod.Settings | None:
+    """Backend…: where the backend is, whether to start it here, import options."""
+    settings = settings_mod.load()
+    request = request or req.MachBackendSettings()
+    for key, value in vars(settings).items():
+        request.set_editor_property(key, value)
+    if not _details("MachCreator: Backend", request):
+        return None
+    new = settings_mod.Settings(**{key: request.get_editor_property(key) for key in vars(settings)})
+    try:
+        assets.check_content_root(new.content_root)
+        if new.rig not in ("auto", "metahuman", "arkit"):
+            raise ValueError(f"rig must be auto, metahuman or arkit, not {new.rig!r}")
+    except ValueError as exc:
+        _error(str(exc))
+        return None
+    settings_mod.save(new)
+    backend = backend_mod.get(new)
+    status = backend.status()
+    if status is None:
+        where = "it starts on the next Generate" if new.start_local_backend else "start `mach serve` there"
+        _error(f"No backend answers at {new.endpoint} yet; {where}.")
+    else:
+        workers = ", ".join(f"{w['name']} {w['state']}" for w in status.get("workers", []))
+        unreal.EditorDialog.show_message("MachCreator", f"Connected to {new.endpoint}: workers {workers}; "
+                                         f"{status.get('queued', 0)} jobs queued.", unreal.AppMsgType.OK)
+    return new

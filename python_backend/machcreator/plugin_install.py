@@ -1,0 +1,105 @@
+"""Install the Unreal Editor plugin into a project: ``mach unreal install Game.uproject``.
+
+The plugin folder gets, under ``Content/Python`` (on the editor's sys.path): the editor scripts
+(``ue_scripts``) and the backend client (``machcreator.client`` with the two standard-library
+modules it uses). pyzmq comes from the plugin's ``PythonRequirements`` (pip, on first start) or,
+for offline studios, is vendored with ``--vendor-pyzmq``.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import machcreator
+
+REPO = Path(machcreator.__file__).resolve().parents[2]
+#: the client and what it imports; nothing else of the backend goes into the editor
+CLIENT_MODULES = ("__init__.py", "client.py", "files.py", "service/__init__.py", "service/protocol.py")
+#: UE's Python platform folders (Content/Python/<Platform>/Lib/site-packages) -> pip platform tags
+PLATFORMS = {"Win64": "win_amd64", "Mac": "macosx_10_15_universal2", "Linux": "manylinux_2_28_x86_64"}
+ENGINE_PYTHON = "3.11"  # UE 5.4-5.7 embed CPython 3.11
+
+
+class InstallError(RuntimeError):
+    """The plugin cannot be installed there; the message says why."""
+
+
+@dataclass(frozen=True)
+class InstallResult:
+    plugin_dir: Path
+    files: int
+    vendored: tuple[str, ...]
+
+
+def plugin_source() -> Path:
+    source = REPO / "Plugin" / "MachCreator"
+    if not (source / "MachCreator.uplugin").is_file() or not (REPO / "ue_scripts").is_dir():
+        raise InstallError(f"{REPO} holds no Plugin/MachCreator and ue_scripts: install from a clone of the repository")
+    return source
+
+
+def pyzmq_requirement() -> str:
+    """The pyzmq pin of the plugin's PythonRequirements (one version on every platform)."""
+    descriptor = json.loads((plugin_source() / "MachCreator.uplugin").read_text(encoding="utf-8"))
+    pins = {r.split()[0] for entry in descriptor["PythonRequirements"] for r in entry["Requirements"]}
+    if len(pins) != 1:
+        raise InstallError(f"MachCreator.uplugin pins pyzmq inconsistently: {sorted(pins)}")
+    return pins.pop()
+
+
+def _stage(stage: Path) -> int:
+    shutil.copytree(plugin_source(), stage, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    python = stage / "Content" / "Python"
+    shutil.copytree(REPO / "ue_scripts", python / "ue_scripts",
+                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "*.md", "unreal_api_extras.json"))
+    backend = Path(machcreator.__file__).parent
+    for rel in CLIENT_MODULES:
+        (python / "machcreator" / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(backend / rel, python / "machcreator" / rel)
+    return sum(1 for p in stage.rglob("*") if p.is_file())
+
+
+def _vendor_pyzmq(python: Path, platforms: list[str]) -> None:
+    for platform in platforms:
+        target = python / platform / "Lib" / "site-packages"
+        cmd = [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--only-binary", ":all:",
+               "--python-version", ENGINE_PYTHON, "--implementation", "cp", "--platform", PLATFORMS[platform],
+               "--target", str(target), pyzmq_requirement()]
+        done = subprocess.run(cmd, capture_output=True, text=True)
+        if done.returncode != 0:
+            raise InstallError(f"pip could not fetch {pyzmq_requirement()} for {platform}: {done.stderr.strip()[-400:]}")
+
+
+def install(project: Path, *, force: bool = False, vendor_platforms: list[str] | None = None) -> InstallResult:
+    """Copy the plugin into ``<project dir>/Plugins/MachCreator`` (all or nothing)."""
+    project = Path(project)
+    if project.is_dir():
+        found = sorted(project.glob("*.uproject"))
+        if len(found) != 1:
+            raise InstallError(f"{project} holds {len(found)} .uproject files; name the one to install into")
+        project = found[0]
+    if project.suffix != ".uproject" or not project.is_file():
+        raise InstallError(f"{project} is not an Unreal project file (.uproject)")
+    unknown = sorted(set(vendor_platforms or ()) - set(PLATFORMS))
+    if unknown:
+        raise InstallError(f"unknown platform {', '.join(unknown)}; choose from {', '.join(PLATFORMS)}")
+    dest = project.parent / "Plugins" / "MachCreator"
+    if dest.exists() and not force:
+        raise InstallError(f"{dest} exists; pass --force to replace it")
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=dest.parent, prefix=".MachCreator-") as tmp:
+        stage = Path(tmp) / "MachCreator"
+        files = _stage(stage)
+        if vendor_platforms:
+            _vendor_pyzmq(stage / "Content" / "Python", vendor_platforms)
+            files = sum(1 for p in stage.rglob("*") if p.is_file())
+        if dest.exists():
+            old = Path(tmp) / "old"
+            dest.rename(old)
+        stage.rename(dest)
+    return InstallResult(dest, files, tuple(vendor_platforms or ()))
