@@ -1,0 +1,203 @@
+"""Importing a real generated package into the (fake) editor: mesh, morphs, textures, materials,
+grooms, bindings, actors; re-import in place; all-or-nothing; the rig binding."""
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from editor_fixtures import editor  # noqa: F401 - fixture
+from fake_unreal import FakeEditor
+
+FOLDER = "/Game/MachCreator/Characters/Fisherman"
+
+
+@pytest.fixture
+def imported(editor, fisherman_package):
+    from ue_scripts.import_package import import_character
+    return import_character(fisherman_package, name="Fisherman")
+
+
+def test_the_mesh_comes_in_through_interchange_with_every_morph_and_curve(editor, imported, fisherman_package):
+    manifest = json.loads((fisherman_package / "manifest.json").read_text())
+    record = next(r for r in editor.imports if r.kind == "interchange")
+    assert record.filename == str((fisherman_package / "character.glb").resolve())
+    pipeline = record.pipeline
+    unreal = editor.module
+    assert pipeline.common_meshes_properties.force_all_mesh_as_type == unreal.InterchangeForceMeshType.IFMT_SKELETAL_MESH
+    assert pipeline.mesh_pipeline.import_morph_targets and not pipeline.material_pipeline.import_materials
+    mesh = imported.skeletal_mesh
+    assert mesh._asset_path.startswith(f"{FOLDER}/Mesh/")
+    assert sorted(mesh.get_all_morph_target_names()) == sorted(manifest["template"]["morph_targets"])
+    assert len(manifest["template"]["morph_targets"]) == 52
+    assert mesh._data["curve_metadata"]  # curves on the skeleton: Live Link can drive the morphs
+
+
+def test_textures_get_the_colour_space_and_compression_of_their_role(editor, imported, fisherman_package):
+    unreal = editor.module
+    manifest = json.loads((fisherman_package / "manifest.json").read_text())
+    roles = {f["path"].rsplit("/", 1)[-1][:-4]: f["role"] for f in manifest["files"] if f["path"].endswith(".png")}
+    assert set(imported.textures) <= set(roles) and "head_albedo" in imported.textures
+    for key, texture in imported.textures.items():
+        assert texture._asset_path == f"{FOLDER}/Textures/{key}"
+        role = roles[key]
+        assert texture.get_editor_property("srgb") is (role == "albedo"), key
+        expected = {"albedo": "TC_DEFAULT", "normal": "TC_NORMALMAP", "orm": "TC_MASKS"}[role]
+        assert texture.get_editor_property("compression_settings") == getattr(unreal.TextureCompressionSettings, expected)
+        assert texture.get_editor_property("flip_green_channel") is (role == "normal")  # OpenGL -> DirectX
+        assert texture._data["source"] == str((fisherman_package / "textures" / f"{key}.png").resolve())
+
+
+def test_master_materials_are_built_once_and_every_slot_gets_an_instance(editor, imported, fisherman_package):
+    from ue_scripts.import_package import import_character
+    unreal = editor.module
+    skin = editor.assets["/Game/MachCreator/Materials/M_MachSkin"]
+    graph = skin._data["graph"]
+    assert {"MP_BASE_COLOR", "MP_NORMAL", "MP_ROUGHNESS", "MP_AMBIENT_OCCLUSION"} <= set(graph["properties"])
+    assert skin.get_editor_property("shading_model") == unreal.MaterialShadingModel.MSM_SUBSURFACE_PROFILE
+    card = editor.assets["/Game/MachCreator/Materials/M_MachHairCard"]
+    assert card.get_editor_property("blend_mode") == unreal.BlendMode.BLEND_MASKED
+    assert "MP_OPACITY_MASK" in card._data["graph"]["properties"]
+
+    slots = {str(s.get_editor_property("material_slot_name")): s.get_editor_property("material_interface")
+             for s in imported.skeletal_mesh.get_editor_property("materials")}
+    assert set(slots) == {m.name for m in imported.package.materials}
+    head = slots["head_skin"]
+    assert head._asset_path == f"{FOLDER}/Materials/MI_head_skin" and head.get_editor_property("parent") is skin
+    assert head._data["textures"] == {"Albedo": imported.textures["head_albedo"],
+                                      "Normal": imported.textures["head_normal"], "ORM": imported.textures["head_orm"]}
+    # strands are imported, so the glb's hair cards are masked away (Opacity 0), not deleted
+    assert slots["scalp_cards"]._data["scalars"]["Opacity"] == 0.0
+
+    builds = len(editor.calls_to("MaterialEditingLibrary", "recompile_material"))
+    import_character(fisherman_package, name="Other")
+    assert len(editor.calls_to("MaterialEditingLibrary", "recompile_material")) == builds  # masters reused
+
+
+def test_grooms_import_with_the_manifests_conversion_and_bind_to_the_mesh(editor, imported, fisherman_package):
+    manifest = json.loads((fisherman_package / "manifest.json").read_text())
+    assert set(imported.grooms) == {g["name"] for g in manifest["grooms"]} and "facial_hair" in imported.grooms
+    for entry in manifest["grooms"]:
+        groom = imported.grooms[entry["name"]]
+        assert groom._asset_path == f"{FOLDER}/Grooms/{entry['name']}"
+        assert groom._data["source"] == str((fisherman_package / entry["files"]["abc"]).resolve())
+        assert groom._data["rotation"] == tuple(entry["unreal_import"]["rotation"])
+        assert groom._data["scale"] == tuple(entry["unreal_import"]["scale"])
+        binding = imported.bindings[entry["name"]]
+        assert binding._asset_path == f"{FOLDER}/Grooms/GB_{entry['name']}"
+        assert binding._data["groom"] is groom and binding._data["mesh"] is imported.skeletal_mesh
+
+
+def test_placing_attaches_the_grooms_to_the_mesh_actor(editor, imported):
+    from ue_scripts import actors
+    unreal = editor.module
+    placed = actors.place(imported, unreal.Vector(100.0, 0.0, 0.0), 90.0, job_id="job-1", package_dir="/p")
+    actor = placed.actor
+    assert actor.skeletal_mesh_component.get_editor_property("skeletal_mesh_asset") is imported.skeletal_mesh
+    assert actor._data["location"] == (100.0, 0.0, 0.0) and actor._data["rotation"][2] == 90.0
+    assert {"MachCreator", "MachCreator.Job=job-1", "MachCreator.Package=/p"} <= set(actor.tags)
+    assert set(placed.grooms) == set(imported.grooms)
+    for name, groom_actor in placed.grooms.items():
+        assert groom_actor.get_attach_parent_actor() is actor
+        assert groom_actor.groom_component.get_editor_property("binding_asset") is imported.bindings[name]
+    found = actors.find_placed(placed.grooms["scalp"])  # selecting a groom finds its character
+    assert found.actor is actor and set(found.grooms) == set(placed.grooms)
+
+
+def test_reimport_replaces_in_place(editor, imported, fisherman_package):
+    from ue_scripts.import_package import import_character
+    before = set(editor.assets_under(FOLDER))
+    again = import_character(fisherman_package, name="Fisherman")
+    assert set(editor.assets_under(FOLDER)) == before
+    assert again.skeletal_mesh._asset_path == imported.skeletal_mesh._asset_path
+    # instances are updated, not recreated: actors and meshes that use them keep working
+    assert again.materials["head_skin"] is imported.materials["head_skin"]
+
+
+def test_a_failing_step_leaves_nothing_half_created(editor, fisherman_package):
+    from ue_scripts.import_package import import_character
+    editor.handlers[("GroomLibrary", "create_new_groom_binding_asset_with_path")] = lambda *a, **k: None
+    with pytest.raises(RuntimeError, match="cannot bind groom"):
+        import_character(fisherman_package, name="Fisherman")
+    assert editor.assets_under(FOLDER) == {}
+
+
+def test_a_damaged_package_is_refused_before_any_asset_is_made(editor, fisherman_package, tmp_path):
+    from ue_scripts.import_package import import_character
+    from ue_scripts.package import PackageError
+    copy = tmp_path / "copy"
+    shutil.copytree(fisherman_package, copy)
+    with open(copy / "textures" / "head_albedo.png", "r+b") as f:
+        f.seek(100)
+        f.write(b"\0\0\0\0")
+    with pytest.raises(PackageError, match="head_albedo.png: its sha256 does not match"):
+        import_character(copy, name="Fisherman")
+    manifest = json.loads((copy / "manifest.json").read_text())
+    manifest["files"][0]["path"] = "../../etc/passwd"
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(PackageError, match="must stay inside the package folder"):
+        import_character(copy, name="Fisherman")
+    assert not editor.imports and editor.assets_under("/Game/MachCreator") == {}
+
+
+def test_missing_groom_plugins_are_named(tmp_path, monkeypatch, fisherman_package):
+    from editor_fixtures import install
+    ed = install(FakeEditor(tmp_path, plugins={"PythonScriptPlugin", "EditorScriptingUtilities", "Interchange"}),
+                 monkeypatch)
+    from ue_scripts.environment import MissingFeature
+    from ue_scripts.import_package import import_character
+    with pytest.raises(MissingFeature, match="the HairStrands plugin .*the AlembicHairImporter plugin"):
+        import_character(fisherman_package, name="Fisherman")
+    character = import_character(fisherman_package, name="Fisherman", with_grooms=False)
+    assert character.grooms == {} and ed.assets_under(FOLDER)
+
+
+def test_without_metahuman_the_arkit_morphs_are_mapped_for_live_link(editor, imported):
+    from ue_scripts import metahuman
+    from ue_scripts.environment import engine_info
+    from ue_scripts.package import ARKIT_LIVE_LINK_CURVES
+    binding = metahuman.bind_rig(imported, engine_info())
+    assert binding.kind == "arkit"
+    assert set(binding.curve_map) == set(ARKIT_LIVE_LINK_CURVES) and len(binding.curve_map) == 52
+    assert binding.curve_map["EyeBlinkLeft"] == "eyeBlinkLeft" and binding.curve_map["TongueOut"] == "tongueOut"
+    assert "needs Unreal Engine 5.7 or later" in binding.notes[0] and "MetaHumanCharacter plugin" in binding.notes[0]
+
+
+def test_asking_for_metahuman_where_it_is_absent_says_what_is_missing(editor, imported):
+    from ue_scripts import metahuman
+    from ue_scripts.environment import MissingFeature, engine_info
+    with pytest.raises(MissingFeature, match="5.7 or later.*MetaHumanCharacter plugin"):
+        metahuman.bind_rig(imported, engine_info(), mode="metahuman")
+    assert not editor.calls_to("AssetTools", "create_asset") or all(
+        c.args["asset_class"]._spec_name != "MetaHumanCharacter" for c in editor.calls_to("AssetTools", "create_asset"))
+
+
+def test_metahuman_conform_builds_a_rigged_metahuman_and_rebinds_the_grooms(tmp_path, monkeypatch, fisherman_package):
+    from editor_fixtures import install
+    base = {"PythonScriptPlugin", "EditorScriptingUtilities", "Interchange", "HairStrands", "AlembicHairImporter",
+            "RigLogic", "MetaHumanCharacter"}
+    ed = install(FakeEditor(tmp_path, engine_version="5.7.1-0+++UE5+Release-5.7", plugins=base), monkeypatch)
+    from ue_scripts import metahuman
+    from ue_scripts.environment import engine_info
+    from ue_scripts.import_package import import_character
+    character = import_character(fisherman_package, name="Fisherman")
+    binding = metahuman.bind_rig(character, engine_info())
+    assert binding.kind == "metahuman"
+    mhc = binding.metahuman
+    assert mhc._asset_path == f"{FOLDER}/MetaHuman/MHC_Fisherman"
+    assert mhc._data["rig"] == "JOINTS_AND_BLEND_SHAPES" and mhc._data["built"] == "CINEMATIC" and mhc._data["committed"]
+    deltas = mhc._data["landmark_deltas"]
+    assert len(deltas) == len(ed.metahuman["landmarks"]) and any(any(d) for _, d in deltas)
+    assert not ed.metahuman["editing"]  # released even on success
+    for name, groom in character.grooms.items():
+        rebound = binding.bindings[name]
+        assert rebound._data["mesh"] is binding.face_mesh and rebound._data["transfer_from"] is character.skeletal_mesh
+
+
+def test_head_vertices_match_the_glb_in_unreal_space(editor, imported):
+    from ue_scripts import metahuman
+    head = metahuman.head_vertices_cm(imported)
+    assert len(head) == imported.package.manifest["template"]["parts"]["head"]["vertices"]
+    zs = [p[2] for p in head]
+    assert 120.0 < min(zs) < max(zs) < 200.0  # Z up, centimetres: a standing adult's head
