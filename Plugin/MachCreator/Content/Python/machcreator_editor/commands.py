@@ -24,9 +24,9 @@ def _details(title: str, obj) -> bool:
     return unreal.EditorDialog.show_object_details_view(title, obj, options)
 
 
-def _options(request) -> dict:
+def _options(request, settings: settings_mod.Settings) -> dict:
     return {"texture_size": int(request.get_editor_property("texture_size")),
-            "hair_detail": float(request.get_editor_property("hair_detail"))}
+            "hair_detail": float(request.get_editor_property("hair_detail")), "preview_size": settings.preview_size}
 
 
 def _unique_name(content_root: str, base: str) -> str:
@@ -54,7 +54,7 @@ def generate_character(request=None) -> JobMonitor | None:
         backend = backend_mod.get(settings)
         client = backend.ensure()
         job_id = client.generate(prompt, seed=seed, overrides=req.overrides(before, req.read_values(request)),
-                                 **_options(request))
+                                 **_options(request, settings))
     except (BackendError, PackageError, ValueError) as exc:
         _error(describe(exc))
         return None
@@ -91,7 +91,7 @@ def edit_selected_character(request=None) -> JobMonitor | None:
         backend = backend_mod.get(settings)
         client = backend.ensure()
         if prompt != manifest["request"].get("prompt", "") or seed != int(manifest.get("seed", 0)):
-            job = client.generate(prompt, seed=seed, overrides=changes, **_options(request))
+            job = client.generate(prompt, seed=seed, overrides=changes, **_options(request, settings))
         else:
             try:
                 job = client.edit(job_id, changes)
@@ -100,7 +100,7 @@ def edit_selected_character(request=None) -> JobMonitor | None:
                     raise
                 # the backend no longer has the parent job: regenerate from the full attribute set
                 every = req.overrides({}, {k: v for k, v in req.read_values(request).items() if v is not None})
-                job = client.generate(prompt, seed=seed, overrides=every, **_options(request))
+                job = client.generate(prompt, seed=seed, overrides=every, **_options(request, settings))
     except BackendError as exc:
         _error(describe(exc))
         return None
@@ -108,7 +108,7 @@ def edit_selected_character(request=None) -> JobMonitor | None:
                       replace=placed).start()
 
 
-def _crowd(request) -> tuple[population.Crowd, population.Layout]:
+def _crowd(request, settings: settings_mod.Settings) -> tuple[population.Crowd, population.Layout]:
     prompts = [line.strip() for line in str(request.get_editor_property("prompts")).splitlines() if line.strip()]
     genders = [g for g in ("female", "male") if request.get_editor_property(g)]
     ancestries = [a for a in ("african", "asian", "caucasian", "mixed") if request.get_editor_property(a)]
@@ -119,7 +119,7 @@ def _crowd(request) -> tuple[population.Crowd, population.Layout]:
                              seed=int(request.get_editor_property("seed")),
                              prompt=str(request.get_editor_property("shared_prompt")), genders=genders,
                              ancestries=ancestries, age_range=(lo, hi) if lo and hi else None,
-                             options=_options(request))
+                             options=_options(request, settings))
     kind = {req.MachLayout.GRID: "grid", req.MachLayout.SPLINE: "spline",
             req.MachLayout.TARGETS: "targets"}
     layout_value = request.get_editor_property("layout")
@@ -142,7 +142,7 @@ def populate_level(request=None) -> population.PopulationResult | None:
     if not _details("MachCreator: Populate Level", request):
         return None
     try:
-        crowd, layout = _crowd(request)
+        crowd, layout = _crowd(request, settings)
         client = backend_mod.get(settings).ensure()
         result = population.populate(client, crowd, layout, content_root=settings.content_root,
                                      download_dir=settings_mod.saved_dir() / "Packages")
@@ -163,10 +163,12 @@ def backend_settings(request=None) -> settings_mod.Settings | None:
     settings = settings_mod.load()
     request = request or req.MachBackendSettings()
     for key, value in vars(settings).items():
-        request.set_editor_property(key, value)
+        if hasattr(request, key):
+            request.set_editor_property(key, value)
     if not _details("MachCreator: Backend", request):
         return None
-    new = settings_mod.Settings(**{key: request.get_editor_property(key) for key in vars(settings)})
+    shown = {key for key in vars(settings) if hasattr(request, key)}
+    new = settings_mod.Settings(**(vars(settings) | {key: request.get_editor_property(key) for key in shown}))
     try:
         assets.check_content_root(new.content_root)
         if new.rig not in ("auto", "metahuman", "arkit"):

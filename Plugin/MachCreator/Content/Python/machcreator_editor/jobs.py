@@ -110,6 +110,7 @@ class JobMonitor:
         else:
             self.placed = actors.place(character, job_id=self.job_id, package_dir=str(package))
         unreal.get_editor_subsystem(unreal.EditorActorSubsystem).set_selected_level_actors([self.placed.actor])
+        self._advance(100.0, f"{self.name} is in the level")
 
     def _finish(self, error: str | None) -> None:
         if self._handle is not None:

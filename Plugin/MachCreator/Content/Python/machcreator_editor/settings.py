@@ -20,6 +20,7 @@ class Settings:
     rig: str = "auto"  # auto | metahuman | arkit
     texture_size: int = 2048
     hair_detail: float = 1.0
+    preview_size: int = 512  # the package's preview.png, pixels
 
 
 def saved_dir() -> Path:

@@ -1,0 +1,197 @@
+"""The plugin in the (fake) editor against a real ``mach serve`` on loopback: the menu, Generate with
+progress polled from Slate ticks, Cancel, error dialogs, Edit Selected Character, the local backend."""
+from __future__ import annotations
+
+import importlib
+import sys
+
+import pytest
+
+from editor_fixtures import (SMALL_SETTINGS, backend_endpoint, configure, editor, free_port,  # noqa: F401
+                             run_until_finished)
+from machcreator.client import Client
+
+
+def test_init_unreal_registers_the_machcreator_menu(editor):
+    import init_unreal  # noqa: F401 - runs at editor start
+    menu = editor.menus["LevelEditor.MainMenu.MachCreator"]
+    assert menu._data["label"] == "MachCreator"
+    entries = editor.menu_entries["LevelEditor.MainMenu.MachCreator"]
+    assert [e._data["label"] for e in entries] == ["Generate Character…", "Edit Selected Character…",
+                                                    "Populate Level…", "Backend…"]
+    commands = importlib.import_module("machcreator_editor.commands")
+    for entry in entries:
+        kind, command = entry._data["command"]
+        assert kind == editor.module.ToolMenuStringCommandType.PYTHON
+        function = command.rsplit(".", 1)[1].removesuffix("()")
+        assert callable(getattr(commands, function)), command
+        compile(command, "<menu>", "exec")
+    assert not [line for level, line in editor.logs if level == "log_error"]
+
+
+def test_the_request_panel_has_every_attribute_with_its_widget(editor):
+    from machcreator_editor import request as req
+    unreal = editor.module
+    r = req.MachCharacterRequest()
+    props = type(r)._uprops
+    assert {"prompt", "seed", "texture_size", "hair_detail"} <= set(props)
+    for field in req.FIELDS:
+        definition, _ = props[req.prop_name(field["path"])]
+        if field["kind"] == "color":
+            assert definition.type is unreal.LinearColor and definition.meta["EditCondition"] == req.use_name(field["path"])
+        elif field["kind"] == "float":
+            assert float(definition.meta["ClampMin"]) == field["min"] and float(definition.meta["ClampMax"]) == field["max"]
+        elif field["kind"] == "enum":
+            assert r.get_editor_property(req.prop_name(field["path"])).name == req.UNSPECIFIED
+    # untouched, the panel asks for nothing: the prompt and seed decide
+    assert req.overrides(req.read_values(req.MachCharacterRequest()), req.read_values(r)) == []
+
+
+def test_changed_fields_become_overrides_and_colours_snap_to_the_vocabulary(editor):
+    from machcreator_editor import request as req
+    r = req.MachCharacterRequest()
+    before = req.read_values(r)
+    r.set_editor_property("hair_style", req.ENUMS["hair.style"].BOB)
+    r.set_editor_property("use_hair_color", True)
+    field = next(f for f in req.FIELDS if f["path"] == "hair.color")
+    red = req.color_of(field, "red")
+    r.set_editor_property("hair_color", editor.module.LinearColor(red.r * 1.05, red.g * 0.95, red.b, 1.0))
+    r.set_editor_property("use_body_age_years", True)
+    r.set_editor_property("body_age_years", 67.0)
+    assert sorted(req.overrides(before, req.read_values(r))) == ["body.age_years=67.0", "hair.color=red",
+                                                                 "hair.style=bob"]
+    for name in field["srgb"]:  # a named colour survives the round trip through LinearColor
+        assert req.nearest_color(field, req.color_of(field, name)) == name
+
+
+def _fill(prompt: str, **values):
+    def fill(request):
+        request.set_editor_property("prompt", prompt)
+        for key, value in values.items():
+            request.set_editor_property(key, value)
+        return True
+    return fill
+
+
+def test_generate_shows_progress_without_blocking_and_places_the_character(editor, backend_endpoint):
+    from machcreator_editor import commands
+    from machcreator_editor import request as req
+    configure(editor, endpoint=backend_endpoint, start_local_backend=False, **SMALL_SETTINGS)
+    editor.on_details_view = _fill("a young woman with short black hair", seed=4,
+                                   hair_style=req.ENUMS["hair.style"].BOB)
+    monitor = commands.generate_character()
+    assert monitor is not None and monitor.running and len(editor.tick_callbacks) == 1
+    ticks = run_until_finished(editor, monitor)
+    assert monitor.state == "done", monitor.error
+    assert ticks > 5  # the editor kept ticking while the backend worked
+    assert not editor.tick_callbacks and not editor.dialogs
+    task = editor.slow_tasks[-1]
+    assert task.dialog and task.can_cancel and not task.open
+    messages = " ".join(m for _, m in task.frames)
+    for stage in ("geometry", "hair", "textures", "downloading", "importing the skeletal mesh"):
+        assert stage in messages
+    assert abs(sum(w for w, _ in task.frames) - 100.0) < 1e-6
+    placed = monitor.placed
+    assert placed.actor in editor.actors and editor.selected == [placed.actor]
+    assert placed.tag("MachCreator.Job=") == monitor.job_id
+    with Client(backend_endpoint) as client:
+        job = client.status(monitor.job_id)["job"]
+    assert "hair.style=bob" in job["request"]["overrides"]
+    name = placed.tag("MachCreator.Character=")
+    assert name.startswith("A_Young_Woman_With_4")
+    assert editor.assets_under(f"/Game/MachCreator/Characters/{name}")
+
+
+def test_cancel_in_the_progress_dialog_stops_the_job(editor, backend_endpoint):
+    from machcreator_editor import commands
+    configure(editor, endpoint=backend_endpoint, start_local_backend=False, **SMALL_SETTINGS)
+    editor.on_details_view = _fill("an old man with a long white beard", seed=11)
+    monitor = commands.generate_character()
+    while monitor.state == "queued":
+        editor.tick()
+    editor.cancel_slow_tasks = True  # the user presses Cancel
+    run_until_finished(editor, monitor)
+    assert monitor.state == "cancelled" and monitor.placed is None
+    assert not editor.dialogs and not editor.actors
+    with Client(backend_endpoint) as client:
+        assert client.status(monitor.job_id)["job"]["state"] == "cancelled"
+
+
+def test_backend_errors_appear_in_a_dialog(editor, backend_endpoint):
+    from machcreator_editor import commands
+    configure(editor, endpoint=backend_endpoint, start_local_backend=False, texture_size=9000, hair_detail=0.05)
+    editor.on_details_view = _fill("a woman")
+    assert commands.generate_character() is None
+    assert "texture_size" in editor.dialogs[-1].message and not editor.tick_callbacks
+
+    configure(editor, endpoint=f"tcp://127.0.0.1:{free_port()}", start_local_backend=False)
+    assert commands.generate_character() is None
+    assert "no MachCreator backend answers" in editor.dialogs[-1].message
+
+    editor.on_details_view = _fill("x" * 2001)
+    assert commands.generate_character() is None
+    assert "2001 characters" in editor.dialogs[-1].message
+    assert not editor.actors
+
+
+def test_edit_selected_character_reruns_only_what_changed(editor, backend_endpoint):
+    from machcreator_editor import commands
+    configure(editor, endpoint=backend_endpoint, start_local_backend=False, **SMALL_SETTINGS)
+    editor.on_details_view = _fill("a man with short brown hair", seed=2)
+    first = commands.generate_character()
+    run_until_finished(editor, first)
+    assert first.state == "done", first.error
+    actor = first.placed.actor
+    old_binding = first.placed.grooms["scalp"].groom_component.get_editor_property("binding_asset")
+
+    def change_hair(request):
+        assert request.get_editor_property("prompt") == "a man with short brown hair"
+        assert request.get_editor_property("use_hair_color")  # filled from the resolved attributes
+        request.set_editor_property("hair_color", editor.module.LinearColor(0.75, 0.6, 0.25, 1.0))  # blonde
+        return True
+
+    editor.selected = [first.placed.grooms["scalp"]]  # clicking the hair selects the groom actor
+    editor.on_details_view = change_hair
+    edit = commands.edit_selected_character()
+    run_until_finished(editor, edit)
+    assert edit.state == "done", edit.error
+    assert edit.placed.actor is actor and editor.actors.count(actor) == 1
+    assert actor.actor_has_tag(f"MachCreator.Job={edit.job_id}")
+    new_binding = first.placed.grooms["scalp"].groom_component.get_editor_property("binding_asset")
+    assert new_binding is not old_binding
+    with Client(backend_endpoint) as client:
+        job = client.status(edit.job_id)["job"]
+        events = client.events(edit.job_id)["events"]
+    assert job["parent"] == first.job_id
+    reused = {e["stage"] for e in events if e["event"] == "stage_finished" and e.get("reused")}
+    assert "geometry" in reused
+
+
+def test_edit_without_a_selected_character_says_so(editor):
+    from machcreator_editor import commands
+    assert commands.edit_selected_character() is None
+    assert "Select a MachCreator character" in editor.dialogs[-1].message
+
+
+def test_the_backend_dialog_starts_and_stops_a_local_backend(editor):
+    from machcreator_editor import backend, commands, settings
+    endpoint = f"tcp://127.0.0.1:{free_port()}"
+
+    def set_backend(request):
+        request.set_editor_property("endpoint", endpoint)
+        request.set_editor_property("backend_python", sys.executable)
+        request.set_editor_property("start_local_backend", True)
+        return True
+
+    editor.on_details_view = set_backend
+    saved = commands.backend_settings()
+    assert saved.endpoint == endpoint and settings.load() == saved
+    assert "No backend answers" in editor.dialogs[-1].message
+    local = backend.get(saved)
+    try:
+        local.ensure()
+        assert local.process is not None and local.status()["workers"]
+        assert local.command()[1:4] == ["-m", "machcreator.cli", "serve"]
+    finally:
+        local.stop()
+    assert local.process.poll() is not None
