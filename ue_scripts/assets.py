@@ -62,6 +62,17 @@ def load(path: str, expected: type):
     return asset
 
 
+def import_task(filename, folder: str):
+    """An automated, replacing import of one file into ``folder`` (saved later, all at once)."""
+    task = unreal.AssetImportTask()
+    task.filename = str(filename)
+    task.destination_path = folder
+    task.replace_existing = True
+    task.automated = True
+    task.save = False
+    return task
+
+
 def create_or_load(name: str, folder: str, asset_class: type, factory):
     """Load ``folder/name`` if it exists (replaced in place), else create it with ``factory``."""
     existing = load(f"{folder}/{name}", asset_class)

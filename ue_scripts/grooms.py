@@ -17,12 +17,7 @@ def groom_import_task(groom: GroomFile, folder: str):
     options = unreal.GroomImportOptions()
     options.conversion_settings = unreal.GroomConversionSettings(rotation=_vector(groom.rotation_deg),
                                                                  scale=_vector(groom.scale))
-    task = unreal.AssetImportTask()
-    task.filename = str(groom.path.resolve())
-    task.destination_path = folder
-    task.replace_existing = True
-    task.automated = True
-    task.save = False
+    task = assets.import_task(groom.path.resolve(), folder)
     task.factory = unreal.HairStrandsFactory()
     task.options = options
     return task

@@ -44,15 +44,7 @@ def _no_progress(fraction: float, message: str) -> None:
 
 def import_textures(pkg: CharacterPackage, folder: str) -> dict[str, object]:
     """Every PNG the materials use, with Unreal's colour space and compression for its role."""
-    tasks = []
-    for tex in pkg.textures.values():
-        task = unreal.AssetImportTask()
-        task.filename = str(tex.path.resolve())
-        task.destination_path = folder
-        task.replace_existing = True
-        task.automated = True
-        task.save = False
-        tasks.append(task)
+    tasks = [assets.import_task(tex.path.resolve(), folder) for tex in pkg.textures.values()]
     unreal.AssetToolsHelpers.get_asset_tools().import_asset_tasks(tasks)
     out = {}
     for tex in pkg.textures.values():

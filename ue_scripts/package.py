@@ -6,12 +6,13 @@ grooms and their Unreal conversion settings. A package that fails here leaves th
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 import struct
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+
+from machcreator.files import relative_member, sha256_file
 
 FORMAT = "machcreator.character-package"
 SUPPORTED_MAJOR = 1
@@ -95,21 +96,13 @@ def asset_name(text: str) -> str:
 
 def member(root: Path, rel: str) -> Path:
     """``root/rel`` for a manifest path; refuses absolute paths and any that leave ``root``."""
-    posix = PurePosixPath(rel)
-    if not rel or posix.is_absolute() or ".." in posix.parts or "\\" in rel or ":" in rel:
+    posix = relative_member(rel)
+    if posix is None:
         raise PackageError(f"{rel!r}: a package path must stay inside the package folder")
     path = root / posix
-    if not path.resolve().is_relative_to(root.resolve()):
+    if not path.resolve().is_relative_to(root.resolve()):  # a symlink pointing out
         raise PackageError(f"{rel!r}: resolves outside the package folder")
     return path
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def glb_json(path: Path) -> dict:
@@ -168,7 +161,7 @@ def read_package(path: str | Path, *, verify_checksums: bool = True, name: str |
             raise PackageError(f"{entry['path']}: listed in the manifest but missing")
         if file.stat().st_size != entry["bytes"]:
             raise PackageError(f"{entry['path']}: {file.stat().st_size} bytes, the manifest says {entry['bytes']}")
-        if verify_checksums and _sha256(file) != entry["sha256"]:
+        if verify_checksums and sha256_file(file) != entry["sha256"]:
             raise PackageError(f"{entry['path']}: its sha256 does not match the manifest (damaged copy?)")
         roles[entry["path"]] = entry["role"]
     glb = next((p for p, r in roles.items() if r == "mesh"), None)

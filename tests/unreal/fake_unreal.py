@@ -130,11 +130,14 @@ class FakeObject(metaclass=FakeMeta):
         if name in self._uprops:
             self._props[name] = value
             return
-        prop = editor.api.prop(self._spec_name, name)
+        self._write(name, editor.api.prop(self._spec_name, name), value, "property")
+
+    def _write(self, name: str, prop, value, what: str) -> None:
+        editor = type(self)._editor
         if prop is None:
-            raise UnrealApiError(f"unreal.{self._spec_name} has no property {name!r}")
+            raise UnrealApiError(f"unreal.{self._spec_name} has no {what} {name!r}")
         if not prop.writable:
-            raise UnrealApiError(f"unreal.{self._spec_name}.{name} is read-only")
+            raise UnrealApiError(f"unreal.{self._spec_name} {what} {name!r} is read-only")
         editor._check_value(prop.type, value, f"{self._spec_name}.{name}")
         self._props[name] = value
         editor.calls.append(Call(self._spec_name, "set:" + name, {"value": value}, self))
@@ -159,14 +162,7 @@ class FakeObject(metaclass=FakeMeta):
         if name in self._uprops:
             self._props[name] = value
             return
-        prop = editor.api.editor_prop(self._spec_name, name)
-        if prop is None:
-            raise UnrealApiError(f"unreal.{self._spec_name} has no editor property {name!r}")
-        if not prop.writable:
-            raise UnrealApiError(f"unreal.{self._spec_name} editor property {name!r} is read-only")
-        editor._check_value(prop.type, value, f"{self._spec_name}.{name}")
-        self._props[name] = value
-        editor.calls.append(Call(self._spec_name, "set:" + name, {"value": value}, self))
+        self._write(name, editor.api.editor_prop(self._spec_name, name), value, "editor property")
 
     def set_editor_properties(self, properties):
         for key, value in dict(properties).items():

@@ -201,3 +201,13 @@ def test_head_vertices_match_the_glb_in_unreal_space(editor, imported):
     assert len(head) == imported.package.manifest["template"]["parts"]["head"]["vertices"]
     zs = [p[2] for p in head]
     assert 120.0 < min(zs) < max(zs) < 200.0  # Z up, centimetres: a standing adult's head
+
+
+def test_the_script_entry_point_imports_with_a_progress_dialog(editor, fisherman_package):
+    from ue_scripts import import_package
+    assert import_package.main([str(fisherman_package), "/Game/Chars"]) == 0
+    assert editor.assets_under("/Game/Chars/Characters/Fisherman")
+    task = editor.slow_tasks[-1]
+    assert task.dialog and abs(sum(w for w, _ in task.frames) - 100.0) < 1e-6
+    assert any("imported Fisherman" in line for _, line in editor.logs)
+    assert import_package.main([]) == 2
