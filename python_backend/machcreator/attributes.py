@@ -139,6 +139,8 @@ class Skin(_Group):
     moles: Amount | None = _amount("0 none .. 1 many")
     wrinkles: Amount | None = _amount("0 smooth .. 1 deep; defaults follow age")
     blemishes: Amount | None = _amount("0 clear .. 1 uneven")
+    rosacea: Amount | None = _amount("0 none .. 1 strong redness of cheeks and nose")
+    scars: Amount | None = _amount("0 none .. 1 several visible scars")
 
 
 class Face(_Group):
@@ -149,6 +151,10 @@ class Face(_Group):
     forehead: Level | None = _level("-1 low/small .. +1 high/large")
     ear_size: Level | None = _level("-1 small .. +1 large")
     ear_protrusion: Level | None = _level("-1 flat .. +1 sticking out")
+    masculinity: Level | None = _level("-1 very feminine .. +1 very masculine face; defaults follow gender")
+    dimples: Amount | None = _amount("0 none .. 1 deep cheek dimples")
+    cleft_chin: Amount | None = _amount("0 none .. 1 deep cleft")
+    double_chin: Amount | None = _amount("0 none .. 1 pronounced")
 
 
 class Eyes(_Group):
@@ -220,6 +226,7 @@ class FacialHair(_Group):
     type: FacialHairType | None = None
     color: ColorName | None = None
     length_cm: float | None = Field(None, ge=0.0, le=60.0, description="beard length, cm")
+    density: Amount | None = _amount("0 thin, patchy .. 1 dense")
 
     _v = field_validator("color")(lambda v: _check_color(v, HAIR_COLORS))
 
@@ -433,12 +440,21 @@ def resolve(attrs: Attributes, seed: int) -> Attributes:
     fill("skin.moles", lambda r: float(round(r.uniform(0.0, 0.3), 3)))
     fill("skin.wrinkles", lambda r: float(round(np.clip((age - 28.0) / 50.0 + r.normal(0, 0.05), 0, 1), 3)))
     fill("skin.blemishes", lambda r: float(round(r.uniform(0.0, 0.25), 3)))
+    fill("skin.rosacea", lambda r: float(round(r.uniform(0.15, 0.45), 3)) if ita > 35 and age > 35 and r.random() < 0.12 else 0.0)
+    fill("skin.scars", lambda r: float(round(r.uniform(0.1, 0.4), 3)) if r.random() < 0.04 else 0.0)
 
     # oval, round, square, heart, long, diamond: square jaws are likelier on men
     fill("face.shape", choice(tuple(get_args(FaceShape)), [3, 1.5, 3, 0.5, 1.5, 1] if male else [4, 2, 0.5, 2, 1, 1]))
     fill("face.jaw_width", normal(0.2 if male else -0.25, 0.25))
     for leaf in ("chin", "cheekbones", "forehead", "ear_size", "ear_protrusion"):
         fill(f"face.{leaf}", normal(0.0, 0.3))
+    # gender shows in the face from puberty on; children's faces are much alike
+    puberty = float(np.clip((age - 9.0) / 8.0, 0.2, 1.0))
+    fill("face.masculinity", normal((0.6 if male else -0.6) * puberty, 0.15))
+    fill("face.dimples", lambda r: float(round(r.uniform(0.3, 0.8), 3)) if r.random() < 0.12 else 0.0)
+    fill("face.cleft_chin", lambda r: float(round(r.uniform(0.3, 0.7), 3)) if r.random() < (0.15 if male else 0.04) else 0.0)
+    fill("face.double_chin", lambda r: float(round(np.clip(
+        0.8 * (float(a["body"]["weight"]) - 0.2) + (age - 45.0) / 80.0 + r.normal(0, 0.08), 0.0, 1.0), 3)))
     fill("eyes.shape", choice(tuple(get_args(EyeShape))))
     fill("eyes.size", normal(0.0, 0.3))
     fill("eyes.spacing", normal(0.0, 0.3))
@@ -480,8 +496,11 @@ def resolve(attrs: Attributes, seed: int) -> Attributes:
     if brow_default in ("blue", "pink", "purple", "green", "platinum"):
         brow_default = "light_brown"
     fill("eyebrows.color", brow_default)
-    fill("eyebrows.type", choice(tuple(get_args(EyebrowType))))
-    fill("eyebrows.thickness", normal(0.25 if male else -0.1, 0.3))
+    # straight, arched, rounded, bushy, thick, thin
+    fill("eyebrows.type", choice(tuple(get_args(EyebrowType)), [3, 1, 1, 1.5, 2, 0.3] if male else [1.5, 3, 2, 0.2, 0.5, 2]))
+    # children's and old people's brows are thinner
+    brow_age = -0.35 * float(np.clip((14.0 - age) / 8.0, 0.0, 1.0)) - 0.3 * float(np.clip((age - 60.0) / 30.0, 0.0, 1.0))
+    fill("eyebrows.thickness", normal((0.25 if male else -0.3) + brow_age, 0.25))
     if male and age >= 16:
         fill("facial_hair.type", choice(tuple(get_args(FacialHairType)), [5, 2, 0.5, 0.7, 1, 0.8, 0.2]))
     else:
@@ -490,6 +509,7 @@ def resolve(attrs: Attributes, seed: int) -> Attributes:
     beard_cm = {"none": 0.0, "stubble": 0.15, "mustache": 1.2, "goatee": 2.0, "short_beard": 1.2,
                 "full_beard": 3.5, "long_beard": 14.0}[a["facial_hair"]["type"]]
     fill("facial_hair.length_cm", lambda r: float(round(beard_cm * float(r.uniform(0.8, 1.25)), 2)))
+    fill("facial_hair.density", normal(0.55 + 0.25 * float(np.clip((age - 16.0) / 14.0, 0.0, 1.0)), 0.1, 0.1, 1.0))
 
     if male:
         fill("makeup.lipstick_color", "none")

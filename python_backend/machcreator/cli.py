@@ -160,6 +160,45 @@ def attributes(
 
 
 @app.command()
+def compare(
+    prompt: str = typer.Argument("", help="The prompt every cell shares."),
+    output: Path = typer.Option(..., "-o", "--output", help="The contact sheet, a PNG."),
+    columns: str = typer.Option(..., "--columns", help="PATH=V1,V2,... across (e.g. body.age_years=6,30,60 or seed=0,1,2)."),
+    rows: Optional[str] = typer.Option(None, "--rows", help="PATH=V1,V2,... down (e.g. body.gender=female,male)."),
+    set_: Optional[list[str]] = SetOption,
+    seed: int = typer.Option(0, "--seed", min=0, max=2**32 - 1),
+    view: str = typer.Option("head", "--view", help="head, three_quarter, body or back."),
+    cell_px: int = typer.Option(256, "--cell", min=64, max=1024, help="Cell size, pixels."),
+    texture_size: int = typer.Option(1024, "--texture-size", min=64, max=4096),
+    hair_detail: float = typer.Option(0.3, "--hair-detail", min=0.05, max=1.0),
+    force: bool = typer.Option(False, "--force", help="Replace an existing PNG."),
+) -> None:
+    """Render a prompt across seeds or an attribute sweep into one labelled PNG, to judge side by side."""
+    from PIL import Image
+
+    from machcreator.compare import Axis, contact_sheet
+    from machcreator.pipeline import GenerateRequest, Pipeline
+
+    if output.exists() and not force:
+        _fail(f"{output} exists; pass --force to replace it")
+    try:
+        col_axis, row_axis = Axis.parse(columns), Axis.parse(rows) if rows else None
+    except ValueError as exc:
+        _fail(str(exc))
+    base = GenerateRequest(prompt=prompt, seed=seed, overrides=list(set_ or []), texture_size=texture_size,
+                           preview_size=cell_px, hair_detail=hair_detail)
+    cells = len(col_axis.values) * (len(row_axis.values) if row_axis else 1)
+    with Progress(TextColumn("{task.description:<34}"), BarColumn(), TimeElapsedColumn(),
+                  console=err_console, transient=True) as bar:
+        task = bar.add_task("contact sheet", total=cells)
+        sheet = contact_sheet(Pipeline(), base, col_axis, row_axis, view=view,
+                              progress=lambda done, total, label: bar.update(task, completed=done, description=label))
+    output.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(sheet).save(output)
+    out_console.print(f"Wrote {output} ({cells} characters, {sheet.shape[1]}x{sheet.shape[0]} px)", highlight=False)
+
+
+@app.command()
 def validate(
     package: Path = typer.Argument(..., help="Package folder to check."),
     no_gltf_validator: bool = typer.Option(False, "--no-gltf-validator", help="Skip the Khronos glTF validator (needs Node.js)."),

@@ -19,9 +19,10 @@ import scipy.sparse.csgraph
 
 from machcreator.attributes import Attributes
 from machcreator.character import Character, Material, MeshPart, ShapedBody
+from machcreator.body.ageing import age_soft_tissue
 from machcreator.body.eyes import eye_uvs, eyeball_frames
 from machcreator.body.mouth import build_teeth
-from machcreator.body.shape_table import anny_parameters
+from machcreator.body.shape_table import anny_parameters, derived_levels
 from machcreator.body.template import load_anny, shape_body
 from machcreator.render.surface import vertex_normals
 
@@ -83,6 +84,7 @@ def build_geometry(attrs: Attributes, *, model: "anny.Anny | None" = None,
     """
     model = model if model is not None else load_anny(progress=progress)
     body = shape_body(model, anny_parameters(attrs))
+    body = age_soft_tissue(body, body_landmarks(body), derived_levels(attrs)["ageing"])
     normals = vertex_normals(body.positions.astype(np.float64), body.faces).astype(np.float32)
     landmarks = body_landmarks(body)
     parts = [

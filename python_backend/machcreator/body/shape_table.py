@@ -8,9 +8,10 @@ and each label moves one region (e.g. ``nose-scale-horiz-incr`` widens the nose 
 each label's displacement on the default body so that a ±1 attribute is clearly visible but
 stays human.
 
-Not mapped: ``body.ancestry``. anny's default phenotype set excludes the race phenotypes
-(``EXCLUDED_PHENOTYPES`` in ``anny/models/model_data.py``), so the model built by
-:func:`machcreator.body.template.load_anny` always uses anny's even african/asian/caucasian mix.
+``body.ancestry`` drives anny's race phenotypes (``african``, ``asian``, ``caucasian``; "mixed"
+is anny's even mix), which :func:`machcreator.body.template.load_anny` turns on (anny's default
+set leaves them out). Ageing, childhood and masculinity shape the face through
+:data:`DERIVED_ROWS`.
 """
 
 from __future__ import annotations
@@ -28,9 +29,11 @@ from machcreator.attributes import Attributes
 #: (``make_phenotype_anchors``); MakeHuman's slider put baby at 1 y, child 11 y, young 25 y,
 #: old 90 y, which this calibrated table refines.
 AGE_YEARS_TO_ANNY: tuple[tuple[float, float], ...] = (
-    (0.0, 0.0), (1.0, 0.05), (4.0, 0.215), (11.0, 0.415), (16.0, 0.67), (18.0, 0.77),
-    (64.0, 0.83), (110.0, 1.0),
+    (0.0, 0.0), (1.0, 0.05), (4.0, 0.215), (11.0, 0.415), (16.0, 0.67), (18.0, 0.72),
+    (25.0, 0.74), (90.0, 1.0), (110.0, 1.0),
 )
+# Adults follow MakeHuman's own anchors (young 25 y, old 90 y) rather than the WHO height
+# calibration, which kept every 18-64-year-old within 0.06 of each other: the same face.
 
 #: (phenotype, value at level 0, gain per unit level); level is the attribute in [-1, 1].
 #: Height 0.37 is the mean of anny's adult height distribution (boys.pth/girls.pth beta
@@ -40,6 +43,14 @@ PHENOTYPE_ROWS: tuple[tuple[str, str, float, float], ...] = (
     ("body.weight", "weight", 0.5, 0.5),
     ("body.muscle", "muscle", 0.5, 0.5),
 )
+
+#: body.ancestry -> anny's race phenotypes (they are normalised to sum to 1 by anny)
+ANCESTRY_PHENOTYPES: dict[str, dict[str, float]] = {
+    "african": {"african": 1.0, "asian": 0.0, "caucasian": 0.0},
+    "asian": {"african": 0.0, "asian": 1.0, "caucasian": 0.0},
+    "caucasian": {"african": 0.0, "asian": 0.0, "caucasian": 1.0},
+    "mixed": {"african": 1 / 3, "asian": 1 / 3, "caucasian": 1 / 3},
+}
 
 #: (attribute level, anny local change, gain).
 LOCAL_CHANGE_ROWS: tuple[tuple[str, str, float], ...] = (
@@ -79,6 +90,78 @@ LOCAL_CHANGE_ROWS: tuple[tuple[str, str, float], ...] = (
     ("lips.fullness", "mouth-lowerlip-height-incr", 0.3),
     ("lips.width", "mouth-scale-horiz-incr", 0.8),
 )
+
+#: derived levels (see :func:`derived_levels`) -> local changes: how a face ages and how gender
+#: shows in it, beyond anny's age and gender phenotypes (which mostly change the body).
+DERIVED_ROWS: tuple[tuple[str, str, float], ...] = (
+    # ageing, 0 at 30 y .. 1 at 90 y: cheek fat loss and descent, jowls, folds, thinner and
+    # longer upper lip, hooded lids, bags, longer nose and ears, brow descent, neck
+    ("ageing", "head-age-incr", 0.8),
+    ("ageing", "{lr}-cheek-volume-incr", -0.6),
+    ("ageing", "{lr}-cheek-bones-incr", -0.2),
+    ("ageing", "mouth-laugh-lines-out", 0.9),
+    ("ageing", "mouth-angles-up", -0.5),
+    ("ageing", "mouth-upperlip-volume-incr", -0.6),
+    ("ageing", "mouth-lowerlip-volume-incr", -0.3),
+    ("ageing", "mouth-upperlip-height-incr", 0.5),
+    ("ageing", "{lr}-eye-eyefold-up", -0.6),
+    ("ageing", "{lr}-eye-bag-incr", 0.8),
+    ("ageing", "{lr}-eye-bag-height-incr", 0.4),
+    ("ageing", "nose-scale-vert-incr", 0.35),
+    ("ageing", "nose-point-up", -0.3),
+    ("ageing", "{lr}-ear-scale-vert-incr", 0.5),
+    ("ageing", "{lr}-ear-lobe-incr", 0.6),
+    ("ageing", "eyebrows-trans-up", -0.25),
+    ("ageing", "chin-jaw-drop-incr", 0.3),
+    ("ageing", "neck-double-incr", 0.35),
+    # childhood, 1 at 4 y .. 0 at 16 y: a small lower face, round cheeks, a small nose
+    ("childhood", "{lr}-cheek-volume-incr", 0.5),
+    ("childhood", "chin-height-incr", -0.4),
+    ("childhood", "nose-scale-vert-incr", -0.4),
+    ("childhood", "nose-point-up", 0.4),
+    ("childhood", "mouth-scale-horiz-incr", -0.3),
+    ("childhood", "eyebrows-trans-forward", -0.3),
+    # masculinity, -1 .. +1: brow ridge, jaw and chin, cheek fullness, lips, nose, neck
+    ("masculinity", "eyebrows-trans-forward", 0.6),
+    ("masculinity", "forehead-trans-forward", 0.3),
+    ("masculinity", "forehead-nubian-incr", -0.3),
+    ("masculinity", "chin-bones-incr", 0.7),
+    ("masculinity", "chin-width-incr", 0.5),
+    ("masculinity", "chin-height-incr", 0.4),
+    ("masculinity", "chin-prominent-incr", 0.35),
+    ("masculinity", "head-scale-horiz-incr", 0.15),
+    ("masculinity", "{lr}-cheek-volume-incr", -0.3),
+    ("masculinity", "{lr}-cheek-bones-incr", -0.2),
+    ("masculinity", "mouth-upperlip-volume-incr", -0.6),
+    ("masculinity", "mouth-lowerlip-volume-incr", -0.5),
+    ("masculinity", "mouth-cupidsbow-incr", -0.4),
+    ("masculinity", "nose-scale-horiz-incr", 0.35),
+    ("masculinity", "nose-scale-vert-incr", 0.25),
+    ("masculinity", "nose-volume-incr", 0.35),
+    ("masculinity", "nose-point-up", -0.35),
+    ("masculinity", "eyebrows-angle-up", -0.4),
+    ("masculinity", "eyebrows-trans-up", -0.25),
+    ("masculinity", "{lr}-eye-scale-incr", -0.25),
+    ("masculinity", "neck-scale-horiz-incr", 0.5),
+    # the face's own features
+    ("face.dimples", "mouth-dimples-out", 0.9),
+    ("face.cleft_chin", "chin-cleft-incr", 1.0),
+    ("face.double_chin", "neck-double-incr", 0.9),
+)
+
+
+def derived_levels(attrs: Attributes) -> dict[str, float]:
+    """The continuous levels :data:`DERIVED_ROWS` read, from resolved attributes."""
+    age = float(attrs.body.age_years)
+    return {
+        "ageing": float(np.clip((age - 30.0) / 60.0, 0.0, 1.0)),
+        "childhood": float(np.clip((16.0 - age) / 12.0, 0.0, 1.0)),
+        "masculinity": float(attrs.face.masculinity),
+        "face.dimples": float(attrs.face.dimples),
+        "face.cleft_chin": float(attrs.face.cleft_chin),
+        "face.double_chin": float(attrs.face.double_chin),
+    }
+
 
 #: categorical attributes: (attribute, value) -> local changes it sets.
 CATEGORY_ROWS: dict[tuple[str, str], tuple[tuple[str, float], ...]] = {
@@ -133,7 +216,8 @@ def anny_parameters(attrs: Attributes) -> AnnyParameters:
         return value
 
     phen = {"gender": 1.0 if get("body.gender") == "female" else 0.0,
-            "age": anny_age(float(get("body.age_years")))}
+            "age": anny_age(float(get("body.age_years"))),
+            "cupsize": 0.5, "firmness": 0.5, **ANCESTRY_PHENOTYPES[get("body.ancestry")]}
     for path, label, base, gain in PHENOTYPE_ROWS:
         phen[label] = float(np.clip(base + gain * float(get(path)), 0.0, 1.0))
 
@@ -145,6 +229,11 @@ def anny_parameters(attrs: Attributes) -> AnnyParameters:
 
     for path, label, gain in LOCAL_CHANGE_ROWS:
         add(label, gain * float(get(path)))
+    for path in ("face.masculinity", "face.dimples", "face.cleft_chin", "face.double_chin"):
+        get(path)
+    levels = derived_levels(attrs)
+    for level, label, gain in DERIVED_ROWS:
+        add(label, gain * levels[level])
     for (path, value), rows in CATEGORY_ROWS.items():
         if get(path) == value:
             for label, amount in rows:

@@ -34,13 +34,13 @@ def brow_weight(p: np.ndarray, n: np.ndarray, frame: HeadFrame, brow_type: str, 
     """How much points (N, 3) with normals (N, 3) lie in an eyebrow, 0..1: a band above each eye
     along the brow ridge, blunt at the nose, tapering outwards, arched by type."""
     rise, peak, thick, _ = BROW_SHAPE[brow_type]
-    thick *= 1.0 + 0.35 * thickness
+    thick *= float(np.exp(0.75 * thickness))  # -1: about half as tall a band, +1: twice
     u = frame.unit
     x, y, z = p[:, 0], p[:, 1], p[:, 2]
     s = (np.abs(x) - 0.18 * u) / (0.88 * u)  # 0 at the inner end, 1 at the tail
     arch = np.where(s < peak, np.sin(0.5 * np.pi * np.clip(s / peak, 0, 1)), 1.0 - 1.6 * (s - peak))
     centre = frame.eye_z + u * (0.24 + rise * arch)
-    half = u * 0.13 * thick * (1.0 - 0.65 * np.clip(s, 0, 1))
+    half = u * 0.1 * thick * (1.0 - 0.7 * np.clip(s, 0, 1))
     return (smoothstep(-0.05, 0.05, s) * smoothstep(1.05, 0.95, s) * smoothstep(1.0, 0.6, np.abs(z - centre) / half)
             * smoothstep(0.2, 0.5, -n[:, 1]) * (y < frame.eye[0, 1])).astype(np.float32)
 
@@ -61,11 +61,15 @@ def grow_eyebrows(head: MeshPart, frame: HeadFrame, field: BodyField, brow_type:
 
 
 def grow_facial_hair(head: MeshPart, frame: HeadFrame, field: BodyField, kind: str, length_cm: float,
-                     rng: np.random.Generator) -> tuple[Roots, Strands] | None:
-    """Facial hair of a kind (stubble, mustache, goatee, short/full/long beard); None for "none"."""
+                     rng: np.random.Generator, density: float = 0.75) -> tuple[Roots, Strands] | None:
+    """Facial hair of a kind (stubble, mustache, goatee, short/full/long beard); None for "none".
+
+    density: 0 thin and patchy .. 1 dense (0.75 is a typical adult beard).
+    """
     if kind == "none" or length_cm <= 0:
         return None
     count = {"stubble": 26000, "mustache": 5000, "goatee": 9000}.get(kind, 24000)
+    count = int(count * (0.3 + 0.95 * float(np.clip(density, 0.0, 1.0))))
     roots = region_roots(head, lambda p, n: beard_weight(p, n, frame, kind), count, rng)
     x = roots.positions[:, 0].astype(np.float64)
     # down the face; a little outward on the jaw, none on the sideburns (they would stick out)

@@ -109,7 +109,9 @@ def make_grooms(character: Character, attrs: Attributes, seed: int, *, field: Bo
     grooms["eyebrows"] = _groom("eyebrows", strands, roots.uv, np.zeros(len(roots), bool), root_c, tip_c, 1.0,
                                 {"type": brows.type, "thickness": brows.thickness, "color": brows.color})
 
-    lash_scale = 1.15 if attrs.body.gender == "female" else 1.0
+    # longer lashes on women and children, shorter and sparser-looking with old age
+    age = float(attrs.body.age_years)
+    lash_scale = (1.15 if attrs.body.gender == "female" else 1.0) * (1.1 if age < 12 else 1.0 - 0.2 * float(np.clip((age - 60) / 30, 0, 1)))
     roots, strands = grow_eyelashes(head, frame, lash_scale, rng("eyelashes"))
     lash_color = "black" if brows.color in ("black", "dark_brown", "brown", "auburn", "grey", "white", "salt_and_pepper") else "dark_brown"
     root_c, tip_c = strand_colors(lash_color, len(roots), rng("eyelashes/color"), variation=0.08)
@@ -117,12 +119,14 @@ def make_grooms(character: Character, attrs: Attributes, seed: int, *, field: Bo
                                  {"upper_per_eye": LASHES["upper"][0], "lower_per_eye": LASHES["lower"][0], "color": lash_color})
 
     beard = attrs.facial_hair
-    grown = grow_facial_hair(head, frame, field, beard.type, float(beard.length_cm or 0.0), rng("facial_hair"))
+    grown = grow_facial_hair(head, frame, field, beard.type, float(beard.length_cm or 0.0), rng("facial_hair"),
+                             density=float(beard.density if beard.density is not None else 0.75))
     if grown is not None:
         roots, strands = grown
         root_c, tip_c = strand_colors(beard.color, len(roots), rng("facial_hair/color"))
         grooms["facial_hair"] = _groom("facial_hair", strands, roots.uv, np.zeros(len(roots), bool), root_c, tip_c, 1.0,
-                                       {"type": beard.type, "length_cm": beard.length_cm, "color": beard.color})
+                                       {"type": beard.type, "length_cm": beard.length_cm, "color": beard.color,
+                                        "density": beard.density})
     return [grooms[name] for name in GROOM_NAMES if name in grooms]
 
 

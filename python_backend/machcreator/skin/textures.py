@@ -168,6 +168,11 @@ def _albedo_lab(pmap: PositionMap, regions: dict[str, np.ndarray], masks: dict[s
     nail_lab = np.float32([min(base[0] + 12.0, 78.0), 10.0, 6.0])
     lab += (0.8 * nails)[..., None] * (nail_lab - lab)
 
+    rosacea = float(skin.rosacea or 0.0)
+    if rosacea > 0:  # persistent flushing of the cheeks and nose
+        flush = np.clip(regions["cheeks"] + 0.8 * regions["nose_tip"] + 0.3 * regions["ridge"], 0.0, 1.0)
+        lab += (rosacea * flush)[..., None] * np.float32([-3.0, 14.0, 2.0])
+
     stubble = _stubble_strength(attrs)
     lab += (stubble * regions["beard"] + 0.25 * stubble * regions["beard_area"])[..., None] * np.float32(_STUBBLE_LAB)
 
@@ -228,6 +233,31 @@ def _wrinkle_height(p: np.ndarray, n: np.ndarray, a: Anchors, wrinkles: float, r
     return h
 
 
+def _scars(shape: tuple[int, int], regions: dict[str, np.ndarray], pmap: PositionMap, mm: np.ndarray,
+           amount: float, rng: np.random.Generator) -> np.ndarray | None:
+    """Healed scars (H, W) 0..1: ``1 + 4·amount`` short strokes 8-25 mm long on the face's cheeks,
+    forehead and chin, drawn in texture space (the head's texel density is nearly even there)."""
+    if amount <= 0:
+        return None
+    h, w = shape
+    where = np.clip(regions["cheeks"] + regions["forehead"] + 0.5 * regions["beard_area"], 0, 1) * pmap.covered
+    if where.sum() <= 0:
+        return None
+    count = int(round(1 + 4 * amount))
+    cells = rng.choice(where.size, size=count, p=(where / where.sum()).ravel())
+    out = np.zeros(shape, np.float32)
+    for cell in cells:
+        r = int((cell // where.shape[1] + rng.random()) * h / where.shape[0])
+        c = int((cell % where.shape[1] + rng.random()) * w / where.shape[1])
+        px_mm = float(mm[min(r, h - 1), min(c, w - 1)])
+        half = 0.5 * rng.uniform(8.0, 25.0) * px_mm
+        angle = rng.uniform(0, np.pi)
+        dr, dc = half * np.sin(angle), half * np.cos(angle)
+        cv2.line(out, (int(c - dc), int(r - dr)), (int(c + dc), int(r + dr)), float(rng.uniform(0.6, 1.0)),
+                 max(1, int(round(rng.uniform(0.8, 1.8) * px_mm))), cv2.LINE_AA)
+    return np.clip(cv2.GaussianBlur(out, (0, 0), max(0.5, 0.3 * float(np.median(mm)))), 0.0, 1.0)
+
+
 def _normal_map(height: np.ndarray, texel_m: np.ndarray) -> np.ndarray:
     """Tangent-space normal map (H, W, 3) uint8 (glTF: +X right, +Y up) from height (H, W) metres."""
     hp = np.pad(height, 1, mode="edge")
@@ -253,7 +283,8 @@ def _large_scale_ao(pmap: PositionMap) -> np.ndarray:
     depth = np.einsum("hwc,hwc->hw", offset, normal)
     # an offset far beyond the kernel means the neighbourhood spans a UV seam: no evidence there
     depth *= smoothstep(2.0 * sigma_m, sigma_m, norm(offset))
-    return upsample(np.clip(1.0 - depth / 0.008, 0.45, 1.0).astype(np.float32), pmap.position.shape[0])
+    # gentle: the renderer's own shading already darkens sockets; deep AO reads as bruises
+    return upsample(np.clip(1.0 - depth / 0.012, 0.75, 1.0).astype(np.float32), pmap.position.shape[0])
 
 
 # --- one part --------------------------------------------------------------------------------------
@@ -276,9 +307,13 @@ def _part_maps(character: Character, part: MeshPart, attrs: Attributes, seed: in
     albedo *= (1.0 + 0.035 * fine)[..., None]
     skin, base = attrs.skin, ita_to_lab(attrs.skin.tone_ita_deg)
     mm = np.float32(1e-3) / texel_m  # texels per millimetre
+    # freckles: sun pigment, clustered where the sun falls, many small and fewer large ones
     count = float(skin.freckles or 0.0) * (1800 if part.name == "head" else 4000)
-    freckles = spots((size, size), regions["freckles"] * pmap.covered, int(round(count)), 0.45 * mm, rng("freckles"))
-    albedo *= 1.0 + freckles[..., None] * (_tint(base, base + np.array([-16.0, 5.0, 12.0])) - 1.0)
+    clusters = np.clip(0.55 + blur_noise(regions["freckles"].shape, 0.02 * regions["freckles"].shape[0], rng("freckle_clusters")), 0.1, 1.5)
+    where = regions["freckles"] * clusters * pmap.covered
+    freckles = np.maximum(spots((size, size), where, int(round(0.75 * count)), 0.35 * mm, rng("freckles")),
+                          0.8 * spots((size, size), where, int(round(0.25 * count)), 0.8 * mm, rng("freckles_large")))
+    albedo *= 1.0 + freckles[..., None] * (_tint(base, base + np.array([-13.0, 7.0, 15.0])) - 1.0)
     clear = pmap.covered * (1.0 - np.clip(masks["lips"] + masks["eyelids"] + masks["fingernails"] + masks["toenails"], 0, 1))
     count = float(skin.moles or 0.0) * (14 if part.name == "head" else 60)
     moles = spots((size, size), clear, int(round(count)), 0.9 * mm, rng("moles"))
@@ -290,6 +325,9 @@ def _part_maps(character: Character, part: MeshPart, attrs: Attributes, seed: in
         count = ageing * (40 if part.name == "head" else 80)
         age_spots = spots((size, size), exposed, int(round(count)), 1.3 * mm, rng("age_spots"))
         albedo *= 1.0 + (0.7 * age_spots)[..., None] * (_tint(base, base + np.array([-12.0, 3.0, 9.0])) - 1.0)
+    scars = _scars((size, size), regions, pmap, mm, float(skin.scars or 0.0), rng("scars")) if part.name == "head" else None
+    if scars is not None:  # healed scars: paler, less pigmented, slightly sunken
+        albedo *= 1.0 + (0.8 * scars)[..., None] * (_tint(base, base + np.array([7.0, -3.0, -4.0])) - 1.0)
     stubble = _stubble_strength(attrs)
     if stubble > 0:
         follicles = np.clip(blur_noise((size, size), 0.6 * size / 2048, rng("stubble")) - 0.5, 0, 1.5)
@@ -302,6 +340,8 @@ def _part_maps(character: Character, part: MeshPart, attrs: Attributes, seed: in
     pore_amp = 12e-6 + 14e-6 * upsample(np.clip(regions["nose_tip"] + regions["cheeks"] + regions["ridge"], 0, 1), size)
     height = pore_amp * fine + 25e-6 * blur_noise((size, size), 2.5 * size / 2048, rng("bumps"))
     height += 0.25e-3 * moles * (moles > 0.5)
+    if scars is not None:
+        height -= 0.12e-3 * scars
     if part.name == "head":
         # evaluated only on the texels of the face (3 inter-pupil distances around the nose)
         near = (norm(pmap.position - anchors.nose) < 3.0 * anchors.unit).astype(np.uint8)
