@@ -208,7 +208,7 @@ def _wrinkle_height(p: np.ndarray, n: np.ndarray, a: Anchors, wrinkles: float, r
         s = (z - brow + waviness) / (0.13 * u)
         lines = groove(s - np.round(s), 0.12) * smoothstep(-0.2, 0.6, s) * smoothstep(4.2, 3.2, s)
         region = _gauss(p, a.forehead, (0.75 * u, 0.6 * u, 0.6 * u)) * front
-        h -= 0.25e-3 * wrinkles * lines * region
+        h -= 0.45e-3 * wrinkles * lines * region
 
         for e, sign in zip(a.eye, (1.0, -1.0)):
             corner = e + np.float32([sign * 1.25 * re, 0.3 * re, 0.0])
@@ -217,19 +217,19 @@ def _wrinkle_height(p: np.ndarray, n: np.ndarray, a: Anchors, wrinkles: float, r
             fan = np.arctan2(dz, np.maximum(dx, 1e-6)) / 0.28 + rng.uniform(-0.5, 0.5)
             lines = groove(fan - np.round(fan), 0.14) * smoothstep(0.2 * re, 0.6 * re, rho) * smoothstep(2.2 * re, 1.2 * re, rho)
             region = smoothstep(-0.1 * re, 0.3 * re, dx) * smoothstep(3.0 * re, 2.0 * re, norm(p - corner))
-            h -= 0.15e-3 * wrinkles * lines * region * smoothstep(1.2, 0.6, np.abs(fan) * 0.28)
+            h -= 0.3e-3 * wrinkles * lines * region * smoothstep(1.2, 0.6, np.abs(fan) * 0.28)
 
             r = np.hypot(x - e[0], z - e[2])
             arcs = groove(r - 1.5 * re, 0.06 * re) + 0.7 * groove(r - 1.85 * re, 0.06 * re)
             below = smoothstep(-0.3 * re, -0.8 * re, z - e[2]) * smoothstep(1.4 * re, 0.9 * re, np.abs(x - e[0]))
-            h -= 0.12e-3 * wrinkles * arcs * below * smoothstep(0.0, 0.1, front) * (y < e[1] + re)
+            h -= 0.2e-3 * wrinkles * arcs * below * smoothstep(0.0, 0.1, front) * (y < e[1] + re)
 
     for corner, sign in zip(a.corners, (1.0, -1.0)):
         start = np.float32([a.nose[0] + sign * 0.33 * u, a.nose[2] + 0.05 * u])
         end = np.float32([corner[0] + sign * 0.14 * u, corner[2] - 0.25 * u])
         d = _segment_distance(p[..., [0, 2]], start, end)
         near = smoothstep(0.06 * u, 0.0, np.abs(y - corner[1]) - 0.25 * u)
-        h -= (0.06e-3 + 0.4e-3 * wrinkles) * groove(d, 0.05 * u) * near * front
+        h -= (0.06e-3 + 0.6e-3 * wrinkles) * groove(d, 0.05 * u) * near * front
     return h
 
 
