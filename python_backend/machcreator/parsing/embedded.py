@@ -4,14 +4,17 @@ The paper asks an LLM for the attributes. Offline and on a CPU we do it in four 
 
 1. ``tokenize``: lower case, hyphens to spaces, number words to digits ("forty-two" -> "42").
 2. ``scan``: longest-match the tokens against the lexicon and the number patterns
-   ("42 year old", "in her forties", "180 cm"); words the lexicon does not know are embedded with
+   ("42 year old", "in her forties", "180 cm", "woman, 38,"); words the lexicon does not know
+   (nor lists as carrying no attribute, ``NEUTRAL_WORDS``) are embedded with
    all-MiniLM-L6-v2 and replaced by the nearest lexicon phrase when the cosine similarity is at
    least ``SYNONYM_THRESHOLD`` ("crimson" -> "red", "spectacled" -> "spectacles").
 3. ``mark``: clauses, negation ("no", "without", "not" up to the next noun) and intensifiers
    ("very", "slightly") on the following word.
-4. ``bind``: each adjective or colour describes the nearest noun after it in its clause, else the
-   nearest before it ("hair: red"), else its default ("she is tall"); nouns set their own values
-   ("beard" -> full beard) and modifiers override them ("short beard").
+4. ``bind``: each adjective or colour describes the nearest noun after it in its clause or after
+   a comma list of modifiers ("thick, bushy beard"), else the nearest before it ("hair: red"),
+   else its default ("she is tall"), else, alone in its clause, the noun of the clause before
+   ("beard grey, long"); nouns set their own values ("beard" -> full beard) and modifiers override
+   them ("short beard"), except what the noun names more precisely ("a short bob" stays a bob).
 
 Everything is deterministic: the same prompt always gives the same result.
 """
@@ -50,8 +53,12 @@ _NOUN_PRIORITY, _PRONOUN_PRIORITY, _MODIFIER_PRIORITY = 1, 0, 2
 #: Average adult height by gender (cm) and the spread that maps to a level of +-1.
 _MEAN_HEIGHT_CM = {"female": 163.0, "male": 177.0, None: 170.0}
 _HEIGHT_CM_PER_LEVEL = 20.0
+#: Ages (years) are young below and old above this: intensity and negation move ages away from it.
+_PIVOT_AGE_YEARS = 40.0
 
 _TOKEN_RE = re.compile(r"\d+(?:\.\d+)?|[a-z]+(?:'[a-z]+)*|[,.;:!?]")
+#: Feet and inches written with marks: 5'4", 6' 2'', 5′11″ (read before quotes are normalised away).
+_FEET_INCHES_RE = re.compile(r"\b([3-7])\s*['\u2032]\s*(\d{1,2})?\s*(?:\"|''|\u2033)?")
 _PUNCT = frozenset(",.;:!?")
 
 
@@ -65,6 +72,7 @@ def tokenize(text: str) -> list[str]:
     """
     t = unicodedata.normalize("NFKC", text).lower()
     t = re.sub(r"[\u2018\u2019\u02bc`]", "'", t)
+    t = _FEET_INCHES_RE.sub(lambda m: f" {m[1]} ft {m[2] or ''} ", t)
     t = re.sub(r"[-\u2010-\u2015_/]", " ", t)
     tokens = [tok[:-2] if tok.endswith("'s") else tok for tok in _TOKEN_RE.findall(t)]
     return _numbers_to_digits(tokens)
@@ -154,7 +162,9 @@ def _match_pattern(t: list[str], i: int) -> tuple[int, dict[str, Any], dict[str,
     if n is not None:
         if at(i + 1) in ("year", "years", "yr", "yrs") and at(i + 2) == "old":
             return i + 3, {"body.age_years": n}, {}
-        if at(i + 1) in ("yo", "y"):
+        if at(i + 1) == "y" and at(i + 2) == "o":  # "45 y/o"
+            return i + 3, {"body.age_years": n}, {}
+        if at(i + 1) in ("yo", "y", "ish"):  # "45yo", "30ish"
             return i + 2, {"body.age_years": n}, {}
         if at(i + 1) in ("year", "years") and at(i + 2) == "of" and at(i + 3) == "age":
             return i + 4, {"body.age_years": n}, {}
@@ -178,8 +188,10 @@ def _match_pattern(t: list[str], i: int) -> tuple[int, dict[str, Any], dict[str,
             return end, {"_height_cm": (n * 12.0 + inches) * 2.54}, {}
     if at(i) in ("aged", "age") and num(i + 1) is not None:
         return i + 2, {"body.age_years": float(t[i + 1])}, {}
-    if at(i) == "age" and at(i + 1) == "of" and num(i + 2) is not None:
+    if at(i) == "age" and at(i + 1) in ("of", ":") and num(i + 2) is not None:  # "age of 9", "age: 52"
         return i + 3, {"body.age_years": float(t[i + 2])}, {}
+    if n is not None and _is_bare_age(t, i):  # "woman, 38, ...", "she is 34"
+        return i + 1, {"body.age_years": n}, {}
     j, low = i, {}
     if at(j) == "in":
         j += 1
@@ -200,6 +212,38 @@ def _match_pattern(t: list[str], i: int) -> tuple[int, dict[str, Any], dict[str,
     if decade is not None and (j - i > 1 or at(i) in lx.DECADES):
         return j, {"body.age_years": decade + offset}, low
     return None
+
+
+#: Words that may stand between a bare age and what introduces it ("a man around 50").
+_AGE_HEDGES = frozenset(
+    "about around approximately roughly nearly almost circa approx maybe perhaps over under".split()
+)
+#: Words after which a bare number is an age ("she is 34", "woman, 38, ...", "turning 40").
+_AGE_INTRODUCERS = frozenset("is am was turning turned , : she he".split())
+
+
+def _is_bare_age(t: list[str], i: int) -> bool:
+    """True when the whole number ``t[i]`` stands alone as an age: "woman, 38, with", "she is 34",
+    "a man around 50", "a girl of about 12", "woman 45 brown bob" (not "2 braids", "45 kg", "3/4
+    view": a noun, a number or an unknown word after it makes it a count, a measure or a ratio)."""
+    value = float(t[i])
+    if value != int(value) or not 1 <= value <= 100:
+        return False
+    if i + 1 < len(t) and t[i + 1] not in _PUNCT:
+        nxt = t[i + 1]
+        known = _lookup((nxt,))
+        if known is not None and "noun" in known[1]:  # "2 braids", "woman 3 earrings": a count
+            return False
+        if known is None and nxt not in lx.STOP_WORDS and nxt not in lx.NEUTRAL_WORDS:
+            return False  # "3/4 view", "8k", "45 kg": a fraction, a resolution, a measure
+    j = i - 1
+    while j >= 0 and t[j] in _AGE_HEDGES:
+        j -= 1
+    if j < 0:
+        return j + 1 < i  # "around 50" alone; a bare number alone says nothing
+    if t[j] == "of":  # "a man of 60"
+        j -= 1
+    return j >= 0 and (t[j] in _AGE_INTRODUCERS or lx.NOUNS.get(t[j], ("",))[0] == "person")
 
 
 def scan(tokens: list[str]) -> list[Span]:
@@ -225,7 +269,7 @@ def scan(tokens: list[str]) -> list[Span]:
                 i += n
                 break
         else:
-            kind = "stop" if tok in lx.STOP_WORDS or _is_number(tok) else "unknown"
+            kind = "stop" if tok in lx.STOP_WORDS or tok in lx.NEUTRAL_WORDS or _is_number(tok) else "unknown"
             spans.append(Span(i, i + 1, tok, kinds=frozenset({kind})))
             i += 1
     return spans
@@ -248,7 +292,8 @@ def _vocabulary() -> frozenset[str]:
     """Every word the parser reads on its own (one-word lexicon entries, stop, number and pattern
     words; a word that only occurs inside a phrase would not mean anything alone)."""
     words = {toks[0] for toks in _index() if len(toks) == 1}
-    words |= set(lx.STOP_WORDS) | set(lx.NUMBER_WORDS) | set(lx.DECADES) | set(lx.DECADE_OFFSETS)
+    words |= set(lx.STOP_WORDS) | set(lx.NEUTRAL_WORDS) | set(lx.NUMBER_WORDS)
+    words |= set(lx.DECADES) | set(lx.DECADE_OFFSETS)
     words |= set(lx.PRONOUNS) | set(_PATTERN_WORDS)
     return frozenset(w for w in words if w.isalpha())
 
@@ -278,11 +323,20 @@ def correct_spelling(tokens: list[str]) -> tuple[list[str], list[tuple[str, str]
                 and tok not in _common_words()):
             close = difflib.get_close_matches(tok, _vocabulary(), n=2, cutoff=SPELLING_CUTOFF)
             ratio = [difflib.SequenceMatcher(None, tok, c).ratio() for c in close]
+            swapped = _transpositions(tok) & _vocabulary()
             if close and (len(close) == 1 or ratio[0] > ratio[1]):
                 fixed.append((tok, close[0]))
                 tok = close[0]
+            elif len(swapped) == 1:  # "hazle": difflib scores a swap of short words too low
+                fixed.append((tok, next(iter(swapped))))
+                tok = fixed[-1][1]
         out.append(tok)
     return out, fixed
+
+
+def _transpositions(word: str) -> set[str]:
+    """``word`` with one pair of neighbouring letters swapped, every way."""
+    return {word[:j] + word[j + 1] + word[j] + word[j + 2:] for j in range(len(word) - 1)} - {word}
 
 
 # --- MiniLM synonyms ----------------------------------------------------------------------------
@@ -438,6 +492,40 @@ def _forward_noun(spans: list[Span], k: int) -> int | None:
     return None
 
 
+def _coordinated_noun(spans: list[Span], k: int) -> int | None:
+    """The noun after a comma list of modifiers that starts at adjective ``k``, when the adjective
+    has a reading for it ("thick, bushy beard", "short, curly hair": "thick" and "short" describe
+    the noun, not the person; in "brunette, hazel eyes" and "tall, blond hair" they do not)."""
+    if "adj" not in spans[k].kinds:
+        return None
+    j, crossed = k + 1, False
+    while j < len(spans):
+        s = spans[j]
+        if s.text == ",":
+            crossed = True
+        elif "noun" in s.kinds:
+            return j if crossed and _noun_class(s) in lx.ADJECTIVES[spans[k].key] else None
+        elif not s.kinds & {"adj", "color", "intens"}:
+            return None
+        j += 1
+    return None
+
+
+def _previous_clause_noun(spans: list[Span], k: int) -> int | None:
+    """The last noun of the clause before ``k``'s, when ``k`` is the only content word of its own
+    clause ("beard grey, long": "long" describes the beard)."""
+    clause = spans[k].clause
+    own = [s for s in spans if s.clause == clause and s.kinds & {"noun", "adj", "color", "phrase", "pattern"}]
+    if own != [spans[k]]:
+        return None
+    for j in range(k - 1, -1, -1):
+        if spans[j].clause < clause - 1:
+            return None
+        if spans[j].clause == clause - 1 and "noun" in spans[j].kinds:
+            return j
+    return None
+
+
 def _backward_noun(spans: list[Span], k: int) -> int | None:
     for j in range(k - 1, max(-1, k - 1 - _MAX_BACK_SPANS), -1):
         if spans[j].clause != spans[k].clause:
@@ -452,32 +540,49 @@ def _nearest_color(name: str, pool: tuple[str, ...]) -> str:
     return min(pool, key=lambda c: float(np.sum((np.asarray(COLORS[c], float) - rgb) ** 2)))
 
 
-def _color_sets(color: str, cls: str | None) -> dict[str, Any] | None:
-    """What colour ``color`` (a COLORS name) means on a noun of class ``cls``; None if nothing."""
+def _color_sets(color: str, cls: str | None, word: str = "") -> dict[str, Any] | None:
+    """What colour ``color`` (a COLORS name, written ``word``) means on a noun of class ``cls``;
+    None if nothing."""
     if cls == "skin":
-        return {"skin.tone_ita_deg": lx.SKIN_COLOR_ITA[color]} if color in lx.SKIN_COLOR_ITA else None
+        ita = lx.SKIN_WORD_ITA.get(word, lx.SKIN_COLOR_ITA.get(color))
+        return None if ita is None else {"skin.tone_ita_deg": ita}
     if cls == "person":
         return {"body.ancestry": lx.PERSON_COLOR_ANCESTRY[color]} if color in lx.PERSON_COLOR_ANCESTRY else None
     if cls not in lx.COLOR_SLOTS:
         return None
-    group = {"hair": "hair", "brows": "hair", "beard": "hair", "eyes": "eyes"}.get(cls)
-    pool = {"hair": HAIR_COLORS, "eyes": IRIS_COLORS}.get(group or "", tuple(COLORS))
+    group = lx.COLOR_SLOT_PALETTE.get(cls, "")
+    pool = {"hair": HAIR_COLORS, "eyes": IRIS_COLORS}.get(group, tuple(COLORS))
     if color not in pool:
-        color = lx.SLOT_COLOR_ALIASES.get(group or "", {}).get(color) or _nearest_color(color, pool)
+        color = lx.SLOT_COLOR_ALIASES.get(group, {}).get(color) or _nearest_color(color, pool)
     return {lx.COLOR_SLOTS[cls]: color}
+
+
+def _yield_to_noun(sets: dict[str, Any], noun_sets: dict[str, Any]) -> dict[str, Any]:
+    """Drop what a modifier says that its noun says more precisely: the noun's hair style ("a short
+    bob" is a bob, "a long braid" a braid) and an age on the same side of ``_PIVOT_AGE_YEARS``
+    ("a young toddler" is a toddler)."""
+    out = dict(sets)
+    if "hair.style" in noun_sets:
+        out.pop("hair.style", None)
+    age, own = out.get("body.age_years"), noun_sets.get("body.age_years")
+    if age is not None and own is not None and (age < _PIVOT_AGE_YEARS) == (own < _PIVOT_AGE_YEARS):
+        del out["body.age_years"]
+    return out
 
 
 def _modifier_sets(sp: Span, classes: list[str | None], prev_word: str) -> dict[str, Any] | None:
     """Values of an adjective/colour span given the classes of its candidate nouns, in order."""
     table = lx.ADJECTIVES.get(sp.key, {}) if "adj" in sp.kinds else {}
     color = lx.COLOR_WORDS.get(sp.key) if "color" in sp.kinds else None
+    if color is not None and not table and classes and classes[0] is not None:
+        classes = classes[:1]  # "red lipstick and gold earrings": the gold is the earrings', not the lipstick's
     for cls in classes:
         if cls is None:
             continue
         if cls in table:
             return table[cls]
         if color is not None:
-            sets = _color_sets(color, cls)
+            sets = _color_sets(color, cls, sp.key)
             if sets is not None:
                 return sets
     if "*" in table:
@@ -514,8 +619,9 @@ def _scaled(path: str, value: Any, mult: float, neg: bool) -> Any:
         return None if neg else value
     if path == "body.age_years":
         if neg:
-            return 30.0 if value >= 40.0 else 45.0
-        return float(np.clip(40.0 + (value - 40.0) * (1.0 + (mult - 1.0) * 0.5), *AGE_RANGE_YEARS))
+            return 30.0 if value >= _PIVOT_AGE_YEARS else 45.0
+        return float(np.clip(_PIVOT_AGE_YEARS + (value - _PIVOT_AGE_YEARS) * (1.0 + (mult - 1.0) * 0.5),
+                             *AGE_RANGE_YEARS))
     if path == "skin.tone_ita_deg":
         return None if neg else value
     bounds = _bounds(path)
@@ -566,14 +672,21 @@ def bind(spans: list[Span]) -> tuple[list[_Assignment], list[str]]:
                 add(_NOUN_PRIORITY, k, sp.text, sets, sp.mult)
         elif sp.kinds & {"adj", "color"}:
             fwd, bwd = _forward_noun(spans, k), _backward_noun(spans, k)
+            if fwd is None:
+                fwd = _coordinated_noun(spans, k)
             if fwd in negated_nouns:
                 continue  # "no grey beard": the beard is off, its colour means nothing
             classes = [None if j is None else _noun_class(spans[j]) for j in (fwd, bwd)]
             prev = spans[k - 1].text if k > 0 else ""
             sets = _modifier_sets(sp, classes, prev)
+            if sets is None and (back := _previous_clause_noun(spans, k)) is not None:
+                fwd, sets = back, _modifier_sets(sp, [_noun_class(spans[back])], prev)
             if sets is None:
                 warnings.append(f"'{sp.text}' does not say what it describes; ignored")
                 continue
+            noun = fwd if fwd is not None else bwd
+            if noun is not None:
+                sets = _yield_to_noun(sets, lx.NOUNS[spans[noun].key][1])
             head = next((spans[j].text for j in (fwd, bwd) if j is not None and _noun_class(spans[j]) is not None), "")
             phrase = f"{sp.text} {head}".strip() if head and sets else sp.text
             add(_MODIFIER_PRIORITY, k, phrase, sets, sp.mult, sp.neg)
