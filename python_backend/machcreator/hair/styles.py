@@ -71,8 +71,8 @@ def _s(name: str, type: str, length_cm: float, *aliases: str, **kw: object) -> H
 
 
 STYLES: dict[str, HairStyle] = {s.name: s for s in (
-    _s("bald", "bald", 0.0, "bald", "bald head", "shaved head", "hairless", "baldness", volume=0.0),
-    _s("shaved", "short", 0.15, "shaved", "skinhead", "clean shaven head", volume=0.0),
+    _s("bald", "bald", 0.0, "bald", "bald head", "hairless", "baldness", volume=0.0),
+    _s("shaved", "short", 0.15, "shaved", "shaved head", "skinhead", "clean shaven head", volume=0.0),
     _s("buzz", "short", 0.6, "buzz cut", "buzzcut", "buzz", "military cut", "induction cut", volume=0.05),
     _s("crew_cut", "short", 2.5, "crew cut", "crewcut", "ivy league", sides_cm=1.0, fade=True, flow="back",
        volume=0.2),
