@@ -438,7 +438,7 @@ def resolve(attrs: Attributes, seed: int) -> Attributes:
     ita = fill("skin.tone_ita_deg", normal(tone_mu, 10.0, -70.0, 75.0))
     fill("skin.freckles", lambda r: float(round(r.uniform(0.0, 0.35), 3)) if ita > 40 and r.random() < 0.3 else 0.0)
     fill("skin.moles", lambda r: float(round(r.uniform(0.0, 0.3), 3)))
-    fill("skin.wrinkles", lambda r: float(round(np.clip((age - 28.0) / 50.0 + r.normal(0, 0.05), 0, 1), 3)))
+    fill("skin.wrinkles", lambda r: float(round(np.clip((age - 25.0) / 45.0 + r.normal(0, 0.05), 0, 1), 3)))
     fill("skin.blemishes", lambda r: float(round(r.uniform(0.0, 0.25), 3)))
     fill("skin.rosacea", lambda r: float(round(r.uniform(0.15, 0.45), 3)) if ita > 35 and age > 35 and r.random() < 0.12 else 0.0)
     fill("skin.scars", lambda r: float(round(r.uniform(0.1, 0.4), 3)) if r.random() < 0.04 else 0.0)
@@ -466,8 +466,9 @@ def resolve(attrs: Attributes, seed: int) -> Attributes:
     fill("lips.width", normal(0.0, 0.3))
 
     natural = ("black", "dark_brown", "brown", "light_brown", "auburn", "blonde", "red")
-    if age > 60:
-        hair_color = fill("hair.color", choice(("grey", "white", "salt_and_pepper")))
+    greying = float(np.clip((age - 42.0) / 20.0, 0.0, 1.0))  # from the forties on, most are grey by 62
+    if age > 60 or (greying > 0 and rng("hair.greying").random() < greying):
+        hair_color = fill("hair.color", choice(("grey", "white", "salt_and_pepper"), [3, 1 + 2 * greying, 4 - 3 * greying]))
     elif ita > 40 and ancestry in ("caucasian", "mixed"):
         hair_color = fill("hair.color", choice(natural, [1, 3, 3, 2, 1, 2, 0.5]))
     elif ita > 10:

@@ -3,7 +3,7 @@
 anny's age phenotype and local changes (``shape_table.DERIVED_ROWS``) thin the lips, lengthen the
 nose and ears and hood the lids; what gravity does to the lower face is added here as smooth
 displacements of the rest mesh, each a Gaussian region placed by the face's landmarks and scaled
-by the ageing level (0 at 30 years, 1 at 90). Axes: anny's (metres, Z up, the face looks to -Y).
+by the ageing level (0 at 25 years, 1 at 90; see ``shape_table.derived_levels``). Axes: anny's (metres, Z up, the face looks to -Y).
 """
 from __future__ import annotations
 

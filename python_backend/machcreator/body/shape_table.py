@@ -94,7 +94,7 @@ LOCAL_CHANGE_ROWS: tuple[tuple[str, str, float], ...] = (
 #: derived levels (see :func:`derived_levels`) -> local changes: how a face ages and how gender
 #: shows in it, beyond anny's age and gender phenotypes (which mostly change the body).
 DERIVED_ROWS: tuple[tuple[str, str, float], ...] = (
-    # ageing, 0 at 30 y .. 1 at 90 y: cheek fat loss and descent, jowls, folds, thinner and
+    # ageing, 0 at 25 y .. 1 at 90 y: cheek fat loss and descent, jowls, folds, thinner and
     # longer upper lip, hooded lids, bags, longer nose and ears, brow descent, neck
     ("ageing", "head-age-incr", 0.8),
     ("ageing", "{lr}-cheek-volume-incr", -0.6),
@@ -154,7 +154,8 @@ def derived_levels(attrs: Attributes) -> dict[str, float]:
     """The continuous levels :data:`DERIVED_ROWS` read, from resolved attributes."""
     age = float(attrs.body.age_years)
     return {
-        "ageing": float(np.clip((age - 30.0) / 60.0, 0.0, 1.0)),
+        # faster in midlife than a straight line: 45 y is 0.44, 60 y 0.70
+        "ageing": float(np.clip((age - 25.0) / 65.0, 0.0, 1.0) ** 0.8),
         "childhood": float(np.clip((16.0 - age) / 12.0, 0.0, 1.0)),
         "masculinity": float(attrs.face.masculinity),
         "face.dimples": float(attrs.face.dimples),

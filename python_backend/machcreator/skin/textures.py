@@ -150,7 +150,8 @@ def _albedo_lab(pmap: PositionMap, regions: dict[str, np.ndarray], masks: dict[s
     for name, delta in _REGION_LAB.items():
         w = regions[name] if name in regions else masks[name]
         if name == "under_eye":
-            w = w * (0.4 + 0.6 * float(skin.wrinkles or 0.0))  # deeper with age
+            # deeper with age; on dark skin the trough is a shadow, not a coloured patch
+            w = w * (0.4 + 0.6 * float(skin.wrinkles or 0.0)) * (1.0 - 0.6 * dark)
         d = np.asarray(delta, np.float32) + (np.float32([-4.0, -6.0, -2.0]) * dark if name == "lips" else 0.0)
         lab += w[..., None] * d
 
