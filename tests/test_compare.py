@@ -1,0 +1,45 @@
+"""`mach compare`: contact sheets of real characters across a sweep."""
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from machcreator.compare import LABEL_PX, Axis, contact_sheet
+from machcreator.pipeline import GenerateRequest
+
+
+def test_a_sweep_is_parsed_and_applied():
+    axis = Axis.parse("body.age_years=20, 60")
+    assert axis == Axis("body.age_years", ("20", "60"))
+    request = axis.apply("60", GenerateRequest(prompt="a man", overrides=["hair.color=red"]))
+    assert request.overrides == ["hair.color=red", "body.age_years=60"]
+    assert Axis.parse("seed=3,4").apply("4", GenerateRequest()).seed == 4
+    for bad in ("body.age_years", "=1,2", "seed=a,b", "hair.color="):
+        with pytest.raises(ValueError):
+            Axis.parse(bad)
+
+
+def test_the_sheet_has_one_labelled_cell_per_character_and_they_differ(pipeline):
+    base = GenerateRequest(prompt="a bald person", seed=2, texture_size=64, preview_size=96, hair_detail=0.05)
+    sheet = contact_sheet(pipeline, base, Axis("body.age_years", ("25", "85")), Axis("body.gender", ("female", "male")))
+    assert sheet.shape == (LABEL_PX + 2 * 96, 5 * LABEL_PX + 2 * 96, 3)
+    cells = [sheet[LABEL_PX + r * 96:LABEL_PX + (r + 1) * 96, 5 * LABEL_PX + c * 96:5 * LABEL_PX + (c + 1) * 96]
+             for r in range(2) for c in range(2)]
+    for i in range(4):
+        for j in range(i + 1, 4):
+            assert np.abs(cells[i].astype(int) - cells[j].astype(int)).mean() > 2.0, (i, j)
+
+
+def test_the_command_refuses_a_bad_sweep_and_an_existing_file(tmp_path):
+    out = tmp_path / "sheet.png"
+    Image.new("RGB", (4, 4)).save(out)
+    done = subprocess.run([sys.executable, "-m", "machcreator.cli", "compare", "a man", "-o", str(out),
+                           "--columns", "body.age_years=20,40"], capture_output=True, text=True)
+    assert done.returncode == 2 and "pass --force" in done.stderr
+    done = subprocess.run([sys.executable, "-m", "machcreator.cli", "compare", "a man", "-o", str(tmp_path / "x.png"),
+                           "--columns", "body.age_years"], capture_output=True, text=True)
+    assert done.returncode == 2 and "PATH=V1,V2" in done.stderr
