@@ -468,7 +468,8 @@ def resolve(attrs: Attributes, seed: int) -> Attributes:
     natural = ("black", "dark_brown", "brown", "light_brown", "auburn", "blonde", "red")
     greying = float(np.clip((age - 42.0) / 20.0, 0.0, 1.0))  # from the forties on, most are grey by 62
     if age > 60 or (greying > 0 and rng("hair.greying").random() < greying):
-        hair_color = fill("hair.color", choice(("grey", "white", "salt_and_pepper"), [3, 1 + 2 * greying, 4 - 3 * greying]))
+        white = float(np.clip((age - 62.0) / 20.0, 0.0, 1.0))  # white hair mostly from the seventies
+        hair_color = fill("hair.color", choice(("grey", "white", "salt_and_pepper"), [3, 0.3 + 2.7 * white, 4 - 3 * greying]))
     elif ita > 40 and ancestry in ("caucasian", "mixed"):
         hair_color = fill("hair.color", choice(natural, [1, 3, 3, 2, 1, 2, 0.5]))
     elif ita > 10:
