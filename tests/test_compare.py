@@ -9,7 +9,13 @@ import pytest
 from PIL import Image
 
 from machcreator.compare import LABEL_PX, Axis, contact_sheet
-from machcreator.pipeline import GenerateRequest
+from machcreator.pipeline import GenerateRequest, Pipeline
+
+
+@pytest.fixture(scope="module")
+def own_pipeline() -> Pipeline:
+    """Not the session's pipeline: these runs would push its cached fisherman out (it keeps two runs)."""
+    return Pipeline()
 
 
 def test_a_sweep_is_parsed_and_applied():
@@ -23,9 +29,9 @@ def test_a_sweep_is_parsed_and_applied():
             Axis.parse(bad)
 
 
-def test_the_sheet_has_one_labelled_cell_per_character_and_they_differ(pipeline):
+def test_the_sheet_has_one_labelled_cell_per_character_and_they_differ(own_pipeline):
     base = GenerateRequest(prompt="a bald person", seed=2, texture_size=64, preview_size=96, hair_detail=0.05)
-    sheet = contact_sheet(pipeline, base, Axis("body.age_years", ("25", "85")), Axis("body.gender", ("female", "male")))
+    sheet = contact_sheet(own_pipeline, base, Axis("body.age_years", ("25", "85")), Axis("body.gender", ("female", "male")))
     assert sheet.shape == (LABEL_PX + 2 * 96, 5 * LABEL_PX + 2 * 96, 3)
     cells = [sheet[LABEL_PX + r * 96:LABEL_PX + (r + 1) * 96, 5 * LABEL_PX + c * 96:5 * LABEL_PX + (c + 1) * 96]
              for r in range(2) for c in range(2)]

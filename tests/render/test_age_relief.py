@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
+import pytest
 
-from machcreator.pipeline import GenerateRequest
+from machcreator.pipeline import GenerateRequest, Pipeline
 
 AGES = (30.0, 60.0, 90.0)
 PANEL = 384
@@ -22,12 +23,18 @@ def _relief(preview: np.ndarray) -> float:
     return float(np.mean([r.mean() for r in regions]))
 
 
-def test_wrinkle_relief_in_the_preview_grows_with_age(pipeline):
+@pytest.fixture(scope="module")
+def own_pipeline() -> Pipeline:
+    """Not the session's pipeline: these runs would push its cached fisherman out (it keeps two runs)."""
+    return Pipeline()
+
+
+def test_wrinkle_relief_in_the_preview_grows_with_age(own_pipeline):
     relief = []
     for age in AGES:
         request = GenerateRequest(prompt="a bald man", seed=5, texture_size=512, preview_size=PANEL, hair_detail=0.05,
                                   overrides=[f"body.age_years={age}", "facial_hair.type=none", "skin.freckles=0",
                                              "skin.moles=0", "skin.blemishes=0", "eyebrows.thickness=-0.5"])
-        relief.append(_relief(pipeline(request).preview))
+        relief.append(_relief(own_pipeline(request).preview))
     assert relief[0] < relief[1] < relief[2], relief
     assert relief[2] > 1.25 * relief[0], relief

@@ -121,6 +121,10 @@ DERIVED_ROWS: tuple[tuple[str, str, float], ...] = (
     ("childhood", "nose-point-up", 0.4),
     ("childhood", "mouth-scale-horiz-incr", -0.3),
     ("childhood", "eyebrows-trans-forward", -0.3),
+    ("childhood", "{lr}-eye-scale-incr", 0.3),
+    ("childhood", "forehead-scale-vert-incr", 0.3),
+    ("childhood", "nose-scale-horiz-incr", -0.3),
+    ("childhood", "nose-hump-incr", -0.4),
     # masculinity, -1 .. +1: brow ridge, jaw and chin, cheek fullness, lips, nose, neck
     ("masculinity", "eyebrows-trans-forward", 0.6),
     ("masculinity", "forehead-trans-forward", 0.3),

@@ -99,7 +99,11 @@ def _face_regions(p: np.ndarray, n: np.ndarray, a: Anchors, masks: dict[str, np.
     # tear troughs: the thin skin under the lower lids shows the darker tissue beneath
     under_eye = np.maximum(*(_gauss(p, e + np.float32([0.0, -0.8 * re, -1.35 * re]), (1.1 * re, 0.9 * re, 0.42 * re))
                              for e in a.eye))
+    # the underside of the jaw and chin, facing down
+    under_chin = smoothstep(0.2, 0.6, -n[..., 2]) * smoothstep(a.chin[2] + 0.1 * u, a.chin[2] - 0.1 * u, z) \
+        * smoothstep(a.chin[2] - 1.2 * u, a.chin[2] - 0.6 * u, z)
     return {
+        "under_chin": under_chin,
         "cheeks": cheeks * front, "nose_tip": nose_tip, "forehead": forehead * front, "ridge": ridge * front,
         "lips": lips, "beard_area": beard_area, "beard": beard, "eyeshadow": eyeshadow * front,
         "freckles": freckle * front + 0.03 * masks["face"], "under_eye": under_eye * front,
@@ -117,6 +121,7 @@ _REGION_LAB = {
     "ears": (-1.5, 4.0, -0.5),
     "eyelids": (-3.0, 3.5, -1.5),
     "under_eye": (-5.0, 2.0, -3.5),
+    "under_chin": (2.5, -1.5, -1.0),  # sheltered from the sun: a little lighter
 }
 #: Age spots (solar lentigines) from this age on, most numerous by _AGE_SPOTS_FULL.
 _AGE_SPOTS_FROM, _AGE_SPOTS_FULL = 45.0, 80.0
