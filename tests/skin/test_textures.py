@@ -175,6 +175,22 @@ def test_red_lipstick_reddens_the_lips(character, head_map):
     assert red[1] > bare[1] + 8, (bare, red)
 
 
+def test_eyeliner_darkens_the_upper_lash_line_only(character, head_map):
+    pmap, _ = head_map
+    bare = srgb_to_lab(make_skin_textures(character, _attrs(makeup__eyeliner=False), 0, SMALL)["head_albedo"])
+    lined = srgb_to_lab(make_skin_textures(character, _attrs(makeup__eyeliner=True), 0, SMALL)["head_albedo"])
+    darker = (bare[..., 0] - lined[..., 0] > 5.0) & pmap.covered
+    assert darker.sum() > 10
+    eyes = [character.landmarks["eye_center_l"], character.landmarks["eye_center_r"]]
+    points = pmap.position[darker]
+    near = np.min([np.linalg.norm(points - e, axis=1) for e in eyes], axis=0)
+    radius = float(character.landmarks["eye_radius"][0])
+    assert np.all(near < 2.2 * radius)  # on the lids, nowhere else
+    above = np.array([points[i, 2] > min(eyes, key=lambda e: np.linalg.norm(points[i] - e))[2] - 0.3 * radius
+                      for i in range(len(points))])
+    assert above.mean() > 0.9  # the upper lash line (and its wing), not under the eye
+
+
 def test_wrinkles_add_fine_relief_on_the_forehead(character, head_map):
     pmap, _ = head_map
     lm = character.landmarks

@@ -87,12 +87,18 @@ def _face_regions(p: np.ndarray, n: np.ndarray, a: Anchors, masks: dict[str, np.
     beard_area = below_line * above_neck * before_ears * (1.0 - smoothstep(0.2, 0.6, lips))
     beard = beard_area * shape
 
-    shadow = []
+    shadow, liner = [], []
     for e in a.eye:
         r = norm(p - e)
         # the upper lid: skin just outside the eyeball, fading out towards the brow
         lid = np.exp(-0.5 * ((r - 1.15 * re) / (0.3 * re)) ** 2)
         shadow.append(lid * smoothstep(0.0, 0.35 * re, z - e[2]) * smoothstep(1.9 * re, 1.2 * re, np.abs(x - e[0])))
+        # eyeliner: a thin line on the upper lash line, thicker and winged past the outer corner
+        outward = (x - e[0]) * np.sign(e[0])
+        width = 0.06 * re * (1.0 + smoothstep(0.2 * re, 1.0 * re, outward))
+        wing = smoothstep(0.85 * re, 1.2 * re, outward) * 0.12 * re
+        line = np.exp(-0.5 * ((r - 1.0 * re - wing) / width) ** 2)
+        liner.append(line * smoothstep(0.0, 0.25 * re, z - e[2] + wing) * smoothstep(1.35 * re, 1.15 * re, np.abs(x - e[0])))
     eyeshadow = np.clip(np.maximum(*shadow) + masks["eyelids"] * smoothstep(0.0, 0.3 * re, z - a.eye[0][2]), 0, 1)
 
     freckle = np.clip(1.0 * cheeks + 0.9 * np.maximum(nose_tip, ridge * smoothstep(a.eye[0][2], a.nose[2], z)) + 0.15 * forehead, 0, 1)
@@ -106,6 +112,7 @@ def _face_regions(p: np.ndarray, n: np.ndarray, a: Anchors, masks: dict[str, np.
         "under_chin": under_chin,
         "cheeks": cheeks * front, "nose_tip": nose_tip, "forehead": forehead * front, "ridge": ridge * front,
         "lips": lips, "beard_area": beard_area, "beard": beard, "eyeshadow": eyeshadow * front,
+        "eyeliner": np.clip(np.maximum(*liner), 0, 1) * front,
         "freckles": freckle * front + 0.03 * masks["face"], "under_eye": under_eye * front,
     }
 
@@ -183,9 +190,14 @@ def _albedo_lab(pmap: PositionMap, regions: dict[str, np.ndarray], masks: dict[s
     lab += (stubble * regions["beard"] + 0.25 * stubble * regions["beard_area"])[..., None] * np.float32(_STUBBLE_LAB)
 
     for color, weight, alpha, palette in ((makeup.eyeshadow_color, "eyeshadow", 0.55, None),
-                                          (makeup.lipstick_color, "lips", 0.85, _LIPSTICK_RGB)):
+                                          (makeup.lipstick_color, "lips", 0.8, _LIPSTICK_RGB)):
         if color and color != "none":
-            lab += (alpha * regions[weight])[..., None] * (_color_lab(color, palette).astype(np.float32) - lab)
+            # pigment over skin: the hue takes over, the lightness only half, so the lips' own
+            # shading and texture show through (applied, not painted)
+            cover = (alpha * regions[weight])[..., None] * np.float32([0.5, 1.0, 1.0])
+            lab += cover * (_color_lab(color, palette).astype(np.float32) - lab)
+    if makeup.eyeliner:
+        lab += (0.95 * regions["eyeliner"])[..., None] * (np.float32([15.0, 1.0, 0.0]) - lab)
     if makeup.blush:
         rose = np.float32([base[0] - 4.0, base[1] + 16.0, base[2] + 2.0])
         lab += (0.5 * float(makeup.blush) * regions["cheeks"])[..., None] * (rose - lab)
