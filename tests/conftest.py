@@ -1,11 +1,17 @@
-"""Shared fixtures: one real character package per test session (generation takes seconds)."""
+"""Shared fixtures: one real character package per test session (generation takes seconds), and one
+`mach serve` on loopback for the editor tests."""
 
+import socket
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
 
 from machcreator.attributes import Attributes, resolve
 from machcreator.body.template import load_anny, shape_body
+from machcreator.client import BackendError, Client
 from machcreator.character import ShapedBody
 from machcreator.export.package import write_package
 from machcreator.pipeline import GenerateRequest, Pipeline
@@ -37,3 +43,45 @@ def fisherman_package(fisherman_result, tmp_path_factory) -> Path:
 def body() -> ShapedBody:
     """anny's body for seed 0's default attributes (rest pose, 52 ARKit facial-action deltas)."""
     return shape_body(load_anny(), resolve(Attributes(), seed=0))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_ready(endpoint: str, proc: subprocess.Popen, log: Path, timeout_s: float = 180.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    with Client(endpoint, timeout_s=2.0, retries=1) as client:
+        while time.monotonic() < deadline:
+            assert proc.poll() is None, f"mach serve exited: {log.read_text()[-2000:]}"
+            try:
+                workers = client.status()["server"]["workers"]
+                if workers and all(w["state"] == "idle" for w in workers):
+                    return
+            except BackendError:
+                pass
+            time.sleep(0.3)
+    raise TimeoutError("mach serve did not get ready")
+
+
+@pytest.fixture(scope="session")
+def backend_endpoint(tmp_path_factory):
+    """``mach serve`` with two workers, as an artist would run it next to the editor."""
+    folder = tmp_path_factory.mktemp("serve")
+    endpoint = f"tcp://127.0.0.1:{free_port()}"
+    log = folder / "serve.log"
+    proc = subprocess.Popen([sys.executable, "-m", "machcreator.cli", "serve", "--bind", endpoint, "--data",
+                             str(folder / "data"), "--workers", "2"], stdout=open(log, "ab"), stderr=subprocess.STDOUT)
+    try:
+        wait_ready(endpoint, proc, log)
+        yield endpoint
+    finally:
+        try:
+            with Client(endpoint, timeout_s=2.0, retries=1) as client:
+                client.shutdown()
+            proc.wait(timeout=30)
+        except (BackendError, subprocess.TimeoutExpired):
+            proc.kill()
+            proc.wait()

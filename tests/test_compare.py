@@ -31,13 +31,11 @@ def test_a_sweep_is_parsed_and_applied():
 
 def test_the_sheet_has_one_labelled_cell_per_character_and_they_differ(own_pipeline):
     base = GenerateRequest(prompt="a bald person", seed=2, texture_size=64, preview_size=96, hair_detail=0.05)
-    sheet = contact_sheet(own_pipeline, base, Axis("body.age_years", ("25", "85")), Axis("body.gender", ("female", "male")))
-    assert sheet.shape == (LABEL_PX + 2 * 96, 5 * LABEL_PX + 2 * 96, 3)
-    cells = [sheet[LABEL_PX + r * 96:LABEL_PX + (r + 1) * 96, 5 * LABEL_PX + c * 96:5 * LABEL_PX + (c + 1) * 96]
-             for r in range(2) for c in range(2)]
-    for i in range(4):
-        for j in range(i + 1, 4):
-            assert np.abs(cells[i].astype(int) - cells[j].astype(int)).mean() > 2.0, (i, j)
+    sheet = contact_sheet(own_pipeline, base, Axis("body.age_years", ("25", "85")), Axis("body.gender", ("female",)))
+    assert sheet.shape == (LABEL_PX + 96, 5 * LABEL_PX + 2 * 96, 3)
+    young, old = (sheet[LABEL_PX:, 5 * LABEL_PX + c * 96:5 * LABEL_PX + (c + 1) * 96] for c in range(2))
+    assert np.abs(young.astype(int) - old.astype(int)).mean() > 2.0
+    assert (sheet[:LABEL_PX] < 100).any() and (sheet[LABEL_PX:, :5 * LABEL_PX] < 100).any()  # labels drawn
 
 
 def test_the_command_refuses_a_bad_sweep_and_an_existing_file(tmp_path):

@@ -32,57 +32,13 @@ def editor(tmp_path, monkeypatch):
 # --- a real `mach serve` on loopback for the panel and population tests ---------------------------
 
 import json  # noqa: E402
-import socket  # noqa: E402
-import subprocess  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-from machcreator.client import BackendError, Client  # noqa: E402
+from conftest import free_port  # noqa: E402,F401 - `mach serve` itself is the session fixture backend_endpoint
 
 #: the cheapest real character: every stage runs, on small maps and a draft groom
 SMALL_SETTINGS = {"texture_size": 128, "hair_detail": 0.05, "preview_size": 96}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_ready(endpoint: str, proc: subprocess.Popen, log: Path, timeout_s: float = 180.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    with Client(endpoint, timeout_s=2.0, retries=1) as client:
-        while time.monotonic() < deadline:
-            assert proc.poll() is None, f"mach serve exited: {log.read_text()[-2000:]}"
-            try:
-                workers = client.status()["server"]["workers"]
-                if workers and all(w["state"] == "idle" for w in workers):
-                    return
-            except BackendError:
-                pass
-            time.sleep(0.3)
-    raise TimeoutError("mach serve did not get ready")
-
-
-@pytest.fixture(scope="module")
-def backend_endpoint(tmp_path_factory):
-    """``mach serve`` with two workers, as an artist would run it next to the editor."""
-    folder = tmp_path_factory.mktemp("serve")
-    endpoint = f"tcp://127.0.0.1:{free_port()}"
-    log = folder / "serve.log"
-    proc = subprocess.Popen([sys.executable, "-m", "machcreator.cli", "serve", "--bind", endpoint, "--data",
-                             str(folder / "data"), "--workers", "2"], stdout=open(log, "ab"), stderr=subprocess.STDOUT)
-    try:
-        wait_ready(endpoint, proc, log)
-        yield endpoint
-    finally:
-        try:
-            with Client(endpoint, timeout_s=2.0, retries=1) as client:
-                client.shutdown()
-            proc.wait(timeout=30)
-        except (BackendError, subprocess.TimeoutExpired):
-            proc.kill()
-            proc.wait()
 
 
 def configure(editor: FakeEditor, **settings) -> Path:

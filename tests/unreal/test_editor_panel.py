@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from editor_fixtures import (SMALL_SETTINGS, backend_endpoint, configure, editor, free_port,  # noqa: F401
+from editor_fixtures import (SMALL_SETTINGS, configure, editor, free_port,  # noqa: F401
                              run_until_finished)
 from machcreator.client import Client
 

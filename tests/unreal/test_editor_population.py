@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from editor_fixtures import SMALL_SETTINGS, backend_endpoint, configure, editor  # noqa: F401
+from editor_fixtures import SMALL_SETTINGS, configure, editor  # noqa: F401
 from machcreator.client import Client
 
 
