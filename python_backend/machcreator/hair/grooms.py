@@ -109,9 +109,10 @@ def make_grooms(character: Character, attrs: Attributes, seed: int, *, field: Bo
     grooms["eyebrows"] = _groom("eyebrows", strands, roots.uv, np.zeros(len(roots), bool), root_c, tip_c, 1.0,
                                 {"type": brows.type, "thickness": brows.thickness, "color": brows.color})
 
-    # longer lashes on women and children, shorter and sparser-looking with old age
+    # longer lashes on women, shorter with old age; a child's eye is smaller, so are its lashes
     age = float(attrs.body.age_years)
-    lash_scale = (1.15 if attrs.body.gender == "female" else 1.0) * (1.1 if age < 12 else 1.0 - 0.2 * float(np.clip((age - 60) / 30, 0, 1)))
+    lash_scale = (1.15 if attrs.body.gender == "female" else 1.0) * (
+        0.75 + 0.25 * float(np.clip((age - 4.0) / 12.0, 0, 1)) - 0.2 * float(np.clip((age - 60) / 30, 0, 1)))
     roots, strands = grow_eyelashes(head, frame, lash_scale, rng("eyelashes"))
     lash_color = "black" if brows.color in ("black", "dark_brown", "brown", "auburn", "grey", "white", "salt_and_pepper") else "dark_brown"
     root_c, tip_c = strand_colors(lash_color, len(roots), rng("eyelashes/color"), variation=0.08)
