@@ -11,8 +11,8 @@ import pytest
 
 from machcreator.attributes import Attributes, resolve
 from machcreator.body.template import load_anny, shape_body
-from machcreator.client import BackendError, Client
 from machcreator.character import ShapedBody
+from machcreator.client import BackendError, Client
 from machcreator.export.package import write_package
 from machcreator.pipeline import GenerateRequest, Pipeline
 

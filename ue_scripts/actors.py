@@ -31,6 +31,11 @@ def tag_value(actor, prefix: str) -> str | None:
     return None
 
 
+def _with_source(tags: list[str], job_id: str | None, package_dir: str | None) -> list[str]:
+    """``tags`` plus the job and package a character came from (what Edit needs to find them)."""
+    return tags + ([TAG_JOB + job_id] if job_id else []) + ([TAG_PACKAGE + str(package_dir)] if package_dir else [])
+
+
 def _actors() -> object:
     return unreal.get_editor_subsystem(unreal.EditorActorSubsystem)
 
@@ -59,12 +64,7 @@ def place(character: ImportedCharacter, location=None, yaw_deg: float = 0.0, *, 
     if actor is None:
         raise RuntimeError(f"cannot place {character.skeletal_mesh.get_path_name()} in the level")
     actor.set_actor_label(label or character.name)
-    tags = [TAG, TAG_CHARACTER + character.name]
-    if job_id:
-        tags.append(TAG_JOB + job_id)
-    if package_dir:
-        tags.append(TAG_PACKAGE + str(package_dir))
-    actor.tags = tags
+    actor.tags = _with_source([TAG, TAG_CHARACTER + character.name], job_id, package_dir)
     actor.set_folder_path(OUTLINER_FOLDER)
     placed = PlacedCharacter(actor, {})
     _bind_grooms(placed, character, location, rotation)
@@ -96,9 +96,5 @@ def refresh(placed: PlacedCharacter, character: ImportedCharacter, *, job_id: st
         if name not in character.grooms:  # the edit removed this groom (e.g. shaved the beard)
             _actors().destroy_actor(placed.grooms.pop(name))
     _bind_grooms(placed, character, placed.actor.get_actor_location(), placed.actor.get_actor_rotation())
-    tags = [t for t in (str(x) for x in placed.actor.tags) if not t.startswith((TAG_JOB, TAG_PACKAGE))]
-    if job_id:
-        tags.append(TAG_JOB + job_id)
-    if package_dir:
-        tags.append(TAG_PACKAGE + str(package_dir))
-    placed.actor.tags = tags
+    kept = [t for t in (str(x) for x in placed.actor.tags) if not t.startswith((TAG_JOB, TAG_PACKAGE))]
+    placed.actor.tags = _with_source(kept, job_id, package_dir)

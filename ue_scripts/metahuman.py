@@ -105,26 +105,9 @@ def wrap_landmarks(landmarks: list[tuple[float, float, float]],
     fc = [(flo[k] + fhi[k]) / 2 for k in range(3)]
     lc = [(llo[k] + lhi[k]) / 2 for k in range(3)]
     aligned = [tuple(lc[k] + scale * (p[k] - fc[k]) for k in range(3)) for p in face]
-    cell = max(scale * (fhi[2] - flo[2]) / 40, 1e-3)
-    grid: dict[tuple[int, int, int], list] = {}
-    for p in aligned:
-        grid.setdefault(tuple(int(p[k] // cell) for k in range(3)), []).append(p)
-    out = []
-    for lm in landmarks:
-        key = tuple(int(lm[k] // cell) for k in range(3))
-        best, ring = None, 0
-        while best is None or ring <= 1:  # one extra ring so a nearer point in a neighbour cell wins
-            near = [p for dx in range(-ring, ring + 1) for dy in range(-ring, ring + 1) for dz in range(-ring, ring + 1)
-                    for p in grid.get((key[0] + dx, key[1] + dy, key[2] + dz), ())]
-            if near:
-                cand = min(near, key=lambda p: sum((p[k] - lm[k]) ** 2 for k in range(3)))
-                if best is None or sum((cand[k] - lm[k]) ** 2 for k in range(3)) < sum((best[k] - lm[k]) ** 2 for k in range(3)):
-                    best = cand
-            ring += 1
-            if ring > 40:
-                break
-        out.append(best or lm)
-    return out
+    # brute force: a few thousand face vertices by a few hundred landmarks, once per conform
+    return [min(aligned, key=lambda p: (p[0] - lm[0]) ** 2 + (p[1] - lm[1]) ** 2 + (p[2] - lm[2]) ** 2)
+            for lm in landmarks]
 
 
 def conform_metahuman(character: ImportedCharacter, info: EngineInfo, *, content_root: str) -> RigBinding:

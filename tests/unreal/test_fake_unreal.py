@@ -72,7 +72,7 @@ def test_plugin_apis_exist_only_where_the_plugin_and_engine_have_them(tmp_path, 
         on_56.module.MetaHumanCharacterEditorSubsystem
     on_57 = FakeEditor(tmp_path / "c", engine_version="5.7.1-0+++UE5+Release-5.7",
                        plugins=old.plugins | {"MetaHumanCharacter"})
-    subsystem = on_57.module.MetaHumanCharacterEditorSubsystem
+    assert on_57.module.MetaHumanCharacterEditorSubsystem.__name__ == "MetaHumanCharacterEditorSubsystem"
     with pytest.raises(UnrealApiError, match="new in 5.8"):
         on_57.subsystem("MetaHumanCharacterEditorSubsystem").align_to_target_meshes
 
