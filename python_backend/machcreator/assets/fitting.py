@@ -1,0 +1,231 @@
+"""What every asset builder fits to: the character's welded skin, and the shared fitting helpers.
+
+Axes and units as in :mod:`machcreator.character`: metres, Z-up, the character faces -Y, +X is
+its left. A builder takes a :class:`BodySurface` and returns a :class:`FittedAsset` whose mesh
+parts are skinned to the character's skeleton (weights transferred from the skin, or rigid to
+one bone), so they follow every pose and animation the body does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
+from scipy.spatial import cKDTree
+
+from machcreator.character import Character, Material, MeshPart, Skeleton
+from machcreator.render.surface import vertex_normals
+
+#: bone influences per vertex written for asset parts (the glTF writer keeps the top 4)
+INFLUENCES = 4
+
+
+@dataclass
+class BodySurface:
+    """The character's skin (head and body parts welded back together) in its rest pose.
+
+    positions, normals: (V, 3) float64; faces: (F, 3) int64 (counter-clockwise from outside).
+    joints, weights: (V, K) skin influences; part: (V,) "head" or "body" (which part the vertex
+    came from); part_index: (V,) the vertex's index in that part.
+    """
+
+    positions: np.ndarray
+    normals: np.ndarray
+    faces: np.ndarray
+    joints: np.ndarray
+    weights: np.ndarray
+    part: np.ndarray
+    part_index: np.ndarray
+    skeleton: Skeleton
+    landmarks: dict[str, np.ndarray]
+
+    @classmethod
+    def from_character(cls, character: Character) -> "BodySurface":
+        parts = [character.part("head"), character.part("body")]
+        pos = np.concatenate([p.positions for p in parts]).astype(np.float64)
+        # the parts are split at UV seams: weld vertices that sit at the same point
+        _, first, inverse = np.unique(np.round(pos, 6), axis=0, return_index=True, return_inverse=True)
+        inverse = inverse.reshape(-1)
+        offsets = np.cumsum([0] + [p.num_vertices for p in parts])
+        faces = np.concatenate([inverse[p.faces + o] for p, o in zip(parts, offsets[:-1])])
+        faces = faces[(faces[:, 0] != faces[:, 1]) & (faces[:, 1] != faces[:, 2]) & (faces[:, 0] != faces[:, 2])]
+        joints = np.concatenate([p.joints for p in parts])[first]
+        weights = np.concatenate([p.weights for p in parts])[first]
+        label = np.repeat(np.array([p.name for p in parts]), [p.num_vertices for p in parts])[first]
+        index = np.concatenate([np.arange(p.num_vertices) for p in parts])[first]
+        positions = pos[first]
+        return cls(positions=positions, normals=vertex_normals(positions, faces), faces=faces,
+                   joints=joints.astype(np.int64), weights=weights.astype(np.float32), part=label,
+                   part_index=index, skeleton=character.skeleton, landmarks=dict(character.landmarks))
+
+    @cached_property
+    def tree(self) -> cKDTree:
+        return cKDTree(self.positions)
+
+    def bone(self, name: str) -> np.ndarray:
+        """(3,) rest-pose position of joint ``name``."""
+        return self.skeleton.rest_world[self.skeleton.bone_names.index(name), :3, 3].astype(np.float64)
+
+    def dense_weights(self, index: np.ndarray | None = None) -> np.ndarray:
+        """(N, J) per-bone weights of the vertices ``index`` (all when None)."""
+        j, w = (self.joints, self.weights) if index is None else (self.joints[index], self.weights[index])
+        out = np.zeros((j.shape[0], self.skeleton.num_joints), np.float64)
+        np.add.at(out, (np.arange(j.shape[0])[:, None], j), w)
+        return out
+
+    def bone_mass(self, prefixes: tuple[str, ...]) -> np.ndarray:
+        """(V,) summed weight of the bones whose names start with any of ``prefixes``."""
+        cols = [i for i, n in enumerate(self.skeleton.bone_names) if n.startswith(prefixes)]
+        return self.dense_weights()[:, cols].sum(1)
+
+    @cached_property
+    def cloud(self) -> "SurfaceCloud":
+        """The skin as a :class:`SurfaceCloud` (signed distances, positive outside)."""
+        return SurfaceCloud(self.positions, self.normals)
+
+
+@dataclass
+class SurfaceCloud:
+    """A closed surface given by its vertices and outward normals, for clearance queries.
+
+    positions, normals: (V, 3) float64, metres.
+    """
+
+    positions: np.ndarray
+    normals: np.ndarray
+
+    @cached_property
+    def tree(self) -> cKDTree:
+        return cKDTree(self.positions)
+
+    def signed_distance(self, points: np.ndarray, k: int = 4) -> np.ndarray:
+        """(N,) approximate signed distance, metres, positive outside: the largest distance to the
+        tangent planes of the ``k`` nearest vertices (a point in a crease stays inside); beyond
+        5 cm, the distance to the nearest vertex signed by its normal."""
+        points = np.asarray(points, dtype=np.float64)
+        d, i = self.tree.query(points, k=k)
+        plane = np.einsum("nkc,nkc->nk", points[:, None, :] - self.positions[i], self.normals[i])
+        return np.where(d[:, 0] > 0.05, np.sign(plane[:, 0]) * d[:, 0], plane.max(1))
+
+
+def outermost_distance(points: np.ndarray, layers: list[SurfaceCloud]) -> np.ndarray:
+    """(N,) signed distance to the outermost of several nested layers (skin, then garments):
+    negative when a point is inside any of them."""
+    return np.min([layer.signed_distance(points) for layer in layers], axis=0)
+
+
+@dataclass
+class FittedAsset:
+    """One asset fitted to one character: what goes into the character and the manifest.
+
+    parts: skinned mesh parts (zero morphs), materials and textures keyed like the character's.
+    hidden_body: (V,) bool over :class:`BodySurface` vertices the asset covers for sure (their
+        faces are removed from the body so they can never poke through), or None.
+    labels: what made it (asset id, colour, pattern...), recorded in the manifest.
+    """
+
+    asset_id: str
+    category: str
+    parts: list[MeshPart]
+    materials: dict[str, Material]
+    textures: dict[str, np.ndarray] = field(default_factory=dict)
+    hidden_body: np.ndarray | None = None
+    labels: dict = field(default_factory=dict)
+
+
+def transfer_weights(points: np.ndarray, surface: BodySurface, k: int = 8) -> tuple[np.ndarray, np.ndarray]:
+    """Skin weights for points near the body: the inverse-distance blend of the ``k`` nearest skin
+    vertices' weights, cut to the :data:`INFLUENCES` strongest and renormalised.
+
+    Returns joints (N, 4) int64 and weights (N, 4) float32.
+    """
+    d, i = surface.tree.query(points, k=k)
+    w = 1.0 / np.maximum(d, 1e-4) ** 2
+    w /= w.sum(1, keepdims=True)
+    dense = np.einsum("nk,nkj->nj", w, surface.dense_weights(i.reshape(-1)).reshape(i.shape[0], k, -1))
+    return top_influences(dense)
+
+
+def top_influences(dense: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(N, J) dense weights -> the :data:`INFLUENCES` strongest joints (N, 4) and weights (N, 4)."""
+    joints = np.argsort(-dense, axis=1)[:, :INFLUENCES]
+    weights = np.take_along_axis(dense, joints, 1)
+    weights /= np.maximum(weights.sum(1, keepdims=True), 1e-12)
+    return joints.astype(np.int64), weights.astype(np.float32)
+
+
+def rigid_weights(n: int, surface: BodySurface, bone: str) -> tuple[np.ndarray, np.ndarray]:
+    """Joints (n, 4) and weights (n, 4) binding every vertex to ``bone`` alone."""
+    joints = np.zeros((n, INFLUENCES), np.int64)
+    joints[:, 0] = surface.skeleton.bone_names.index(bone)
+    weights = np.zeros((n, INFLUENCES), np.float32)
+    weights[:, 0] = 1.0
+    return joints, weights
+
+
+def asset_part(name: str, material: str, positions: np.ndarray, faces: np.ndarray, uvs: np.ndarray,
+               joints: np.ndarray, weights: np.ndarray, num_morphs: int,
+               normals: np.ndarray | None = None) -> MeshPart:
+    """A skinned mesh part for an asset: smooth normals unless given, and no morph motion.
+
+    positions (V, 3) metres; faces (F, 3) counter-clockwise from outside; uvs (V, 2) top-left
+    origin (asset UVs may run past 1: fabric textures tile).
+    """
+    positions = np.asarray(positions, dtype=np.float32)
+    faces = np.asarray(faces, dtype=np.int64)
+    if normals is None:
+        normals = vertex_normals(positions.astype(np.float64), faces)
+    # a read-only zero view: assets take no part in the facial morphs and cost no memory for them
+    morphs = np.broadcast_to(np.zeros((1, 1, 3), np.float32), (num_morphs, positions.shape[0], 3))
+    return MeshPart(name=name, material=material, positions=positions, normals=np.asarray(normals, np.float32),
+                    uvs=np.asarray(uvs, np.float32), faces=faces, joints=np.asarray(joints, np.int64),
+                    weights=np.asarray(weights, np.float32), morph_deltas=morphs)
+
+
+def tube(path: np.ndarray, radius: np.ndarray | float, sides: int = 8, closed: bool = False,
+         up: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A tube swept along a polyline (rims, straps, chains, temples).
+
+    Args:
+        path: (N, 3) centre line, metres.
+        radius: scalar or (N,) radius, metres; or (N, 2) for an elliptical section (across, up).
+        closed: the path is a loop (the last point joins the first).
+        up: (3,) reference direction for the section's second axis (default: +Z or +Y).
+
+    Returns positions (N*sides, 3), faces (M, 3), uvs (N*sides, 2) (u around, v along in metres).
+    """
+    path = np.asarray(path, dtype=np.float64)
+    n = len(path)
+    tangent = np.gradient(path, axis=0) if not closed else np.roll(path, -1, 0) - np.roll(path, 1, 0)
+    tangent /= np.maximum(np.linalg.norm(tangent, axis=1, keepdims=True), 1e-12)
+    ref = np.asarray(up if up is not None else (0.0, 0.0, 1.0), dtype=np.float64)
+    if up is None and np.abs(tangent @ ref).max() > 0.95:
+        ref = np.array([0.0, 1.0, 0.0])
+    side = np.cross(tangent, ref)
+    side /= np.maximum(np.linalg.norm(side, axis=1, keepdims=True), 1e-12)
+    upv = np.cross(side, tangent)
+    r = np.broadcast_to(np.asarray(radius, dtype=np.float64).reshape(n, -1) if np.ndim(radius) else np.full((n, 1), radius), (n, 2))
+    a = 2 * np.pi * np.arange(sides) / sides
+    ring = (np.cos(a)[None, :, None] * r[:, None, :1] * side[:, None, :]
+            + np.sin(a)[None, :, None] * r[:, None, 1:] * upv[:, None, :])
+    positions = (path[:, None, :] + ring).reshape(-1, 3)
+    rows = n if closed else n - 1
+    i = np.arange(rows)[:, None]
+    s = np.arange(sides)[None, :]
+    a0 = i * sides + s
+    a1 = i * sides + (s + 1) % sides
+    b0 = ((i + 1) % n) * sides + s
+    b1 = ((i + 1) % n) * sides + (s + 1) % sides
+    faces = np.concatenate([np.stack([a0, a1, b1], -1).reshape(-1, 3), np.stack([a0, b1, b0], -1).reshape(-1, 3)])
+    along = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(path, axis=0), axis=1))])
+    uvs = np.stack([np.tile(np.arange(sides) / sides, n), np.repeat(along, sides)], 1)
+    return positions, faces.astype(np.int64), uvs
+
+
+def merge_meshes(meshes: list[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Concatenate (positions, faces, uvs) triples into one mesh."""
+    offsets = np.cumsum([0] + [len(m[0]) for m in meshes])
+    return (np.concatenate([m[0] for m in meshes]),
+            np.concatenate([m[1] + o for m, o in zip(meshes, offsets[:-1])]),
+            np.concatenate([m[2] for m in meshes]))
