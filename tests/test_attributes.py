@@ -88,3 +88,44 @@ def test_literal_values_lists_allowed_words():
     assert {"ponytail_high", "bun", "afro", "cornrows"} <= set(literal_values("hair.style"))
     assert "watch" in literal_values("accessories")
     assert literal_values("body.age_years") == ()
+
+
+def test_suit_jacket_brings_a_shirt_trousers_and_dress_shoes_unless_told_otherwise():
+    r = resolve(Attributes().with_value("garments.outerwear", "suit_jacket"), 2)
+    assert (r.garments.top, r.garments.bottom, r.garments.shoes) == ("shirt", "trousers", "dress_shoes")
+    assert r.garments.bottom_color == r.garments.outerwear_color  # a suit's trousers match its jacket
+    told = apply_overrides(Attributes(), ["garments.outerwear=suit_jacket", "garments.top=t_shirt", "garments.bottom=jeans"])
+    r = resolve(told, 2)
+    assert (r.garments.top, r.garments.bottom, r.garments.shoes) == ("t_shirt", "jeans", "dress_shoes")
+
+
+def test_a_dress_never_gets_a_suit_jacket_by_default():
+    a = Attributes().with_value("garments.top", "dress")
+    assert all(resolve(a, s).garments.outerwear != "suit_jacket" for s in range(60))
+
+
+def test_older_people_wear_a_layer_more_often():
+    def layered(age: float) -> int:
+        a = Attributes().with_value("body.age_years", age)
+        return sum(resolve(a, s).garments.outerwear != "none" for s in range(80))
+    assert layered(70.0) > layered(20.0) + 10
+
+
+def test_patterns_default_by_garment():
+    jeans = apply_overrides(Attributes(), ["garments.bottom=jeans", "garments.top=sweater"])
+    for s in range(5):
+        g = resolve(jeans, s).garments
+        assert (g.bottom_pattern, g.top_pattern) == ("denim", "knit")
+    hoodie = Attributes().with_value("garments.top", "hoodie")
+    assert {resolve(hoodie, s).garments.top_pattern for s in range(10)} == {"solid"}
+    shirts = Attributes().with_value("garments.top", "shirt")
+    assert {resolve(shirts, s).garments.top_pattern for s in range(60)} == {"solid", "stripes", "plaid"}
+
+
+def test_new_garment_fields_validate():
+    a = apply_overrides(Attributes(), ["headwear=beanie", "headwear_color=Gray", "glasses=cat eye",
+                                       "garments.outerwear_pattern=leather"])
+    assert (a.headwear, a.headwear_color, a.glasses, a.garments.outerwear_pattern) == ("beanie", "grey", "cat_eye", "leather")
+    for bad in ("garments.top=jacket", "garments.outerwear_color=chartreuse", "garments.top_pattern=polka_dots"):
+        with pytest.raises(AttributeOverrideError):
+            apply_overrides(Attributes(), [bad])

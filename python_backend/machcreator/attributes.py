@@ -34,11 +34,14 @@ HairPart = Literal["none", "left", "right", "center"]
 FacialHairType = Literal[
     "none", "stubble", "mustache", "goatee", "short_beard", "full_beard", "long_beard"
 ]
-Glasses = Literal["none", "reading", "round", "rectangular", "aviator", "sunglasses"]
-Headwear = Literal["none", "wool_cap", "baseball_cap", "fedora", "beret", "headscarf", "hood"]
-Top = Literal[
-    "t_shirt", "shirt", "sweater", "hoodie", "jacket", "coat", "dress", "tank_top", "blouse", "suit_jacket"
-]
+Glasses = Literal["none", "reading", "round", "rectangular", "aviator", "cat_eye", "sunglasses"]
+# wool_cap: the cuffed fisherman's watch cap; beanie: a close-fitting knit cap with no cuff
+Headwear = Literal["none", "wool_cap", "beanie", "baseball_cap", "fedora", "beret", "headscarf", "hood"]
+Top = Literal["t_shirt", "shirt", "blouse", "tank_top", "sweater", "hoodie", "dress"]
+#: The layer worn over the top; "none" = the top shows.
+Outerwear = Literal["none", "jacket", "suit_jacket", "coat"]
+#: The look of a garment's fabric.
+Pattern = Literal["solid", "stripes", "plaid", "denim", "knit", "leather"]
 Bottom = Literal["jeans", "trousers", "shorts", "skirt", "none"]
 Shoes = Literal["sneakers", "boots", "dress_shoes", "sandals", "heels", "barefoot"]
 Accessory = Literal["earrings", "necklace", "scarf", "watch", "bracelet", "tie", "backpack"]
@@ -234,12 +237,17 @@ class FacialHair(_Group):
 class Garments(_Group):
     top: Top | None = None
     top_color: ColorName | None = None
+    top_pattern: Pattern | None = None
     bottom: Bottom | None = None
     bottom_color: ColorName | None = None
+    bottom_pattern: Pattern | None = None
+    outerwear: Outerwear | None = Field(None, description="a jacket, suit jacket or coat over the top; 'none' = no layer")
+    outerwear_color: ColorName | None = None
+    outerwear_pattern: Pattern | None = None
     shoes: Shoes | None = None
     shoes_color: ColorName | None = None
 
-    @field_validator("top_color", "bottom_color", "shoes_color")
+    @field_validator("top_color", "bottom_color", "outerwear_color", "shoes_color")
     @classmethod
     def _colors(cls, v: str | None) -> str | None:
         return _check_color(v)
@@ -259,9 +267,13 @@ class Attributes(_Group):
     hair: Hair = Field(default_factory=Hair)
     facial_hair: FacialHair = Field(default_factory=FacialHair)
     glasses: Glasses | None = None
-    headwear: Headwear | None = None
+    headwear: Headwear | None = Field(
+        None, description="wool_cap = the cuffed fisherman's watch cap; beanie = a close-fitting knit cap, no cuff")
+    headwear_color: ColorName | None = None
     garments: Garments = Field(default_factory=Garments)
     accessories: list[Accessory] | None = None
+
+    _v = field_validator("headwear_color")(lambda v: _check_color(v))
 
     # -- dotted access, used by `--set` and by the parsers ------------------------------------
     def get_path(self, path: str) -> Any:
@@ -523,13 +535,30 @@ def resolve(attrs: Attributes, seed: int) -> Attributes:
         fill("makeup.eyeshadow_color", choice(("none", "brown", "beige", "charcoal"), [6, 1, 1, 0.5]))
         fill("makeup.blush", lambda r: float(round(r.uniform(0, 0.3), 3)))
         fill("makeup.eyeliner", lambda r: bool(r.random() < 0.3))
-    fill("glasses", choice(tuple(get_args(Glasses)), [8, 1, 0.5, 0.5, 0.3, 0.3] if age < 50 else [4, 3, 1, 1, 0.3, 0.3]))
-    fill("headwear", choice(tuple(get_args(Headwear)), [12, 1, 1, 0.3, 0.3, 0.3, 0.3]))
+    fill("glasses", choice(tuple(get_args(Glasses)), [8, 1, 0.5, 0.5, 0.3, 0.2, 0.3] if age < 50 else [4, 3, 1, 1, 0.3, 0.2, 0.3]))
+    fill("headwear", choice(tuple(get_args(Headwear)), [12, 1, 0.7, 1, 0.3, 0.3, 0.3, 0.3]))
     garment_colors = ("black", "white", "grey", "navy", "denim", "beige", "khaki", "olive", "burgundy", "charcoal", "blue", "red", "green")
-    fill("garments.top", choice(("t_shirt", "shirt", "sweater", "hoodie", "jacket", "blouse", "dress") if not male else ("t_shirt", "shirt", "sweater", "hoodie", "jacket", "coat")))
-    fill("garments.top_color", choice(garment_colors))
-    fill("garments.bottom", "none" if a["garments"]["top"] == "dress" else choice(("jeans", "trousers", "shorts", "skirt") if not male else ("jeans", "trousers", "shorts"), None))
-    fill("garments.bottom_color", choice(garment_colors))
+    fill("headwear_color", choice(garment_colors))
+    # a layer over the top is likelier with age; a dress is never worn under a suit jacket by default
+    older = float(np.clip((age - 25.0) / 40.0, 0.0, 1.0))
+    suit = 0.0 if age < 16 or attrs.garments.top == "dress" else 0.5 + 0.7 * older
+    outerwear = fill("garments.outerwear", choice(("none", "jacket", "suit_jacket", "coat"), [8 - 4 * older, 2 + 0.5 * older, suit, 0.5 + 2.5 * older]))
+    if outerwear == "suit_jacket":  # a suit jacket goes with a shirt, trousers and dress shoes
+        fill("garments.top", "shirt")
+        fill("garments.bottom", "trousers")
+        fill("garments.shoes", "dress_shoes")
+    top = fill("garments.top", choice(("t_shirt", "shirt", "sweater", "hoodie", "blouse", "dress") if not male else ("t_shirt", "shirt", "sweater", "hoodie")))
+    fill("garments.top_color", choice(("white", "light_blue", "pink", "black"), [6, 2, 0.5, 1]) if outerwear == "suit_jacket" and top == "shirt"
+         else choice(garment_colors))
+    fill("garments.top_pattern", choice(*_PATTERN_DRAWS.get(top, _SOLID)))
+    bottom = fill("garments.bottom", "none" if top == "dress" else choice(("jeans", "trousers", "shorts", "skirt") if not male else ("jeans", "trousers", "shorts"), None))
+    bottom_pattern = fill("garments.bottom_pattern", choice(*_PATTERN_DRAWS.get(bottom, _SOLID)))
+    outerwear_pattern = fill("garments.outerwear_pattern", choice(*_PATTERN_DRAWS.get(outerwear, _SOLID)))
+    any_color = (garment_colors, [1.0] * len(garment_colors))
+    outerwear_color = fill("garments.outerwear_color", choice(*_OWN_COLORS.get(outerwear_pattern, _OWN_COLORS.get(outerwear, any_color))))
+    # a suit's trousers match its jacket
+    suit_trousers = outerwear == "suit_jacket" and bottom == "trousers"
+    fill("garments.bottom_color", outerwear_color if suit_trousers else choice(*_OWN_COLORS.get(bottom_pattern, any_color)))
     fill("garments.shoes", choice(("sneakers", "boots", "dress_shoes", "sandals")))
     fill("garments.shoes_color", choice(("black", "brown", "white", "grey")))
     if a["accessories"] is None:
@@ -537,6 +566,27 @@ def resolve(attrs: Attributes, seed: int) -> Attributes:
         a["accessories"] = [x for x in ("earrings", "necklace", "watch") if r.random() < (0.3 if not male or x == "watch" else 0.05)]
     return Attributes.model_validate(a)
 
+
+#: Garment (or outerwear) -> (patterns, weights) it defaults to; anything else is solid.
+_PATTERN_DRAWS: dict[str, tuple[tuple[str, ...], list[float]]] = {
+    "jeans": (("denim",), [1]),
+    "sweater": (("knit",), [1]),
+    "shirt": (("solid", "stripes", "plaid"), [6, 1.5, 1.5]),
+    "t_shirt": (("solid", "stripes"), [8, 1]),
+    "blouse": (("solid", "stripes"), [8, 1]),
+    "dress": (("solid", "stripes"), [8, 1]),
+    "jacket": (("solid", "leather", "denim"), [5, 2, 1.5]),
+    "suit_jacket": (("solid", "stripes", "plaid"), [8, 1, 0.5]),
+    "coat": (("solid", "plaid"), [8, 1]),
+}
+_SOLID: tuple[tuple[str, ...], list[float]] = (("solid",), [1.0])
+#: Fabrics (first) and garments that come in their own colours: (colours, weights); others draw
+#: any garment colour.
+_OWN_COLORS: dict[str, tuple[tuple[str, ...], list[float]]] = {
+    "denim": (("denim", "navy", "black", "light_blue", "grey"), [6, 1, 1.5, 1, 0.5]),
+    "leather": (("black", "brown", "dark_brown", "burgundy"), [5, 2, 2, 0.5]),
+    "suit_jacket": (("navy", "charcoal", "black", "grey", "beige"), [4, 3, 2, 2, 1]),
+}
 
 _STYLE_DRAWS = {
     # (style, weight) by who: female, male, and extra weights on curly/coily (african) hair

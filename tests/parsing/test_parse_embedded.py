@@ -142,17 +142,46 @@ CASES = [
     ("spectacles", {"glasses": {"rectangular", "round", "reading"}}),
     ("round glasses", {"glasses": "round"}),
     ("sunglasses", {"glasses": "sunglasses"}),
-    ("a beanie", {"headwear": "wool_cap"}),
+    ("a beanie", {"headwear": "beanie"}),
+    ("a toque", {"headwear": "beanie"}),
+    ("a watch cap", {"headwear": "wool_cap"}),
+    ("a knit cap with a cuff", {"headwear": "wool_cap"}),
+    ("a red beanie", {"headwear": "beanie", "headwear_color": "red"}),
+    ("cat-eye glasses", {"glasses": "cat_eye"}),
+    ("cat eye frames", {"glasses": "cat_eye"}),
     ("a baseball cap", {"headwear": "baseball_cap"}),
     ("a hat", {"headwear": {"fedora"}}),
     # garments with colours
     ("a red hoodie", {"garments.top": "hoodie", "garments.top_color": "red"}),
     ("blue jeans and brown boots", {"garments.bottom": "jeans", "garments.bottom_color": "blue",
                                    "garments.shoes": "boots", "garments.shoes_color": "brown"}),
-    ("a man in a red jacket with red hair", {"garments.top_color": "red", "hair.color": "red"}),
-    ("a black leather jacket", {"garments.top": "jacket", "garments.top_color": "black"}),
-    ("a navy suit and a tie", {"garments.top": "suit_jacket", "garments.top_color": "navy",
-                               "accessories": ["tie"]}),
+    ("a man in a red jacket with red hair", {"garments.outerwear_color": "red", "hair.color": "red"}),
+    ("a black leather jacket", {"garments.outerwear": "jacket", "garments.outerwear_color": "black",
+                                "garments.outerwear_pattern": "leather", "garments.top": None}),
+    ("a denim jacket", {"garments.outerwear": "jacket", "garments.outerwear_pattern": "denim"}),
+    ("a grey wool coat", {"garments.outerwear": "coat", "garments.outerwear_color": "grey",
+                          "garments.outerwear_pattern": "knit"}),
+    ("a parka", {"garments.outerwear": "coat"}),
+    ("a navy blazer", {"garments.outerwear": "suit_jacket", "garments.outerwear_color": "navy", "garments.top": None}),
+    # a suit implies a shirt and trousers unless the prompt says otherwise
+    ("a navy suit and a tie", {"garments.outerwear": "suit_jacket", "garments.outerwear_color": "navy",
+                               "garments.top": "shirt", "garments.bottom": "trousers", "accessories": ["tie"]}),
+    ("a man in a tuxedo", {"garments.outerwear": "suit_jacket", "garments.top": "shirt", "garments.bottom": "trousers"}),
+    ("a black t-shirt under a grey suit", {"garments.top": "t_shirt", "garments.top_color": "black",
+                                           "garments.outerwear": "suit_jacket", "garments.outerwear_color": "grey"}),
+    ("a woman without a coat", {"garments.outerwear": "none"}),
+    ("a cardigan", {"garments.top": "sweater"}),
+    # fabric patterns bind to the garment they describe, before it or after it
+    ("a red plaid flannel shirt", {"garments.top": "shirt", "garments.top_color": "red", "garments.top_pattern": "plaid"}),
+    ("a flannel shirt", {"garments.top": "shirt", "garments.top_pattern": "plaid"}),
+    ("a shirt with stripes", {"garments.top": "shirt", "garments.top_pattern": "stripes"}),
+    ("a red shirt with white stripes", {"garments.top_color": "red", "garments.top_pattern": "stripes"}),
+    ("a striped sweater and tartan trousers", {"garments.top_pattern": "stripes", "garments.bottom": "trousers",
+                                               "garments.bottom_pattern": "plaid"}),
+    ("a cable-knit sweater", {"garments.top": "sweater", "garments.top_pattern": "knit"}),
+    ("a denim skirt", {"garments.bottom": "skirt", "garments.bottom_pattern": "denim"}),
+    ("black leather trousers", {"garments.bottom_color": "black", "garments.bottom_pattern": "leather"}),
+    ("a swimsuit", {"garments.outerwear": None, "garments.top": None}),
     ("earrings and a necklace", {"accessories": ["earrings", "necklace"]}),
     # case and punctuation
     ("A YOUNG WOMAN WITH GREEN EYES!!!", {"body.gender": "female", "eyes.iris_color": "green"}),
@@ -182,7 +211,15 @@ def test_only_what_the_prompt_says_is_set(parser):
 
 def test_crimson_hair_is_red_and_colour_words_bind_to_their_nouns(parser):
     a = parser.parse("crimson hair, a blue jacket and green eyes").attributes
-    assert (a.hair.color, a.garments.top_color, a.eyes.iris_color) == ("red", "blue", "green")
+    assert (a.hair.color, a.garments.outerwear_color, a.eyes.iris_color) == ("red", "blue", "green")
+
+
+def test_colours_and_patterns_bind_to_each_garment_of_a_layered_outfit(parser):
+    g = parser.parse("a red beanie, a black leather jacket over a striped white t-shirt, blue jeans").attributes
+    assert (g.headwear, g.headwear_color) == ("beanie", "red")
+    assert (g.garments.outerwear, g.garments.outerwear_color, g.garments.outerwear_pattern) == ("jacket", "black", "leather")
+    assert (g.garments.top, g.garments.top_color, g.garments.top_pattern) == ("t_shirt", "white", "stripes")
+    assert (g.garments.bottom, g.garments.bottom_color) == ("jeans", "blue")
 
 
 def test_intensity_orders_levels(parser):

@@ -120,6 +120,7 @@ class FittedAsset:
     """One asset fitted to one character: what goes into the character and the manifest.
 
     parts: skinned mesh parts (zero morphs), materials and textures keyed like the character's.
+    outer_surface: see the field.
     hidden_body: (V,) bool over :class:`BodySurface` vertices the asset covers for sure (their
         faces are removed from the body so they can never poke through), or None.
     labels: what made it (asset id, colour, pattern...), recorded in the manifest.
@@ -132,6 +133,8 @@ class FittedAsset:
     textures: dict[str, np.ndarray] = field(default_factory=dict)
     hidden_body: np.ndarray | None = None
     labels: dict = field(default_factory=dict)
+    #: the outer cloth surface (garments): what the garments and accessories over it must clear
+    outer_surface: SurfaceCloud | None = None
 
 
 def transfer_weights(points: np.ndarray, surface: BodySurface, k: int = 8) -> tuple[np.ndarray, np.ndarray]:

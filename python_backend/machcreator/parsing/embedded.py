@@ -50,6 +50,8 @@ SYNONYM_MARGIN = 0.05
 #: An adjective binds back to a noun at most this many spans before it ("hair that is red").
 _MAX_BACK_SPANS = 6
 _NOUN_PRIORITY, _PRONOUN_PRIORITY, _MODIFIER_PRIORITY = 1, 0, 2
+#: What a noun implies ("a suit": trousers) yields to anything the prompt says.
+_IMPLIED_PRIORITY = 0
 #: Average adult height by gender (cm) and the spread that maps to a level of +-1.
 _MEAN_HEIGHT_CM = {"female": 163.0, "male": 177.0, None: 170.0}
 _HEIGHT_CM_PER_LEVEL = 20.0
@@ -670,12 +672,15 @@ def bind(spans: list[Span]) -> tuple[list[_Assignment], list[str]]:
                     add(_MODIFIER_PRIORITY, k, f"no {sp.text}", negated)
             else:
                 add(_NOUN_PRIORITY, k, sp.text, sets, sp.mult)
+                add(_IMPLIED_PRIORITY, k, sp.text, lx.NOUN_IMPLIES.get(sp.key, {}))
         elif sp.kinds & {"adj", "color"}:
             fwd, bwd = _forward_noun(spans, k), _backward_noun(spans, k)
             if fwd is None:
                 fwd = _coordinated_noun(spans, k)
             if fwd in negated_nouns:
                 continue  # "no grey beard": the beard is off, its colour means nothing
+            if fwd is None and "color" in sp.kinds and k + 1 < len(spans) and spans[k + 1].key in lx.PATTERN_WORDS:
+                continue  # "a red shirt with white stripes": the colour is the stripes', not the shirt's
             classes = [None if j is None else _noun_class(spans[j]) for j in (fwd, bwd)]
             prev = spans[k - 1].text if k > 0 else ""
             sets = _modifier_sets(sp, classes, prev)

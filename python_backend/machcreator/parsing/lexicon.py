@@ -66,7 +66,8 @@ NEUTRAL_WORDS = frozenset(
     tattoo tattoos tattooed piercing piercings pierced ring rings septum braces teeth grin eyelashes lashes
     arms legs hands neck chest fingers nails knitting cane
     uniform apron gloves belt socks cloak robe cape armor armour overalls leggings tights pajamas pyjamas
-    vest jewelry jewellery""".split()
+    vest jewelry jewellery swimsuit swimsuits bikini wetsuit jumpsuit bodysuit catsuit spacesuit boilersuit onesie
+    dungarees""".split()
 )
 
 NEGATORS = frozenset(
@@ -312,8 +313,13 @@ NOUNS: dict[str, tuple[str, Sets]] = {
     **_nouns("glasses", "wire rimmed glasses|round glasses|granny glasses", {"glasses": "round"}),
     **_nouns("glasses", "aviators|aviator glasses|aviator sunglasses", {"glasses": "aviator"}),
     **_nouns("glasses", "sunglasses|shades|sunnies", {"glasses": "sunglasses"}),
-    **_nouns("headwear", "wool cap|beanie|knit cap|knitted cap|woolly hat|wool hat|toque|watch cap|"
-             "fisherman's cap|knit hat|bobble hat", {"headwear": "wool_cap"}),
+    **_nouns("glasses", "cat eye glasses|cat eye frames|cat eye spectacles|cat eye sunglasses|cat eyed glasses",
+             {"glasses": "cat_eye"}),
+    # a beanie fits close with no cuff; the wool cap is the cuffed fisherman's watch cap
+    **_nouns("headwear", "beanie|toque|tuque|knit hat|knitted hat|knit cap|knitted cap|woolly hat|wool hat|"
+             "bobble hat|ski hat|slouchy beanie", {"headwear": "beanie"}),
+    **_nouns("headwear", "wool cap|watch cap|fisherman's cap|fisherman's beanie|knit cap with a cuff|"
+             "beanie with a cuff|cuffed beanie|cuffed knit cap|docker hat|docker cap", {"headwear": "wool_cap"}),
     **_nouns("headwear", "baseball cap|cap|trucker cap|ball cap|snapback", {"headwear": "baseball_cap"}),
     **_nouns("headwear", "hat|fedora|trilby|panama hat|cowboy hat|top hat|bowler hat", {"headwear": "fedora"}),
     **_nouns("headwear", "beret", {"headwear": "beret"}),
@@ -321,24 +327,31 @@ NOUNS: dict[str, tuple[str, Sets]] = {
              {"headwear": "headscarf"}),
     **_nouns("headwear", "hood|hooded cloak", {"headwear": "hood"}),
     **_nouns("headwear", "headwear|headgear"),
-    # garments
+    # garments; pattern words in front of a garment set its pattern ("plaid shirt"), see ADJECTIVES
     **_nouns("top", "t shirt|tshirt|tee|tee shirt", {"garments.top": "t_shirt"}),
-    **_nouns("top", "shirt|button up shirt|button down shirt|flannel shirt|polo shirt|polo|flannel",
-             {"garments.top": "shirt"}),
-    **_nouns("top", "sweater|jumper|pullover|cardigan|knit sweater|turtleneck|fisherman sweater",
+    **_nouns("top", "shirt|button up shirt|button down shirt|polo shirt|polo|dress shirt", {"garments.top": "shirt"}),
+    **_nouns("top", "sweater|jumper|pullover|cardigan|knit sweater|turtleneck|fisherman sweater|polo neck|roll neck",
              {"garments.top": "sweater"}),
     **_nouns("top", "hoodie|hooded sweatshirt|sweatshirt|hoody", {"garments.top": "hoodie"}),
-    **_nouns("top", "jacket|leather jacket|denim jacket|bomber jacket|windbreaker|anorak|rain jacket",
-             {"garments.top": "jacket"}),
-    **_nouns("top", "coat|overcoat|trench coat|raincoat|parka|peacoat|pea coat|oilskin",
-             {"garments.top": "coat"}),
+    **_nouns("outerwear", "jacket|bomber jacket|windbreaker|anorak|rain jacket|puffer jacket|puffy jacket|"
+             "down jacket|track jacket|varsity jacket|biker jacket|motorcycle jacket|field jacket",
+             {"garments.outerwear": "jacket"}),
+    **_nouns("outerwear", "leather jacket", {"garments.outerwear": "jacket", "garments.outerwear_pattern": "leather"}),
+    **_nouns("outerwear", "denim jacket|jean jacket", {"garments.outerwear": "jacket", "garments.outerwear_pattern": "denim"}),
+    **_nouns("outerwear", "coat|overcoat|trench coat|trench|raincoat|parka|peacoat|pea coat|oilskin|duffle coat|"
+             "duffel coat|topcoat|puffer coat|winter coat", {"garments.outerwear": "coat"}),
+    **_nouns("outerwear", "blazer|suit jacket|sport coat|sports jacket|dinner jacket", {"garments.outerwear": "suit_jacket"}),
+    # a suit or tuxedo also implies a shirt and trousers (NOUN_IMPLIES)
+    **_nouns("outerwear", "suit|tuxedo|tux|business suit|three piece suit|pantsuit|trouser suit",
+             {"garments.outerwear": "suit_jacket"}),
+    **_nouns("outerwear", "tracksuit|track suit", {"garments.outerwear": "jacket"}),
+    **_nouns("outerwear", "outerwear"),
     **_nouns("top", "dress|gown|sundress|evening gown", {"garments.top": "dress", "garments.bottom": "none"}),
     **_nouns("top", "tank top|vest top|singlet|camisole", {"garments.top": "tank_top"}),
     **_nouns("top", "blouse|tunic", {"garments.top": "blouse"}),
-    **_nouns("top", "suit|blazer|suit jacket|tuxedo|sport coat", {"garments.top": "suit_jacket"}),
     **_nouns("top", "top|clothes|outfit|clothing"),
     **_nouns("bottom", "jeans|denims", {"garments.bottom": "jeans"}),
-    **_nouns("bottom", "trousers|pants|slacks|chinos|cargo pants|sweatpants", {"garments.bottom": "trousers"}),
+    **_nouns("bottom", "trousers|pants|slacks|chinos|khakis|cargo pants|sweatpants", {"garments.bottom": "trousers"}),
     **_nouns("bottom", "shorts", {"garments.bottom": "shorts"}),
     **_nouns("bottom", "skirt|miniskirt|kilt", {"garments.bottom": "skirt"}),
     **_nouns("shoes", "sneakers|trainers|running shoes|tennis shoes", {"garments.shoes": "sneakers"}),
@@ -383,6 +396,15 @@ NEGATED_CLASS: dict[str, Sets] = {
     "hair": {"hair.style": "bald"},
     "shoes": {"garments.shoes": "barefoot"},
     "bottom": {"garments.bottom": "none"},
+    "outerwear": {"garments.outerwear": "none"},
+}
+
+#: What a noun implies beyond what it names, taken only where the prompt says nothing else
+#: ("a suit" is worn with a shirt and trousers; "a suit and a black t-shirt" keeps the t-shirt).
+NOUN_IMPLIES: dict[str, Sets] = {
+    **{w: {"garments.top": "shirt", "garments.bottom": "trousers"} for w in (
+        "suit", "tuxedo", "tux", "business suit", "three piece suit", "pantsuit", "trouser suit")},
+    "tracksuit": {"garments.bottom": "trousers"}, "track suit": {"garments.bottom": "trousers"},
 }
 
 #: Noun class -> the attribute a colour word on it sets.
@@ -392,9 +414,17 @@ COLOR_SLOTS: dict[str, str] = {
     "lipstick": "makeup.lipstick_color", "lips": "makeup.lipstick_color",
     "eyeshadow": "makeup.eyeshadow_color", "top": "garments.top_color",
     "bottom": "garments.bottom_color", "shoes": "garments.shoes_color",
+    "outerwear": "garments.outerwear_color", "headwear": "headwear_color",
 }
 
 # --- adjectives: word -> {noun class: values}; "*" when it binds to nothing it describes ---
+
+def _patterned(pattern: str, classes: str = "top bottom outerwear", alone: Sets | None = None) -> dict[str, Sets]:
+    """A fabric word's readings: the pattern of the garment it binds to; ``alone`` when it binds to
+    nothing it describes (None: no such reading, so a colour word reads as a colour)."""
+    readings = {cls: {f"garments.{cls}_pattern": pattern} for cls in classes.split()}
+    return readings | ({"*": alone} if alone is not None else {})
+
 
 ADJECTIVES: dict[str, dict[str, Sets]] = {
     # age
@@ -704,10 +734,19 @@ ADJECTIVES: dict[str, dict[str, Sets]] = {
     "centre": {"part": {"hair.part": "center"}},
     "side": {"part": {"hair.part": "left"}},
     "clean": {"*": {}},
-    "knitted": {"*": {}},
-    "leather": {"*": {}},
-    "wool": {"*": {}},
+    # fabric patterns: they describe the garment they bind to ("a plaid shirt", "striped trousers")
+    **{w: _patterned("plaid", alone={}) for w in "plaid tartan checked checkered chequered check checks gingham".split()},
+    # flannel alone is a plaid shirt ("a man in flannel")
+    "flannel": _patterned("plaid", alone={"garments.top": "shirt", "garments.top_pattern": "plaid"}),
+    **{w: _patterned("stripes", alone={}) for w in "striped stripy stripey stripes pinstriped pinstripe breton".split()},
+    **{w: _patterned("knit", "top outerwear", alone={}) for w in (
+        "knitted", "knit", "cable knit", "chunky knit", "woolly", "woollen", "woolen", "wool")},
+    "leather": _patterned("leather", alone={}),
+    "denim": _patterned("denim"),  # alone it is a colour ("in denim")
 }
+#: The fabric words above: a colour just before one describes the pattern ("white stripes").
+PATTERN_WORDS = frozenset(w for w, readings in ADJECTIVES.items()
+                          if any(k.endswith("_pattern") for sets in readings.values() for k in sets))
 
 # --- fixed phrases: need no binding ------------------------------------------------------------
 

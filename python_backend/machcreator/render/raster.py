@@ -120,25 +120,26 @@ def interpolate(attr: np.ndarray, faces: np.ndarray, face_id: np.ndarray, bary: 
 
 
 def sample_bilinear(image: np.ndarray, uv: np.ndarray) -> np.ndarray:
-    """Sample an image at UV coordinates with bilinear filtering and clamped edges.
+    """Sample an image at UV coordinates with bilinear filtering, repeating past the edges
+    (glTF's default sampler wrap: garment textures tile).
 
     Args:
         image: (H, W, C) any numeric dtype.
-        uv: (..., 2) UV coordinates, origin top-left, (0, 0)..(1, 1) spans the image.
+        uv: (..., 2) UV coordinates, origin top-left, (0, 0)..(1, 1) spans the image once.
 
     Returns:
         (..., C) float32.
     """
     h, w = image.shape[:2]
     img = np.asarray(image, np.float32).reshape(h, w, -1)
-    x = np.clip(uv[..., 0] * w - 0.5, 0, w - 1)
-    y = np.clip(uv[..., 1] * h - 0.5, 0, h - 1)
-    x0 = np.floor(x).astype(np.int64)
-    y0 = np.floor(y).astype(np.int64)
-    x1 = np.minimum(x0 + 1, w - 1)
-    y1 = np.minimum(y0 + 1, h - 1)
-    fx = (x - x0)[..., None]
-    fy = (y - y0)[..., None]
+    x = np.mod(uv[..., 0] * w - 0.5, w)
+    y = np.mod(uv[..., 1] * h - 0.5, h)
+    x0 = np.floor(x).astype(np.int64) % w
+    y0 = np.floor(y).astype(np.int64) % h
+    x1 = (x0 + 1) % w
+    y1 = (y0 + 1) % h
+    fx = (x - np.floor(x))[..., None]
+    fy = (y - np.floor(y))[..., None]
     top = img[y0, x0] * (1 - fx) + img[y0, x1] * fx
     bot = img[y1, x0] * (1 - fx) + img[y1, x1] * fx
     return (top * (1 - fy) + bot * fy).astype(np.float32)
