@@ -3,8 +3,10 @@
 ``Pipeline.__call__`` reads top to bottom: 1. check the request, 2. parse the prompt into
 attributes (§2.1), 3. apply overrides and fill unspecified fields from the seed, 4. shape the
 template body and face (§2.2 geometry, embedded: anny), 5. grow the strand grooms (Mach's strand
-hair: scalp, eyebrows, eyelashes, facial hair) and their hair cards, 6. make textures (§2.3–2.4,
-embedded: procedural), 7. render the preview; ``Pipeline.write`` is the last stage, the package.
+hair: scalp, eyebrows, eyelashes, facial hair), 6. match garments, glasses, headwear, shoes and
+accessories from the asset library and fit them in layers (the hair tucked under hats; hair cards
+made from the tucked grooms), 7. make textures (§2.3–2.4, embedded: procedural), 8. render the
+preview; ``Pipeline.write`` is the last stage, the package.
 Stages report their start through ``progress`` and their end through ``stage_finished`` (with
 whether the stage cache answered it) and never print.
 
@@ -41,8 +43,9 @@ STAGES: tuple[tuple[str, float], ...] = (
     ("parse", 0.05),
     ("attributes", 0.01),
     ("geometry", 0.19),
-    ("hair", 0.21),
-    ("textures", 0.32),
+    ("hair", 0.15),
+    ("assets", 0.08),
+    ("textures", 0.30),
     ("preview", 0.17),
     ("write", 0.05),
 )
@@ -92,12 +95,14 @@ class GenerationResult:
     unknown_words: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     timings_s: dict[str, float] = field(default_factory=dict)
+    #: the matched assets, one manifest entry each (see machcreator.assets.matching)
+    assets: list[dict] = field(default_factory=list)
 
 
 class StageCache:
     """A small in-memory LRU of stage outputs keyed by a hash of their inputs."""
 
-    def __init__(self, max_entries: int = 12) -> None:  # two runs of six stage outputs
+    def __init__(self, max_entries: int = 16) -> None:  # two runs of eight stage outputs
         self.max_entries = max_entries
         self._items: OrderedDict[str, Any] = OrderedDict()
         self.hits = 0
@@ -162,6 +167,7 @@ class Pipeline:
 
     # -- the run ----------------------------------------------------------------------------
     def __call__(self, request: GenerateRequest) -> GenerationResult:
+        from machcreator.assets.dressing import choices_from_attributes, dress, dressed_character
         from machcreator.body.geometry import build_geometry
         from machcreator.hair.cards import groom_cards
         from machcreator.hair.grooms import character_field, make_grooms
@@ -203,7 +209,7 @@ class Pipeline:
             geometry_inputs = dataclasses.asdict(anny_parameters(resolved))
             base = self.cache.get_or_run("geometry", geometry_inputs, lambda: build_geometry(resolved, model=model))
 
-        # 5. hair: strand grooms grown on the head, and cards of them for glTF viewers (Mach's strand hair)
+        # 5. hair: strand grooms grown on the head (Mach's strand hair)
         with self._stage("hair", timings, "Growing hair, brows, lashes and beard"):
             geometry_key = self.cache.key("geometry", geometry_inputs)
             field = self.cache.get_or_run("body_field", geometry_inputs, lambda: character_field(base))
@@ -212,9 +218,19 @@ class Pipeline:
                            "detail": request.hair_detail}
             grooms = self.cache.get_or_run("hair", hair_inputs, lambda: make_grooms(
                 base, resolved, request.seed, field=field, cache_dir=self.hair_cache_dir, detail=request.hair_detail))
-            cards = self.cache.get_or_run("cards", hair_inputs, lambda: [groom_cards(g, base.skeleton) for g in grooms])
 
-        # 6. textures: procedural skin, eyes, teeth (§2.3–2.4, embedded: procedural)
+        # 6. assets: garments, glasses, headwear, shoes, accessories matched and fitted in layers
+        with self._stage("assets", timings, "Dressing: garments, glasses, headwear, shoes"):
+            choices = choices_from_attributes(resolved)
+            asset_report = [dataclasses.asdict(c) for c in choices]
+            asset_inputs = {"choices": [dataclasses.asdict(c) for c in choices], "seed": request.seed,
+                            "hair": self.cache.key("hair", hair_inputs)}
+            dressing = self.cache.get_or_run("assets", asset_inputs, lambda: dress(
+                dataclasses.replace(base, grooms=list(grooms)), choices, request.seed))
+            cards = self.cache.get_or_run("cards", asset_inputs, lambda: [
+                groom_cards(g, base.skeleton) for g in dressing.grooms])
+
+        # 7. textures: procedural skin, eyes, teeth (§2.3–2.4, embedded: procedural)
         with self._stage("textures", timings, "Painting skin, eyes and teeth"):
             texture_inputs = {"attributes": attrs_json, "seed": request.seed, "size": request.texture_size,
                               "geometry": geometry_key}
@@ -226,16 +242,17 @@ class Pipeline:
                 skeleton=base.skeleton, parts=base.parts + [part for part, _, _ in cards],
                 materials=base.materials | {m.name: m for _, m, _ in cards},
                 textures=dict(textures) | {k: v for _, _, tex in cards for k, v in tex.items()},
-                morph_names=base.morph_names, landmarks=base.landmarks, grooms=list(grooms),
+                morph_names=base.morph_names, landmarks=base.landmarks,
             )
+            character = dressed_character(character, dressing)
 
-        # 7. preview: body, head front, three-quarter and back, strands drawn over the skin
+        # 8. preview: body, head front, three-quarter and back, strands drawn over the skin
         with self._stage("preview", timings, "Rendering the preview"):
             preview = render_preview(character, size=request.preview_size)
 
         return GenerationResult(
             request=request, attributes=specified, resolved=resolved, character=character,
-            preview=preview, unknown_words=unknown, warnings=warnings, timings_s=timings,
+            preview=preview, unknown_words=unknown, warnings=warnings, timings_s=timings, assets=asset_report,
         )
 
     def write(self, result: GenerationResult, out_dir: Any, *, force: bool = False) -> Any:

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 from typing import Literal, get_args
 
+import cv2
 import numpy as np
 from scipy import fft as sfft
 
@@ -58,17 +59,17 @@ def _grid(size: int) -> tuple[np.ndarray, np.ndarray]:
     return t[None, :], t[:, None]
 
 
-def _gauss_ft(size: int, sigma_x: float, sigma_y: float) -> np.ndarray:
+def _gauss_ft(shape: tuple[int, int], sigma_x: float, sigma_y: float) -> np.ndarray:
     """Fourier transform (rfft2 layout) of a periodic Gaussian blur, sigmas in texels."""
-    fy = sfft.fftfreq(size).astype(np.float32)[:, None]
-    fx = sfft.rfftfreq(size).astype(np.float32)[None, :]
+    fy = sfft.fftfreq(shape[0]).astype(np.float32)[:, None]
+    fx = sfft.rfftfreq(shape[1]).astype(np.float32)[None, :]
     return np.exp(-2.0 * np.pi ** 2 * ((fx * sigma_x) ** 2 + (fy * sigma_y) ** 2)).astype(np.float32)
 
 
 def _blur(img: np.ndarray, sigma_x: float, sigma_y: float | None = None) -> np.ndarray:
     """Gaussian blur (H, W) that wraps around the tile's edges (so the result tiles too)."""
     sigma_y = sigma_x if sigma_y is None else sigma_y
-    k = _gauss_ft(img.shape[0], sigma_x, sigma_y)
+    k = _gauss_ft(img.shape, sigma_x, sigma_y)
     return sfft.irfft2(sfft.rfft2(img, workers=-1) * k, s=img.shape, workers=-1).astype(np.float32)
 
 
@@ -151,7 +152,10 @@ def _partner_color(base: np.ndarray) -> np.ndarray:
 
 # --- weaves -----------------------------------------------------------------------------------
 
-def _weave_height(size: int, n: int, warp_up: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+_Weave = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]
+
+
+def _weave_height(size: int, n: int, warp_up: np.ndarray) -> tuple[np.ndarray, ...]:
     """Height (0..1) of a woven cloth with ``n`` threads per tile each way.
 
     ``warp_up`` (n, n) bool says, at (weft row j, warp column i), whether the warp crosses over.
@@ -183,7 +187,7 @@ def _weave_height(size: int, n: int, warp_up: np.ndarray) -> tuple[np.ndarray, n
     return h.astype(np.float32), top, iu % n, iv % n
 
 
-def _plain_weave(size: int, pitch_m: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:
+def _plain_weave(size: int, pitch_m: float) -> _Weave:
     n = _threads_per_tile(size, pitch_m)
     n -= n % 2                                               # the over-under repeats every 2 threads
     i = np.arange(n)
@@ -191,7 +195,7 @@ def _plain_weave(size: int, pitch_m: float) -> tuple[np.ndarray, np.ndarray, np.
     return h, top, iu, iv, n
 
 
-def _twill(size: int, pitch_m: float, over: int, under: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:
+def _twill(size: int, pitch_m: float, over: int, under: int) -> _Weave:
     """An ``over``/``under`` twill, right-hand (the diagonal climbs to the right)."""
     rep = over + under
     n = _threads_per_tile(size, pitch_m)
@@ -214,7 +218,7 @@ def _solid(base: np.ndarray, size: int, seed: int, stripes: bool = False):
     yarn = np.where(top, warp_n, weft_n)
     mottle = _noise(size, rng, size / 24)
     fine = _noise(size, rng, 0.8)
-    shade = 0.82 + 0.18 * h + 0.035 * yarn + 0.03 * mottle + 0.02 * fine
+    shade = 0.82 + 0.18 * h + 0.035 * yarn + 0.02 * mottle + 0.02 * fine
     color = np.broadcast_to(base, (size, size, 3))
     if stripes:
         # 6 repeats per tile (4.2 cm): 2.8 cm of the main colour, a 1.4 cm partner stripe; the
@@ -223,9 +227,9 @@ def _solid(base: np.ndarray, size: int, seed: int, stripes: bool = False):
         color = prof[:, 0, None] * base + prof[:, 1, None] * _partner_color(base)
         color = np.broadcast_to(color[None, :, :], (size, size, 3))
     albedo = color * shade[..., None]
-    height = h * np.float32(0.16 * TILE_M / n) + np.float32(0.02 * TILE_M / n) * fine
+    height = h * np.float32(0.3 * TILE_M / n) + np.float32(0.012 * TILE_M / n) * fine
     rough = 0.85 - 0.04 * h + 0.015 * mottle
-    occ = 0.8 + 0.2 * h
+    occ = 0.72 + 0.28 * h
     return albedo, height, rough, occ
 
 
@@ -260,7 +264,7 @@ def _plaid(base: np.ndarray, size: int, seed: int):
     albedo = albedo * (0.88 + 0.12 * h + 0.04 * fuzz + 0.03 * mottle)[..., None]
     height = (0.6 * h + 0.15 * fuzz) * np.float32(0.12 * TILE_M / n)
     rough = 0.9 + 0.02 * fuzz
-    occ = 0.85 + 0.15 * h
+    occ = 0.78 + 0.22 * h
     return albedo, height, rough, occ
 
 
@@ -278,13 +282,16 @@ def _denim(base: np.ndarray, size: int, seed: int):
     # the white weft peeks out where it crosses over (every 4th crossing): flecks, some whiter
     fleck = np.clip(0.4 + 0.3 * _noise(size, rng, 0.7), 0.0, 1.0)
     show = (~top).astype(np.float32) * fleck
-    weft = _OFF_WHITE[None, None, :] * (0.9 + 0.1 * h)[..., None] * show[..., None]
+    # undyed weft, greyed by the indigo around it (dye bleed, the shadow of the warp floats)
+    weft_col = _OFF_WHITE + (base - _OFF_WHITE) * np.float32(0.35)
+    weft = weft_col[None, None, :] * (0.9 + 0.1 * h)[..., None] * show[..., None]
     warp = warp * (1.0 - show)[..., None]
     target = float(_luminance(base))
-    # on very dark indigo the flecks may carry at most half the light (the yarn stays dominant)
+    # on dark indigo the flecks may carry at most a quarter of the light (the warp's colour
+    # stays dominant; they still read as light specks against it)
     weft_lum = float(_luminance(weft).mean())
-    if weft_lum > 0.5 * target:
-        weft = weft * np.float32(0.5 * target / weft_lum)
+    if weft_lum > 0.25 * target:
+        weft = weft * np.float32(0.25 * target / weft_lum)
     albedo = _match_luminance(warp, target, weft)
     height = (h + 0.08 * slub) * np.float32(0.18 * TILE_M / n)
     rough = 0.8 + 0.03 * fade - 0.03 * h
@@ -292,46 +299,60 @@ def _denim(base: np.ndarray, size: int, seed: int):
     return albedo, height, rough, occ
 
 
-def _knit(base: np.ndarray, size: int, seed: int):
-    """Stockinette: columns of V's, each V two slanted yarn legs, rows interlocking."""
-    rng = seeded_rng(seed, "fabric/knit")
-    ns, nr = round(TILE_M / 0.0056), round(TILE_M / 0.0042)  # stitches and rows per tile
-    w, hr = TILE_M / ns, TILE_M / nr                          # stitch width, row height (m)
-    ss = 2                                                    # supersampled: the creases are ~1 texel
-    u, v = _grid(size * ss)
-    s, t = u * ns, v * nr
-    x = ((s - np.floor(s)) - 0.5) * w                         # (1, N) m from the stitch centre
-    y0 = (t - np.floor(t)) * hr                               # (N, 1) m below the row top
-    col = np.floor(s[0]).astype(np.int64) % ns
-    row = np.floor(t[:, 0]).astype(np.int64) % nr
+def _knit_cell(w: float, hr: float, tw: int, th: int) -> np.ndarray:
+    """Height (th, tw) in 0..1 of one stockinette stitch cell (w × hr metres), periodic.
+
+    Each V is two slanted legs of plied yarn (ellipses with a twist ripple); a leg reaches into
+    the neighbouring column on its side and into the rows above and below, so the cell's own legs
+    and its neighbours' are all drawn (max), which makes the cell tile.
+    """
+    x = ((np.arange(tw, dtype=np.float32) + 0.5) / tw - 0.5)[None, :] * np.float32(w)
+    y0 = ((np.arange(th, dtype=np.float32) + 0.5) / th)[:, None] * np.float32(hr)
     ang = np.deg2rad(24.0)                                    # leg tilt from vertical
     ca, sa = np.float32(np.cos(ang)), np.float32(np.sin(ang))
     a, b = 0.74 * hr, 0.2 * w                                 # leg half-length, half-width (m)
     xc, yc = 0.22 * w, 0.5 * hr                               # leg centre: out from the V's axis, down
     ply = 0.9 * b                                             # twist pitch of the plied yarn
-    leg_jit = _thread_noise(ns * nr * 2, rng).reshape(nr, ns, 2)
-    height = np.zeros((size * ss, size * ss), np.float32)
-    for k, side in enumerate((-1.0, 1.0)):                    # left leg "\\", right leg "/"
-        # a leg's outer top end reaches into the neighbouring column on its side
-        for dc in (0, -int(side)):
-            for dr in (-1, 0, 1):                             # and into the rows above and below
+    height = np.zeros((th, tw), np.float32)
+    for side in (-1.0, 1.0):                                  # left leg "\\", right leg "/"
+        for dc in (0, -int(side)):                            # this column's leg, the neighbour's
+            for dr in (-1, 0, 1):                             # this row's, the rows above and below
                 dx = x - np.float32(dc * w + side * xc)
                 dy = y0 - np.float32(dr * hr + yc)
                 # axis along the leg, growing downwards; the left leg's top leans out to the left
                 along = dy * ca - side * dx * sa
                 across = dx * ca + side * dy * sa
-                d2 = (along / a) ** 2 + (across / b) ** 2
-                prof = np.sqrt(np.clip(1.0 - d2, 0.0, 1.0))
+                prof = np.sqrt(np.clip(1.0 - (along / a) ** 2 - (across / b) ** 2, 0.0, 1.0))
                 twist = 0.5 + 0.5 * np.cos(np.float32(2 * np.pi / ply) * (along + 1.4 * across))
-                jit = 1.0 + 0.06 * leg_jit[(row + dr) % nr][:, (col + dc) % ns, k]
                 # the V's point tucks under the V below: a leg sinks towards its bottom end
-                leg = prof * (0.85 + 0.15 * twist) * jit * (1.0 - 0.25 * np.clip(along / a, 0, 1))
+                leg = prof * (0.85 + 0.15 * twist) * (1.0 - 0.25 * np.clip(along / a, 0, 1))
                 np.maximum(height, leg, out=height)
-    height = height.reshape(size, ss, size, ss).mean((1, 3))
+    return height
+
+
+def _knit(base: np.ndarray, size: int, seed: int):
+    """Stockinette: columns of V's, each V two slanted yarn legs, rows interlocking."""
+    rng = seeded_rng(seed, "fabric/knit")
+    ns, nr = round(TILE_M / 0.0056), round(TILE_M / 0.0042)  # stitches and rows per tile
+    w, hr = TILE_M / ns, TILE_M / nr                          # stitch width, row height (m)
+    # one finely sampled stitch, blurred to a texel's footprint (antialiased creases), then
+    # looked up by each texel's phase in its stitch: every stitch is alike but for its yarn
+    tw = max(64, 4 * round(size / ns))
+    th = max(48, 4 * round(size / nr))
+    cell = _blur(_knit_cell(w, hr, tw, th), 0.5 * tw * ns / size, 0.5 * th * nr / size)
+    u, v = _grid(size)
+    s, t = u * ns, v * nr
+    fx = np.broadcast_to((s - np.floor(s)) * tw - 0.5, (size, size)).astype(np.float32)
+    fy = np.broadcast_to((t - np.floor(t)) * th - 0.5, (size, size)).astype(np.float32)
+    height = cv2.remap(cell, fx, fy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_WRAP)
+    # each stitch's yarn is a little plumper or thinner
+    jit = _thread_noise(ns * nr, rng).reshape(nr, ns)
+    rows, cols = np.floor(t[:, 0]).astype(np.int64) % nr, np.floor(s[0]).astype(np.int64) % ns
+    height = height * (1.0 + 0.06 * jit[rows][:, cols])
     fuzz = _noise(size, rng, 0.7)
     mottle = _noise(size, rng, size / 16)
     hn = np.clip(height, 0.0, 1.0)
-    shade = (0.30 + 0.70 * hn ** 0.6) * (1.0 + 0.05 * fuzz + 0.04 * mottle)
+    shade = (0.30 + 0.70 * hn ** 0.6) * (1.0 + 0.05 * fuzz + 0.025 * mottle)
     albedo = _match_luminance(base[None, None, :] * shade[..., None], float(_luminance(base)))
     height_m = (hn + 0.04 * fuzz) * np.float32(0.22 * w)
     rough = 0.95 + 0.02 * fuzz - 0.02 * hn
@@ -345,23 +366,27 @@ def _leather(base: np.ndarray, size: int, seed: int):
     nc = round(TILE_M / 0.0036)                               # pebbles per tile side
     jitter = rng.random((nc, nc, 2), dtype=np.float32)
     cell_h = rng.uniform(0.75, 1.0, (nc, nc)).astype(np.float32)
+    # feature point of each cell, in cell units, kept off the cell's border (even pebbles)
+    fpx = np.arange(nc, dtype=np.float32)[None, :] + 0.1 + 0.8 * jitter[..., 0]
+    fpy = np.arange(nc, dtype=np.float32)[:, None] + 0.1 + 0.8 * jitter[..., 1]
     u, v = _grid(size)
     su, sv = u * nc, v * nc
     cu, cv = np.floor(su).astype(np.int64), np.floor(sv).astype(np.int64)
-    f1 = np.full((size, size), 9.0, np.float32)
-    f2 = np.full((size, size), 9.0, np.float32)
+    f1 = np.full((size, size), 99.0, np.float32)              # squared distances, nearest two
+    f2 = np.full((size, size), 99.0, np.float32)
     near = np.zeros((size, size), np.float32)
     for oy in (-1, 0, 1):
+        ry = (cv + oy) % nc                                   # (size, 1) wrapped cell rows
+        wy = (cv + oy - ry).astype(np.float32)                # their unwrapped offset (0 or ±nc)
         for ox in (-1, 0, 1):
-            jx = jitter[(cv + oy) % nc, (cu + ox) % nc]      # (size, size, 2)
-            px = cu + ox + 0.1 + 0.8 * jx[..., 0]
-            py = cv + oy + 0.1 + 0.8 * jx[..., 1]
-            d = np.sqrt((su - px) ** 2 + (sv - py) ** 2)
-            hid = cell_h[(cv + oy) % nc, (cu + ox) % nc]
+            rx = (cu + ox) % nc
+            wx = (cu + ox - rx).astype(np.float32)
+            d = (su - (fpx[ry, rx] + wx)) ** 2 + (sv - (fpy[ry, rx] + wy)) ** 2
             closer = d < f1
-            f2 = np.where(closer, f1, np.minimum(f2, d))
-            near = np.where(closer, hid, near)
-            f1 = np.minimum(f1, d)
+            np.copyto(f2, np.where(closer, f1, np.minimum(f2, d)))
+            np.copyto(near, cell_h[ry, rx], where=closer)
+            np.minimum(f1, d, out=f1)
+    f1, f2 = np.sqrt(f1), np.sqrt(f2)
     edge = f2 - f1                                            # 0 on a crease, grows inwards
     pebble = smoothstep(0.0, 0.45, edge) ** 0.7 * near
     wrinkle = _noise(size, rng, size / 40)

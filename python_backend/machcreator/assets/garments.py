@@ -26,6 +26,7 @@ reported in ``hidden_body`` so the body part can drop them: hidden skin cannot p
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -109,7 +110,7 @@ GARMENTS: dict[str, GarmentDesign] = {
                                  thickness_m=0.004, v_neck=True, neck_depth_m=0.17, lapels=True, buttons=2,
                                  layer=2),
     "coat": GarmentDesign(hem=0.0, sleeve=1.0, ease_m=(0.045, 0.035, 0.0), straight_limbs=0.85,
-                          thickness_m=0.006, collar=True, buttons=4, v_neck=True, neck_depth_m=0.08,
+                          thickness_m=0.006, lapels=True, buttons=4, v_neck=True, neck_depth_m=0.12,
                           skirt_to=0.55, flare_deg=6.0, layer=2),
 }
 
@@ -497,7 +498,7 @@ def _finish(pieces: list[_Piece], thickness: float) -> tuple[np.ndarray, np.ndar
 
 def fit_garment(kind: str, surface: BodySurface, *, color: tuple[int, int, int], pattern: str | None = None,
                 layers: list[SurfaceCloud] | None = None, num_morphs: int, seed: int = 0,
-                texture_size: int = 512) -> FittedAsset:
+                texture_size: int = 512, under_outerwear: bool = False) -> FittedAsset:
     """Generate garment ``kind`` (a key of :data:`GARMENTS`) for this body.
 
     Args:
@@ -505,10 +506,14 @@ def fit_garment(kind: str, surface: BodySurface, *, color: tuple[int, int, int],
             design's own, e.g. denim for jeans).
         layers: the skin and the outer surfaces of garments already fitted under this one
             (default: the skin alone); the garment stays outside all of them.
+        under_outerwear: a jacket or coat goes over it: no hood or pocket (they would bulge the
+            outer layer).
     """
     if kind not in GARMENTS:
         raise KeyError(f"unknown garment {kind!r}; built-in garments: {', '.join(GARMENTS)}")
     design = GARMENTS[kind]
+    if under_outerwear:
+        design = dataclasses.replace(design, hood=False, pocket=False)
     layers = layers if layers is not None else [surface.cloud]
     frame = body_frame(surface)
     f = coverage(design, surface, frame)
@@ -525,7 +530,7 @@ def fit_garment(kind: str, surface: BodySurface, *, color: tuple[int, int, int],
     parts = [asset_part(f"garment_{kind}", material.name, pos, faces, uvs, joints, weights, num_morphs,
                         normals=normals)]
     materials = {material.name: material}
-    trim = _trim(design, kind, pieces[0] if pieces else None, surface, frame, num_morphs, color)
+    trim = _trim(design, kind, pieces[0] if pieces else None, surface, frame, num_morphs, color, layers)
     if trim is not None:
         parts.append(trim[0])
         materials[trim[1].name] = trim[1]
@@ -541,7 +546,7 @@ def fit_garment(kind: str, surface: BodySurface, *, color: tuple[int, int, int],
 # --- trim -----------------------------------------------------------------------------------
 
 def _trim(design: GarmentDesign, kind: str, piece: _Piece | None, surface: BodySurface, frame: _Frame,
-          num_morphs: int, color: tuple[int, int, int]) -> tuple | None:
+          num_morphs: int, color: tuple[int, int, int], layers: list[SurfaceCloud]) -> tuple | None:
     """Buttons, collar, hood and pocket of a garment, as one extra part (plain material)."""
     if piece is None:
         return None
@@ -558,7 +563,7 @@ def _trim(design: GarmentDesign, kind: str, piece: _Piece | None, surface: BodyS
                 centre = x[k] + n[k] * 0.002
                 meshes.append(_disc(centre, n[k], 0.007, 0.003))
     if design.collar:
-        meshes.append(_collar(surface, frame, design))
+        meshes.append(_collar(surface, frame, design, layers + [SurfaceCloud(x, n)]))
     if design.hood:
         meshes.append(_hood(surface, frame))
     if design.pocket:
@@ -589,7 +594,7 @@ def _disc(centre: np.ndarray, normal: np.ndarray, radius: float, height: float) 
     return pos, faces, np.concatenate([uvs, [[0.5, 0.0]]])
 
 
-def _collar(surface: BodySurface, frame: _Frame, design: GarmentDesign) -> tuple:
+def _collar(surface: BodySurface, frame: _Frame, design: GarmentDesign, layers: list[SurfaceCloud]) -> tuple:
     """A turn-down collar: a band standing up around the neck, folded over and down onto the shoulders."""
     p = surface.positions
     centre = np.array([0.0, frame.neck_y, frame.neck_z])
@@ -599,17 +604,30 @@ def _collar(surface: BodySurface, frame: _Frame, design: GarmentDesign) -> tuple
     radius = float(np.percentile(np.hypot(rel[band, 0], rel[band, 1]), 30)) + design.ease_m[0] * 0.4 + 0.004
     opening = 0.35 if not design.v_neck else 0.8  # radians left open in front
     ang = np.linspace(-np.pi + opening, np.pi - opening, 40)
-    profile = np.array([[0.0, -0.005], [0.002, 0.03], [0.009, 0.037], [0.02, 0.004]])  # (out, up), metres: stand, fold, fall
-    rings = []
-    for out, up in profile:
-        rr = radius + out
-        rings.append(np.stack([rr * np.sin(ang), frame.neck_y - rr * np.cos(ang), np.full_like(ang, frame.neck_z + 0.005 + up)], 1))
-    path_pos = np.stack(rings)  # (P, A, 3)
+    # (out, up), metres: the stand, the fold, the fall onto the shoulders; outerwear collars lie lower
+    profile = np.array([[0.0, -0.005], [0.002, 0.03], [0.009, 0.037], [0.02, 0.004]])
+    if design.layer == 2:
+        profile = profile * [1.6, 0.7]
+
+    def collar_at(r0: float) -> np.ndarray:  # (P, A, 3)
+        return np.stack([np.stack([(r0 + out) * np.sin(ang), frame.neck_y - (r0 + out) * np.cos(ang),
+                                   np.full_like(ang, frame.neck_z + 0.005 + up)], 1) for out, up in profile])
+
+    # widen the whole collar until its fall clears the cloth under it (pushing single vertices
+    # would crumple it; the stand's foot tucks into the neckline), by at most 2 cm
+    start = radius
+    for _ in range(3):
+        fall = collar_at(radius)[2:].reshape(-1, 3)
+        deficit = np.max([np.where(layer.tree.query(fall)[0] < 0.015, 0.003 - layer.signed_distance(fall), 0.0)
+                          for layer in layers[1:]], axis=0)
+        if deficit.max() <= 0:
+            break
+        radius = min(radius + float(deficit.max()), start + 0.02)
+    path_pos = collar_at(radius)
     P, A = path_pos.shape[:2]
     pos = path_pos.reshape(-1, 3)
     i = np.arange(P - 1)[:, None] * A + np.arange(A - 1)[None, :]
     faces = np.concatenate([np.stack([i, i + 1, i + A], -1).reshape(-1, 3), np.stack([i + 1, i + A + 1, i + A], -1).reshape(-1, 3)])
-    pos = _push_outside(pos, surface, 0.004)
     thick, tfaces, src = solidify(pos, faces, 0.002)
     uvs = np.stack([np.tile(ang, P), np.repeat(np.arange(P) * 0.02, A)], 1)
     return thick, tfaces, uvs[src]
