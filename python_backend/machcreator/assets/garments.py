@@ -106,7 +106,7 @@ GARMENTS: dict[str, GarmentDesign] = {
                            skirt_to=0.55, skirt_from_waist=True, flare_deg=12.0, layer=0),
     "jacket": GarmentDesign(hem=-0.25, sleeve=1.0, ease_m=(0.035, 0.03, 0.0), straight_limbs=0.85,
                             thickness_m=0.005, collar=True, buttons=5, neck_depth_m=0.02, layer=2),
-    "suit_jacket": GarmentDesign(hem=-0.55, sleeve=0.98, ease_m=(0.03, 0.026, 0.0), straight_limbs=0.85,
+    "suit_jacket": GarmentDesign(hem=-0.3, sleeve=0.98, ease_m=(0.03, 0.026, 0.0), straight_limbs=0.85,
                                  thickness_m=0.004, v_neck=True, neck_depth_m=0.17, lapels=True, buttons=2,
                                  layer=2),
     "coat": GarmentDesign(hem=0.0, sleeve=1.0, ease_m=(0.045, 0.035, 0.0), straight_limbs=0.85,
@@ -324,12 +324,15 @@ def _relax(x: np.ndarray, faces: np.ndarray, layers: list[SurfaceCloud], clearan
     return x
 
 
-def _push_out(x: np.ndarray, layers: list[SurfaceCloud], clearance: np.ndarray) -> np.ndarray:
-    for layer in layers:
-        d, i = layer.tree.query(x)
-        gap = np.einsum("nc,nc->n", x - layer.positions[i], layer.normals[i])
-        move = (gap < clearance) & (d < 0.08)
-        x[move] += layer.normals[i[move]] * (clearance[move] - gap[move])[:, None]
+def _push_out(x: np.ndarray, layers: list[SurfaceCloud], clearance: np.ndarray, rounds: int = 2) -> np.ndarray:
+    """Move points closer than ``clearance`` (N,) to a layer (or inside it) out along the nearest
+    layer normal; layer distances use several tangent planes, so creases count as inside."""
+    for _ in range(rounds):
+        for layer in layers:
+            d, i = layer.tree.query(x)
+            gap = layer.signed_distance(x)
+            move = (gap < clearance) & (d < 0.08)
+            x[move] += layer.normals[i[move]] * (clearance[move] - gap[move])[:, None]
     return x
 
 
@@ -393,8 +396,9 @@ def _body_piece(design: GarmentDesign, surface: BodySurface, frame: _Frame, f: n
         x = _straighten(x, carry(frame.t_arm, prov), arm, surface, "arm", design.straight_limbs)
         x = _straighten(x, carry(frame.t_leg, prov), leg, surface, "leg", design.straight_limbs)
     x = _relax(x, faces, layers, clearance)
-    dense = carry(surface.dense_weights(), prov)
-    joints, weights = top_influences(dense)
+    # weights of the skin now under each cloth vertex (relaxing slid it along the body), so cloth
+    # and skin move together in every pose
+    joints, weights = transfer_weights(x, surface, k=4)
     region = np.zeros(len(x))
     side = x[:, 0] < 0
     region[arm > 0.5] = np.where(side[arm > 0.5], 2, 1)
@@ -434,8 +438,10 @@ def _skirt_piece(design: GarmentDesign, surface: BodySurface, frame: _Frame, lay
     ankle = float(surface.bone("foot.L")[2])
     hem = frame.hip_z - design.skirt_to * (frame.hip_z - ankle)
     centre = np.array([0.0, float(surface.bone("upperleg01.L")[1]), 0.0])
-    p = surface.positions
-    lower_body = (p[:, 2] < top + 0.02) & (p[:, 2] > hem - 0.02) & (surface.bone_mass(("upperarm", "lowerarm", "wrist", "finger", "metacarpal")) < 0.2)
+    # the cross-section to hang around: the legs and hips, and any cloth already under the skirt
+    arms = surface.bone_mass(("upperarm", "lowerarm", "wrist", "finger", "metacarpal")) > 0.2
+    p = np.concatenate([surface.positions[~arms]] + [layer.positions for layer in layers[1:]])
+    lower_body = (p[:, 2] < top + 0.02) & (p[:, 2] > hem - 0.02)
     rel = p[lower_body] - centre
     theta = np.arctan2(rel[:, 0], -rel[:, 1])  # 0 in front, +π/2 at the left side
     rad = np.hypot(rel[:, 0], rel[:, 1])
@@ -455,16 +461,22 @@ def _skirt_piece(design: GarmentDesign, surface: BodySurface, frame: _Frame, lay
         r[k, :sectors] = ring + ease
         if k > 0:  # cloth hangs: never narrower below, and flares
             r[k, :sectors] = np.maximum(r[k, :sectors], r[k - 1, :sectors] + flare * (zs[k - 1] - z))
-    r[:, sectors] = r[:, 0]
-    x = np.stack([centre[0] + r * np.sin(ang), centre[1] - r * np.cos(ang), np.broadcast_to(zs[:, None], r.shape)], -1)
+    r = r[:, :sectors]
+    a = ang[:sectors]
+    x = np.stack([centre[0] + r * np.sin(a), centre[1] - r * np.cos(a), np.broadcast_to(zs[:, None], r.shape)], -1)
     x = x.reshape(-1, 3)
     x = _push_out(x, layers, np.full(len(x), design.thickness_m + CLEARANCE_M))
-    i = np.arange(rings - 1)[:, None] * (sectors + 1) + np.arange(sectors)[None, :]
-    faces = np.concatenate([np.stack([i, i + sectors + 1, i + 1], -1).reshape(-1, 3),
-                            np.stack([i + 1, i + sectors + 1, i + sectors + 2], -1).reshape(-1, 3)])
-    mean_r = r.mean()
-    uv = np.stack([np.broadcast_to(ang[None, :] * mean_r, r.shape), np.broadcast_to(top - zs[:, None], r.shape)], -1)
-    uv = uv.reshape(-1, 2)[faces]
+    # a closed ring of quads (the seam at the back welded, so the cloth shell stays closed)
+    row = np.arange(rings - 1)[:, None] * sectors
+    col = np.arange(sectors)[None, :]
+    i, j = row + col, row + (col + 1) % sectors
+    faces = np.concatenate([np.stack([i, i + sectors, j], -1).reshape(-1, 3),
+                            np.stack([j, i + sectors, j + sectors], -1).reshape(-1, 3)])
+    vertex_angle = np.tile(a, rings)
+    corner_angle = vertex_angle[faces]
+    wraps = (corner_angle.max(1) - corner_angle.min(1)) > np.pi
+    corner_angle[wraps] = np.where(corner_angle[wraps] < 0, corner_angle[wraps] + 2 * np.pi, corner_angle[wraps])
+    uv = np.stack([corner_angle * r.mean(), (top - x[:, 2])[faces]], -1)
     joints, weights = transfer_weights(x, surface)
     return _Piece(x, faces.astype(np.int64), uv, joints, weights)
 

