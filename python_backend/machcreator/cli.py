@@ -468,6 +468,74 @@ def client_shutdown(
     out_console.print("server stopping", highlight=False)
 
 
+assets_app = typer.Typer(no_args_is_help=True, help="The asset library: garments, glasses, headwear, shoes, accessories.")
+app.add_typer(assets_app, name="assets")
+LibraryOption = typer.Option(None, "--asset-library", help="A user asset library folder (repeatable; also env MACH_ASSET_LIBRARIES).")
+
+
+@assets_app.command("list")
+def assets_list(
+    category: Optional[str] = typer.Option(None, "--category", help="Only this category (top, bottom, dress, outerwear, shoes, glasses, headwear, accessory)."),
+    asset_library: Optional[list[Path]] = LibraryOption,
+    as_json: bool = typer.Option(False, "--json", help="Print the entries as JSON."),
+) -> None:
+    """Every asset of the built-in library and the user libraries, with its tags and licence."""
+    from rich.table import Table
+
+    from machcreator.assets.library import CATEGORIES, library_paths, load_libraries
+
+    if category is not None and category not in CATEGORIES:
+        raise MachError(f"unknown category {category!r}; choose one of: {', '.join(CATEGORIES)}")
+    library, problems = load_libraries(library_paths([str(p) for p in asset_library or []]))
+    for problem in problems:
+        err_console.print(f"[yellow]warning:[/] skipped library: {problem.message}", highlight=False, soft_wrap=True)
+    assets = [a for a in library.assets if category is None or a.entry.category == category]
+    if as_json:
+        sys.stdout.write(json.dumps([a.entry.model_dump(mode="json", exclude_none=True) | {"id": a.id, "library": a.library}
+                                     for a in assets], indent=1) + "\n")
+        return
+    table = Table(title=f"{len(assets)} assets")
+    for column in ("id", "category", "tags", "library", "licence"):
+        table.add_column(column, no_wrap=column != "tags")
+    for a in assets:
+        table.add_row(a.id, a.entry.category, ", ".join(a.entry.tags[:6]), a.library, a.entry.licence)
+    Console(width=max(out_console.width, 140)).print(table)
+
+
+@assets_app.command("add")
+def assets_add(
+    file: Optional[Path] = typer.Argument(None, help="A self-contained .glb authored on the reference body."),
+    library: Path = typer.Option(..., "--library", help="The library folder (created when missing)."),
+    category: str = typer.Option(..., "--category", help="top, bottom, dress, outerwear, shoes, glasses, headwear or accessory."),
+    tags: str = typer.Option(..., "--tags", help='Comma-separated words text matching reads, e.g. "flannel,plaid,lumberjack".'),
+    asset_id: Optional[str] = typer.Option(None, "--id", help="Asset id (default: from the file name)."),
+    description: str = typer.Option("", "--description", help="One sentence describing the asset."),
+    licence: str = typer.Option("proprietary", "--licence", help="SPDX id (e.g. CC-BY-4.0) or licence text."),
+    unreal_asset: Optional[str] = typer.Option(None, "--unreal-asset", help="An Unreal object path (/Game/...) to reference instead of, or besides, a file."),
+) -> None:
+    """Add a glb (or an Unreal asset reference) to a library; a bad file changes nothing."""
+    from machcreator.assets.library import add_asset, entry_from_options
+
+    entry = entry_from_options(category, tags, asset_id, file, description, licence, unreal_asset)
+    manifest = add_asset(library, entry, file)
+    out_console.print(f"[green]Added[/] {entry.id} ({entry.category}) to {manifest}", highlight=False, soft_wrap=True)
+
+
+@assets_app.command("reference-body")
+def assets_reference_body(
+    output: Path = typer.Option(..., "-o", "--output", help="The .glb to write (glTF Y-up, metres)."),
+    force: bool = typer.Option(False, "--force", help="Replace an existing file."),
+) -> None:
+    """Write the reference body user garments are modelled on (fitted to every generated body)."""
+    from machcreator.assets.user_mesh import REFERENCE_OVERRIDES, write_reference_glb
+
+    if output.exists() and not force:
+        raise MachError(f"{output} exists; pass --force to replace it")
+    output.parent.mkdir(parents=True, exist_ok=True)
+    write_reference_glb(output)
+    out_console.print(f"Wrote {output} ({', '.join(REFERENCE_OVERRIDES)}, seed 0)", highlight=False, soft_wrap=True)
+
+
 unreal_app = typer.Typer(no_args_is_help=True, help="The Unreal Editor plugin.")
 app.add_typer(unreal_app, name="unreal")
 

@@ -23,7 +23,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
@@ -81,6 +81,11 @@ class GenerateRequest(BaseModel):
     preview_size: int = Field(512, ge=64, le=2048)
     #: share of the full scalp strand count (drafts: fewer strands, same look from afar)
     hair_detail: float = Field(1.0, ge=0.05, le=1.0)
+    #: studio asset libraries (folders with a manifest.json) matched beside the built-in one
+    asset_libraries: list[str] = Field(default_factory=list, max_length=16)
+    #: the text encoder matching prompts to assets: the shipped MiniLM, or CLIP from local weights
+    asset_encoder: Literal["minilm", "clip"] = "minilm"
+    asset_encoder_options: dict[str, Any] = Field(default_factory=dict, description='{"model_dir": ...} for clip')
 
 
 @dataclass
@@ -145,6 +150,7 @@ class Pipeline:
         self.hair_cache_dir = hair_cache_dir
         self.cache = StageCache()
         self._parsers: dict[str, Any] = {}
+        self._encoders: dict[str, Any] = {}
 
     # -- components -------------------------------------------------------------------------
     def parser(self, name: str, options: dict[str, Any]) -> Any:
@@ -160,6 +166,20 @@ class Pipeline:
 
         return load_anny(self.anny_cache_dir, progress=lambda msg: self.progress("setup", 0.0, msg))
 
+    def asset_library(self, paths: list[str]) -> tuple[Any, list[Any]]:
+        """The built-in assets plus the studio libraries at ``paths`` (and MACH_ASSET_LIBRARIES)."""
+        from machcreator.assets.library import library_paths, load_libraries
+
+        return load_libraries(library_paths(paths))
+
+    def asset_encoder(self, name: str, options: dict[str, Any]) -> Any:
+        from machcreator.assets.encoders import get_encoder
+
+        key = json.dumps([name, options], sort_keys=True, default=str)
+        if key not in self._encoders:
+            self._encoders[key] = get_encoder(name, options)
+        return self._encoders[key]
+
     def warm_up(self) -> None:
         """Load the template and the embedded parser's encoder (slow once per process)."""
         self.template()
@@ -167,7 +187,8 @@ class Pipeline:
 
     # -- the run ----------------------------------------------------------------------------
     def __call__(self, request: GenerateRequest) -> GenerationResult:
-        from machcreator.assets.dressing import choices_from_attributes, dress, dressed_character
+        from machcreator.assets.dressing import dress, dressed_character
+        from machcreator.assets.matching import match_assets
         from machcreator.body.geometry import build_geometry
         from machcreator.hair.cards import groom_cards
         from machcreator.hair.grooms import character_field, make_grooms
@@ -221,9 +242,14 @@ class Pipeline:
 
         # 6. assets: garments, glasses, headwear, shoes, accessories matched and fitted in layers
         with self._stage("assets", timings, "Dressing: garments, glasses, headwear, shoes"):
-            choices = choices_from_attributes(resolved)
-            asset_report = [dataclasses.asdict(c) for c in choices]
-            asset_inputs = {"choices": [dataclasses.asdict(c) for c in choices], "seed": request.seed,
+            library, problems = self.asset_library(request.asset_libraries)
+            warnings += [f"skipped asset library {p.path}: {p.message}" for p in problems]
+            encoder = self.asset_encoder(request.asset_encoder, request.asset_encoder_options)
+            selection = match_assets(prompt, specified, resolved, library, encoder)
+            resolved = selection.attributes  # what similarity chose is recorded like the rest
+            choices = selection.chosen()
+            asset_report = selection.manifest()
+            asset_inputs = {"choices": asset_report, "seed": request.seed,
                             "hair": self.cache.key("hair", hair_inputs)}
             dressing = self.cache.get_or_run("assets", asset_inputs, lambda: dress(
                 dataclasses.replace(base, grooms=list(grooms)), choices, request.seed))

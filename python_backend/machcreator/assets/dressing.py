@@ -14,27 +14,14 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from machcreator.assets.fitting import BodySurface, FittedAsset, SurfaceCloud
+from machcreator.assets.matching import SlotChoice
+from machcreator.attributes import COLORS
 from machcreator.character import Character, Groom, MeshPart
 
-#: fitting order of the garment slots (see the module docstring)
-LAYER_ORDER: tuple[str, ...] = ("shoes", "bottom", "top", "outerwear", "accessory", "glasses", "headwear")
+#: fitting order of the matched slots (see the module docstring)
+LAYER_ORDER: tuple[str, ...] = ("shoes", "bottom", "top", "outerwear", "accessories", "glasses", "headwear")
 #: strands keep this far outside the outermost cloth, metres
 HAIR_CLEARANCE_M = 0.003
-
-
-@dataclass(frozen=True)
-class AssetChoice:
-    """One asset to fit: which builder makes it and how it is coloured.
-
-    slot: one of :data:`LAYER_ORDER`; generator: "garment:shirt", "glasses:round", ...;
-    color: sRGB 0..255 or None for the builder's default; entry_id: the library id.
-    """
-
-    slot: str
-    generator: str
-    entry_id: str
-    color: tuple[int, int, int] | None = None
-    pattern: str | None = None
 
 
 @dataclass
@@ -47,71 +34,58 @@ class Dressing:
     layers: list[SurfaceCloud] = field(default_factory=list)
 
 
-def choices_from_attributes(resolved: "Attributes") -> list[AssetChoice]:
-    """The built-in garments the resolved attributes name (used until matching picks them)."""
-    from machcreator.attributes import COLORS
+def fit_choice(choice: SlotChoice, surface: BodySurface, layers: list[SurfaceCloud], *, num_morphs: int,
+               seed: int, under_outerwear: bool = False) -> FittedAsset | None:
+    """Fit one matched asset: a built-in builder (``entry.generator``), a studio glb fitted from
+    the reference body, or nothing for an Unreal-only asset (the editor scripts reference it)."""
+    entry = choice.asset.entry
+    color = COLORS[choice.color] if choice.color else None
+    if entry.generator is None:
+        if entry.glb is None:
+            return None
+        from machcreator.assets.user_mesh import fit_user_mesh, reference_surface
 
-    g = resolved.garments
-    out = []
-    for slot, kind, color, pattern in (("bottom", g.bottom, g.bottom_color, getattr(g, "bottom_pattern", None)),
-                                       ("top", g.top, g.top_color, getattr(g, "top_pattern", None)),
-                                       ("outerwear", getattr(g, "outerwear", None), getattr(g, "outerwear_color", None),
-                                        getattr(g, "outerwear_pattern", None))):
-        if kind and kind != "none":
-            out.append(AssetChoice(slot, f"garment:{kind}", kind, COLORS.get(color or "", None), pattern))
-    return out
-
-
-def fit_choice(choice: AssetChoice, surface: BodySurface, layers: list[SurfaceCloud], *, num_morphs: int,
-               seed: int, hair_thickness_m: float = 0.0, under_outerwear: bool = False) -> FittedAsset:
-    """Run the builder named by ``choice.generator`` for this body."""
-    kind, _, name = choice.generator.partition(":")
-    color = choice.color if choice.color is not None else (60, 60, 60)
+        return fit_user_mesh(choice.asset, reference_surface(), surface, num_morphs, color=choice.color)
+    kind, _, name = entry.generator.partition(":")
+    base = color if color is not None else (60, 60, 60)
     if kind == "garment":
         from machcreator.assets.garments import fit_garment
 
-        return fit_garment(name, surface, color=color, pattern=choice.pattern, layers=layers,
+        return fit_garment(name, surface, color=base, pattern=choice.pattern, layers=layers,
                            num_morphs=num_morphs, seed=seed, under_outerwear=under_outerwear)
     if kind == "shoes":
         from machcreator.assets.shoes import fit_shoes
 
-        return fit_shoes(name, surface, color=color, num_morphs=num_morphs, seed=seed)
+        return fit_shoes(name, surface, color=base, num_morphs=num_morphs, seed=seed)
     if kind == "accessory":
         from machcreator.assets.accessories import fit_accessory
 
-        return fit_accessory(name, surface, color=choice.color, layers=layers, num_morphs=num_morphs, seed=seed)
+        return fit_accessory(name, surface, color=color, layers=layers, num_morphs=num_morphs, seed=seed)
     if kind == "glasses":
         from machcreator.assets.glasses import fit_glasses
 
-        return fit_glasses(name, surface, color=choice.color, num_morphs=num_morphs)
-    if kind == "headwear":
-        from machcreator.assets.headwear import fit_headwear
-
-        return fit_headwear(name, surface, color=color, pattern=choice.pattern, hair_thickness_m=hair_thickness_m,
-                            num_morphs=num_morphs, seed=seed)
-    raise ValueError(f"no builder for {choice.generator!r}")
+        return fit_glasses(name, surface, color=color, num_morphs=num_morphs)
+    raise ValueError(f"no builder for {entry.generator!r}")
 
 
-def dress(character: Character, choices: list[AssetChoice], seed: int) -> Dressing:
-    """Fit ``choices`` to ``character`` in :data:`LAYER_ORDER` and tuck its grooms."""
+def dress(character: Character, choices: list[SlotChoice], seed: int) -> Dressing:
+    """Fit the matched assets to ``character`` in :data:`LAYER_ORDER` and tuck its grooms."""
     surface = BodySurface.from_character(character)
     layers = [surface.cloud]
     assets: list[FittedAsset] = []
     grooms = list(character.grooms)
     hidden = np.zeros(len(surface.positions), bool)
     num_morphs = len(character.morph_names)
+    outerwear = any(c.slot == "outerwear" for c in choices)
     for slot in LAYER_ORDER:
         for choice in (c for c in choices if c.slot == slot):
-            if slot == "headwear":
-                from machcreator.assets.headwear import fit_hair_under, hair_thickness
-
-                thickness = hair_thickness(grooms, surface)
-                asset = fit_choice(choice, surface, layers, num_morphs=num_morphs, seed=seed,
-                                   hair_thickness_m=thickness)
-                grooms = fit_hair_under(grooms, asset, surface)
+            if slot == "headwear" and choice.asset.entry.generator is not None:
+                asset, grooms = _fit_headwear(choice, surface, grooms, num_morphs, seed)
             else:
                 asset = fit_choice(choice, surface, layers, num_morphs=num_morphs, seed=seed,
-                                   under_outerwear=slot == "top" and any(c.slot == "outerwear" for c in choices))
+                                   under_outerwear=slot == "top" and outerwear)
+            if asset is None:
+                continue
             assets.append(asset)
             if asset.outer_surface is not None:
                 layers.append(asset.outer_surface)
@@ -119,6 +93,19 @@ def dress(character: Character, choices: list[AssetChoice], seed: int) -> Dressi
                 hidden |= asset.hidden_body
     grooms = [push_strands_out(g, layers[1:]) if g.name == "scalp" else g for g in grooms]
     return Dressing(assets=assets, grooms=grooms, hidden_body=hidden, layers=layers)
+
+
+def _fit_headwear(choice: SlotChoice, surface: BodySurface, grooms: list[Groom], num_morphs: int,
+                  seed: int) -> tuple[FittedAsset, list[Groom]]:
+    """A hat big enough for the hair under it, and that hair pressed inside it."""
+    from machcreator.assets.headwear import fit_hair_under, fit_headwear, hair_thickness, headwear_cover
+
+    style = choice.asset.entry.generator.partition(":")[2]
+    thickness = hair_thickness(grooms, style, surface)
+    color = COLORS[choice.color] if choice.color else (70, 70, 70)
+    asset = fit_headwear(style, surface, color=color, pattern=choice.pattern, hair_thickness_m=thickness,
+                         num_morphs=num_morphs, seed=seed)
+    return asset, fit_hair_under(grooms, headwear_cover(style, surface, thickness), style)
 
 
 def push_strands_out(groom: Groom, cloth: list[SurfaceCloud]) -> Groom:

@@ -439,7 +439,7 @@ def _skirt_piece(design: GarmentDesign, surface: BodySurface, frame: _Frame, lay
     hem = frame.hip_z - design.skirt_to * (frame.hip_z - ankle)
     centre = np.array([0.0, float(surface.bone("upperleg01.L")[1]), 0.0])
     # the cross-section to hang around: the legs and hips, and any cloth already under the skirt
-    arms = surface.bone_mass(("upperarm", "lowerarm", "wrist", "finger", "metacarpal")) > 0.2
+    arms = surface.bone_mass(("upperarm", "lowerarm", "wrist", "finger", "metacarpal")) > 0.02
     p = np.concatenate([surface.positions[~arms]] + [layer.positions for layer in layers[1:]])
     lower_body = (p[:, 2] < top + 0.02) & (p[:, 2] > hem - 0.02)
     rel = p[lower_body] - centre

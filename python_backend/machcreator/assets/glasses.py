@@ -174,10 +174,14 @@ def push_out(points: np.ndarray, surface: BodySurface, clearance: float, iterati
 
 
 def _head_half_width(surface: BodySurface, y: float, z: float, band: float = 0.006) -> float:
-    """The skin's largest |x| near (y, z) (the side of the head there), metres."""
+    """The skin's largest |x| within ``band`` of (y, z) (the side of the head there), metres;
+    the band widens until it finds skin."""
     p = surface.positions
-    near = (np.abs(p[:, 1] - y) < band) & (np.abs(p[:, 2] - z) < band)
-    return float(np.abs(p[near, 0]).max()) if near.any() else 0.0
+    for b in (band, 2 * band, 4 * band):
+        near = (np.abs(p[:, 1] - y) < b) & (np.abs(p[:, 2] - z) < b)
+        if near.any():
+            return float(np.abs(p[near, 0]).max())
+    raise ValueError(f"no skin near y={y:.3f}, z={z:.3f}")
 
 
 def _smooth(path: np.ndarray, passes: int = 2) -> np.ndarray:

@@ -8,8 +8,9 @@ How a shoe is made, per foot:
 
 1. A *last* (the shoe's inner form): an ellipsoid grid around the foot whose vertices march in
    towards the foot's long axis until they reach a designed ease outside the skin (the toe box
-   roomier), then are smoothed and pushed back out, so toes and their crevices melt into one
-   smooth upper. Styles then lengthen or point the toe.
+   roomier; the gap under the toes counts as foot), then their distances along the rays are
+   smoothed as a tent that never sinks under 2 mm of clearance, so toes and their crevices melt
+   into one smooth upper. Styles then lengthen or point the toe past the toes.
 2. The upper: the last with the opening cut away above a collar line (high at the back, low on
    the sides, down to the throat on the instep), a rolled tube along the opening for thickness.
 3. The sole: the footprint outline of the upper extruded below the foot, with a heel block.
@@ -22,10 +23,12 @@ the feet in every pose.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
+from scipy.ndimage import minimum_filter
 
 from machcreator.assets.fabrics import TILE_M, fabric_material
 from machcreator.assets.fitting import (BodySurface, FittedAsset, SurfaceCloud, asset_part, merge_meshes,
@@ -68,15 +71,15 @@ class ShoeStyle:
 
 
 STYLES: dict[str, ShoeStyle] = {
-    "sneakers": ShoeStyle(ease=0.006, toe_ease=0.010, toe_extension=0.010, pointed=0.0,
+    "sneakers": ShoeStyle(ease=0.006, toe_ease=0.011, toe_extension=0.010, pointed=0.0,
                           collar=(0.075, 0.062), throat=0.36, sole=0.020, lip=0.014),
-    "boots": ShoeStyle(ease=0.005, toe_ease=0.008, toe_extension=0.012, pointed=0.0,
+    "boots": ShoeStyle(ease=0.005, toe_ease=0.010, toe_extension=0.012, pointed=0.0,
                        collar=(0.10, 0.10), throat=None, sole=0.014, lip=0.005, heel=0.022, shaft_top=0.5),
-    "dress_shoes": ShoeStyle(ease=0.0035, toe_ease=0.006, toe_extension=0.022, pointed=0.35,
+    "dress_shoes": ShoeStyle(ease=0.0035, toe_ease=0.009, toe_extension=0.022, pointed=0.35,
                              collar=(0.062, 0.046), throat=0.50, sole=0.008, lip=0.003, heel=0.014),
     "sandals": ShoeStyle(ease=0.002, toe_ease=0.002, toe_extension=0.0, pointed=0.0,
                          collar=(0.0, 0.0), throat=None, sole=0.014, lip=0.0),
-    "heels": ShoeStyle(ease=0.003, toe_ease=0.005, toe_extension=0.030, pointed=0.75,
+    "heels": ShoeStyle(ease=0.003, toe_ease=0.008, toe_extension=0.035, pointed=0.9,
                        collar=(0.055, 0.036), throat=0.62, sole=0.005, lip=0.002, heel=0.035, stiletto=True),
 }
 
@@ -120,16 +123,19 @@ def foot_frame(surface: BodySurface, side: str, sign: float) -> FootFrame:
 
 
 def march(starts: np.ndarray, targets: np.ndarray, cloud: SurfaceCloud, offset: np.ndarray | float,
-          steps: int = 40) -> tuple[np.ndarray, np.ndarray]:
+          steps: int = 40, solid: Callable[[np.ndarray], np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Walk from each start (N, 3) towards its target (N, 3) and stop where the signed distance
-    to ``cloud`` first drops to ``offset`` (metres, scalar or (N,)).
+    to ``cloud`` first drops to ``offset`` (metres, scalar or (N,)), or where ``solid`` (points
+    (M, 3) -> (M,) bool) first says the point is inside something more (the gap under the toes).
 
     Returns the stopping points (N, 3) and (N,) bool: False where the start was already closer
     than ``offset`` (the point stays at its start)."""
     offset = np.broadcast_to(np.asarray(offset, np.float64), (len(starts),))
     t = np.linspace(0.0, 1.0, steps)
-    pts = starts[:, None, :] + t[None, :, None] * (targets - starts)[:, None, :]
-    d = cloud.signed_distance(pts.reshape(-1, 3)).reshape(len(starts), steps) - offset[:, None]
+    pts = (starts[:, None, :] + t[None, :, None] * (targets - starts)[:, None, :]).reshape(-1, 3)
+    d = cloud.signed_distance(pts).reshape(len(starts), steps) - offset[:, None]
+    if solid is not None:
+        d = np.where(solid(pts).reshape(d.shape), np.minimum(d, -1e-4), d)
     below = d < 0
     hit = np.where(below.any(1), below.argmax(1), steps - 1)
     prev = np.maximum(hit - 1, 0)
@@ -140,21 +146,36 @@ def march(starts: np.ndarray, targets: np.ndarray, cloud: SurfaceCloud, offset: 
     return starts + tt[:, None] * (targets - starts), hit > 0
 
 
+def underfoot(skin: np.ndarray, ease: float, cell: float = 0.004) -> Callable[[np.ndarray], np.ndarray]:
+    """The space between the floor and the sole of the foot, filled: a predicate on points (M, 3)
+    true within ``ease`` of the floor-to-skin column under the foot (a height map of the skin's
+    lowest point per ``cell`` of floor, metres, over the print of the skin below 3 cm)."""
+    low = skin[skin[:, 2] < 0.03]
+    origin = low[:, :2].min(0) - 2 * cell
+    ij = ((low[:, :2] - origin) / cell).astype(int)
+    shape = tuple(ij.max(0) + 3)
+    bottom = np.full(shape, np.inf)
+    np.minimum.at(bottom, (ij[:, 0], ij[:, 1]), low[:, 2])
+    # close the print's holes (cells no vertex fell in) with the lowest neighbour
+    filled = np.minimum(bottom, minimum_filter(bottom, size=3))
+    filled[np.isinf(filled)] = -np.inf  # off the print: nothing to fill
+
+    def inside(points: np.ndarray) -> np.ndarray:
+        q = np.floor((points[:, :2] - origin) / cell).astype(int)
+        ok = (q >= 0).all(1) & (q < shape).all(1)
+        b = np.full(len(points), -np.inf)
+        b[ok] = filled[q[ok, 0], q[ok, 1]]
+        return (points[:, 2] > -ease) & (points[:, 2] < b + ease)
+
+    return inside
+
+
 def laplacian(faces: np.ndarray, n: int) -> sp.csr_matrix:
     """(n, n) row-normalised vertex adjacency of a triangle mesh (umbrella smoothing operator)."""
     e = np.concatenate([faces[:, [0, 1]], faces[:, [1, 2]], faces[:, [2, 0]]])
     a = sp.coo_matrix((np.ones(2 * len(e)), (np.r_[e[:, 0], e[:, 1]], np.r_[e[:, 1], e[:, 0]])), shape=(n, n)).tocsr()
     a.data[:] = 1.0
     return sp.diags(1.0 / np.maximum(a.sum(1).A1, 1)) @ a
-
-
-def push_out(points: np.ndarray, faces: np.ndarray, cloud: SurfaceCloud, clearance: np.ndarray | float) -> np.ndarray:
-    """Points (N, 3) moved out along the mesh's normals until they clear ``cloud`` by ``clearance``."""
-    n = vertex_normals(points, faces)
-    for _ in range(3):
-        short = np.maximum(clearance - cloud.signed_distance(points), 0.0)
-        points = points + n * short[:, None]
-    return points
 
 
 def ellipsoid_grid(center: np.ndarray, axes: np.ndarray, radii: tuple[float, float, float], rings: int,
@@ -192,21 +213,26 @@ def build_last(frame: FootFrame, cloud: SurfaceCloud, style: ShoeStyle) -> tuple
     up = np.array([0.0, 0.0, 1.0])
     center = frame.heel + frame.axis * frame.length / 2 + up * 0.035
     start, faces, _ = ellipsoid_grid(center, np.stack([frame.axis, frame.lateral, up]),
-                                     (frame.length / 2 + 0.04, frame.width / 2 + 0.04, 0.12), _LAST_RINGS, _LAST_AROUND)
+                                     (frame.length / 2 + 0.09, frame.width / 2 + 0.05, 0.12), _LAST_RINGS, _LAST_AROUND)
     s, _ = frame.coords(start)
     targets = frame.heel + frame.axis * (np.clip(s, 0.18, 0.82) * frame.length)[:, None] + up * 0.03
     ray = start - targets
     reach = np.linalg.norm(ray, axis=1)
     ray /= reach[:, None]
     ease = ease_along(np.clip(s, 0, 1), style)
-    hit, valid = march(start, targets, cloud, ease)
+    hit, valid = march(start, targets, cloud, ease, solid=underfoot(cloud.positions, ease.min()))
     r_min = np.linalg.norm(hit - targets, axis=1)
     lap = laplacian(faces, len(start))
     r = r_min.copy()
     for _ in range(30):
         r = np.where(valid, np.maximum(r_min, lap @ r), r)
+    # the tent still touches each toe: blur it, and let it sink back into the ease (never under
+    # the minimum clearance) so the toe box reads as one smooth dome
+    floor = r - (ease - _MIN_EASE)
+    for _ in range(60):
+        r = np.where(valid, np.maximum(floor, lap @ r), r)
     pos = shape_toe(targets + ray * r[:, None], frame, style)
-    for _ in range(3):  # styles may pull the toe in: keep the skin covered
+    for _ in range(6):  # styles may pull the toe in: keep the skin covered
         pos = pos + ray * np.maximum(_MIN_EASE - cloud.signed_distance(pos), 0.0)[:, None] * valid[:, None]
     return pos, orient_outward(pos, faces, targets), valid
 
@@ -218,15 +244,17 @@ def ease_along(s: np.ndarray, style: ShoeStyle) -> np.ndarray:
 
 
 def shape_toe(pos: np.ndarray, frame: FootFrame, style: ShoeStyle) -> np.ndarray:
-    """Lengthen the toe past the toes by ``toe_extension`` and draw it to a point (``pointed``)."""
+    """Lengthen the toe past the toes by ``toe_extension``, then draw it to a point (``pointed``:
+    the sides pulled in to the centre line and the top lowered towards the tip)."""
     s, u = frame.coords(pos)
-    w = np.clip((s - 0.6) / 0.4, 0, 1)
-    pos = pos + frame.axis * (style.toe_extension * w ** 2)[:, None]
-    # pointing: pull the sides in towards the centre line near the tip (u is from the heel's centre)
-    tip = np.clip((s - 0.78) / 0.25, 0, 1) ** 2 * style.pointed
-    center_u = np.median(u)
-    return pos - frame.lateral * ((u - center_u) * 0.55 * tip)[:, None] - np.array([0, 0, 1.0]) * (
-        (pos[:, 2] - 0.0) * 0.35 * tip)[:, None]
+    pos = pos + frame.axis * (style.toe_extension * np.clip((s - 0.6) / 0.4, 0, 1) ** 2)[:, None]
+    s, u = frame.coords(pos)
+    # only past the toes (s > 0.97), so the point never squeezes them
+    tip = np.clip((s - 0.97) / (0.03 + style.toe_extension / frame.length), 0, 1) ** 1.2 * style.pointed
+    center_u = float(np.median(u))
+    pos = pos - frame.lateral * ((u - center_u) * 0.8 * tip)[:, None]
+    pos[:, 2] = np.where(pos[:, 2] > 0.005, 0.005 + (pos[:, 2] - 0.005) * (1 - 0.5 * tip), pos[:, 2])
+    return pos
 
 
 def collar_height(s: np.ndarray, style: ShoeStyle, throat_top: float) -> np.ndarray:
@@ -249,30 +277,56 @@ def boundary_loops(faces: np.ndarray) -> list[np.ndarray]:
     nxt = dict(zip(border[:, 0].tolist(), border[:, 1].tolist()))
     loops = []
     while nxt:
-        start, _ = nxt.popitem()
-        loop = [start]
+        loop = list(nxt.popitem())
         while loop[-1] in nxt:
             loop.append(nxt.pop(loop[-1]))
         loops.append(np.array(loop))
     return [lp for lp in loops if len(lp) >= 3]
 
 
-def cut_opening(pos: np.ndarray, faces: np.ndarray, valid: np.ndarray, frame: FootFrame,
-                style: ShoeStyle) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Remove the opening above the collar from a last; smooth its edge. Returns the upper's
-    positions, faces and (N,) collar height at each vertex."""
+def clip(pos: np.ndarray, faces: np.ndarray, f: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The part of a mesh where the per-vertex field ``f`` (N,) is negative, cut exactly along
+    f = 0 (triangles crossing it are split; cut points on shared edges are shared, so the cut
+    edge is one clean, welded loop). Returns positions (N', 3) and faces; unused vertices stay."""
+    inside = f < 0
+    n_in = inside[faces].sum(1)
+    keep = [faces[n_in == 3]]
+    mixed = faces[(n_in == 1) | (n_in == 2)]
+    if not len(mixed):
+        return pos, faces[n_in == 3]
+    # roll each mixed triangle so its odd-one-out vertex comes first (winding kept)
+    odd = inside[mixed] != (inside[mixed].sum(1, keepdims=True) == 2)
+    k = odd.argmax(1)
+    tri = np.stack([mixed[np.arange(len(mixed)), (k + i) % 3] for i in range(3)], 1)
+    edges = np.sort(np.concatenate([tri[:, [0, 1]], tri[:, [0, 2]]]), 1)
+    uniq, inv = np.unique(edges, axis=0, return_inverse=True)
+    inv = inv.reshape(-1)
+    fa, fb = f[uniq[:, 0]], f[uniq[:, 1]]
+    t = (fa / (fa - fb))[:, None]
+    cut = pos[uniq[:, 0]] + t * (pos[uniq[:, 1]] - pos[uniq[:, 0]])
+    p01, p02 = len(pos) + inv[:len(tri)], len(pos) + inv[len(tri):]
+    lone_in = inside[tri[:, 0]]
+    a, b, c = tri.T
+    keep.append(np.stack([a, p01, p02], 1)[lone_in])
+    two = ~lone_in
+    keep += [np.stack([p01, b, c], 1)[two], np.stack([p01, c, p02], 1)[two]]
+    return np.concatenate([pos, cut]), np.concatenate(keep).astype(np.int64)
+
+
+def throat_height(pos: np.ndarray, valid: np.ndarray, frame: FootFrame, style: ShoeStyle) -> float:
+    """Height (metres) of the last's top over the instep at the throat: where the opening ends."""
     s, u = frame.coords(pos)
-    near_throat = (np.abs(s - (style.throat or 0.5)) < 0.04) & (np.abs(u - np.median(u)) < 0.015)
-    throat_top = float(pos[near_throat & valid, 2].max()) if (near_throat & valid).any() else 0.06
-    h = collar_height(s, style, throat_top)
-    keep = (pos[faces, 2].mean(1) < h[faces].mean(1)) & valid[faces].all(1)
-    faces = faces[keep]
-    for loop in boundary_loops(faces):
-        ring = pos[loop]
-        for _ in range(6):  # the cut edge follows grid steps: relax it along itself
-            ring = 0.5 * ring + 0.25 * (np.roll(ring, 1, 0) + np.roll(ring, -1, 0))
-        pos[loop] = ring
-    return pos, faces, h
+    near = valid & (np.abs(s - (style.throat or 0.5)) < 0.04) & (np.abs(u - np.median(u)) < 0.015)
+    return float(pos[near, 2].max()) if near.any() else 0.06
+
+
+def cut_opening(pos: np.ndarray, faces: np.ndarray, valid: np.ndarray, frame: FootFrame,
+                style: ShoeStyle, throat_top: float) -> tuple[np.ndarray, np.ndarray]:
+    """The upper: the last without the opening above the collar line (and without the vertices
+    that never reached the foot). Returns positions and faces."""
+    s, _ = frame.coords(pos)
+    faces = faces[valid[faces].all(1)]
+    return clip(pos, faces, pos[:, 2] - collar_height(s, style, throat_top))
 
 
 def orient_outward(pos: np.ndarray, faces: np.ndarray, inside: np.ndarray) -> np.ndarray:
@@ -329,10 +383,12 @@ def _area_z(pts: np.ndarray) -> float:
     return 0.5 * float(np.sum(pts[:, 0] * np.roll(pts[:, 1], -1) - np.roll(pts[:, 0], -1) * pts[:, 1]))
 
 
-def extrude(ring: np.ndarray, bottom: float, top: float, bevel: float = 0.002, top_scale: float = 1.0) -> Mesh:
-    """A closed slab from an outline (K, 3) counter-clockwise from above, between heights ``bottom``
+def extrude(ring: np.ndarray, bottom: float, top: float, bevel: float = 0.002, top_scale: float = 1.0,
+            top_cap: bool = True) -> Mesh:
+    """A slab from an outline (K, 3) counter-clockwise from above, between heights ``bottom``
     and ``top``, its lower edge bevelled (a rolled rubber edge). ``top_scale`` shrinks the top
-    outline about its centre (a tapered heel). Returns positions, faces, uvs (metres / TILE_M)."""
+    outline about its centre; ``top_cap`` False leaves the top open (a heel glued under a sole).
+    Returns positions, faces, uvs (metres / TILE_M)."""
     k = len(ring)
     c = ring.mean(0)
     levels = [(bottom, 1.0 - bevel / 0.05), (bottom + bevel, 1.0), (top, top_scale)]
@@ -345,12 +401,15 @@ def extrude(ring: np.ndarray, bottom: float, top: float, bevel: float = 0.002, t
         a, b = r * k, (r + 1) * k
         faces += [np.stack([a + i, a + j, b + j], 1), np.stack([a + i, b + j, b + i], 1)]
     nb, nt = len(levels) * k, len(levels) * k + 1
-    faces += [np.stack([np.full(k, nb), j, i], 1), np.stack([np.full(k, nt), (len(levels) - 1) * k + i,
-                                                               (len(levels) - 1) * k + j], 1)]
+    faces.append(np.stack([np.full(k, nb), j, i], 1))
+    if top_cap:
+        faces.append(np.stack([np.full(k, nt), (len(levels) - 1) * k + i, (len(levels) - 1) * k + j], 1))
     along = np.r_[0, np.cumsum(np.linalg.norm(np.diff(ring, axis=0), axis=1))]
     uv = np.concatenate([np.stack([np.tile(along, len(levels)), np.repeat([z for z, _ in levels], k)], 1),
                          [[0, 0], [0, 0]]]) / TILE_M
     uv[-2:] = (c[:2] - ring[:, :2].min(0)) / TILE_M
+    if not top_cap:
+        pos, uv = pos[:-1], uv[:-1]
     return pos, np.concatenate(faces).astype(np.int64), uv
 
 
@@ -364,14 +423,14 @@ def heel_block(ring: np.ndarray, frame: FootFrame, style: ShoeStyle) -> Mesh:
         a = 2 * np.pi * np.arange(16) / 16
         block = c + 0.011 * (np.cos(a)[:, None] * frame.axis * 1.2 + np.sin(a)[:, None] * frame.lateral)
         pos, faces, uv = extrude(block[::-1] if _area_z(block) < 0 else block, top - style.heel, top,
-                                 bevel=0.001, top_scale=1.0)
+                                 bevel=0.001, top_cap=False)
         # taper: the tip is a third of the seat
         low = pos[:, 2] < top - 0.5 * style.heel
         cc = block.mean(0)
         pos[low, :2] = cc[:2] + (pos[low, :2] - cc[:2]) * 0.38
         return pos, faces, uv
     part = ring[s < 0.3]
-    return extrude(part, top - style.heel, top + 0.001, bevel=0.002)
+    return extrude(part, top - style.heel, top, bevel=0.002, top_cap=False)
 
 
 def sole_mesh(upper_points: np.ndarray, frame: FootFrame, style: ShoeStyle) -> tuple[Mesh, np.ndarray]:
@@ -429,13 +488,6 @@ def shaft(surface: BodySurface, side: str, cloud: SurfaceCloud, style: ShoeStyle
     faces = orient_outward(pos, faces, np.repeat(centers, n, 0))
     uv = np.stack([np.tile(np.arange(n) / n * 0.3, len(z)), np.repeat(z, n)], 1) / TILE_M
     return (pos, faces.astype(np.int64), uv), rings[-1]
-
-
-def split_faces(pos: np.ndarray, faces: np.ndarray, mask: np.ndarray) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray],
-                                                                            tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    """A mesh cut in two by a (F,) face mask: (positions, faces, kept vertex indices) of the faces
-    in the mask, then of the rest (shared edge vertices are duplicated)."""
-    return compact(pos, faces[mask]), compact(pos, faces[~mask])
 
 
 def on_surface(frame: FootFrame, cloud: SurfaceCloud, s: np.ndarray, u: np.ndarray, offset: float) -> np.ndarray:
@@ -517,13 +569,13 @@ def shoe_materials(style: str, color: tuple[int, int, int], seed: int) -> tuple[
 
 def fit_foot(surface: BodySurface, side: str, sign: float, style_name: str,
              style: ShoeStyle) -> tuple[dict[str, list[Mesh]], np.ndarray]:
-    """One foot's shoe: meshes by material role ("upper", "sole", "trim") and the (V,) bool skin
+    """One foot's shoe: meshes by role ("upper", "collar", "sole", "trim") and the (V,) bool skin
     vertices it hides."""
     frame = foot_frame(surface, side, sign)
     cloud = SurfaceCloud(surface.positions[frame.leg], surface.normals[frame.leg])
     last, faces, valid = build_last(frame, cloud, style)
     sole, _ = sole_mesh(last[valid], frame, style)
-    out: dict[str, list[Mesh]] = {"upper": [], "sole": [sole], "trim": []}
+    out: dict[str, list[Mesh]] = {"upper": [], "collar": [], "sole": [sole], "trim": []}
     skin = surface.positions
     s_skin, _ = frame.coords(skin)
     hidden = np.zeros(len(skin), bool)
@@ -532,37 +584,40 @@ def fit_foot(surface: BodySurface, side: str, sign: float, style_name: str,
         # only the sole of the foot lies on the footbed
         hidden[frame.leg] = (skin[frame.leg, 2] < 0.004) & (surface.normals[frame.leg, 2] < -0.3)
         return out, hidden
-    upper, ufaces, collar = cut_opening(last.copy(), faces, valid, frame, style)
+    throat_top = throat_height(last, valid, frame, style)
+    upper, ufaces = cut_opening(last, faces, valid, frame, style, throat_top)
     last_cloud = SurfaceCloud(last[valid], vertex_normals(last, faces)[valid])
     s_up, _ = frame.coords(upper)
     if style_name == "sneakers":
         # a rubber toe cap round the front, low
-        cap = (s_up[ufaces].mean(1) > 0.84) & (upper[ufaces, 2].mean(1) < 0.03)
-        (cp, cf, _), (upper, ufaces, _) = split_faces(upper, ufaces, cap)
+        cap = 0.03 - upper[:, 2] - 0.15 * np.maximum(0.9 - s_up, 0)  # rises to 3 cm round the toe
+        cp, cf, _ = compact(*clip(upper, ufaces, -cap))
+        cp = cp + 0.0008 * vertex_normals(cp, cf)  # a rubber overlay just outside the knit
         out["sole"].append((cp, cf, cloth_uvs(cp, frame)))
         throat = style.throat or 0.4
         out["trim"].append(laces(frame, last_cloud, (throat + 0.05, 0.7), 0.012, 5, 0.0016))
         center_u = float(np.median(frame.coords(last[valid])[1]))
         s_t = np.linspace(0.72, throat - 0.03, 12)
         path = on_surface(frame, last_cloud, s_t, np.full_like(s_t, center_u), 0.001)
-        path = np.concatenate([path, path[-1:] + np.array([0, 0, 0.022]) - frame.axis * 0.008])
-        out["upper"].append(ribbon(path, 0.032, 0.004, frame.lateral))
+        path = np.concatenate([path, path[-1:] + np.array([0, 0, 0.016]) - frame.axis * 0.006])
+        out["collar"].append(ribbon(path, 0.032, 0.004, frame.lateral))
     elif style_name == "dress_shoes":
         out["trim"].append(laces(frame, last_cloud, (style.throat + 0.005, style.throat + 0.12), 0.008, 3, 0.0011))
-    else:
-        upper, ufaces, _ = compact(upper, ufaces)
     upper, ufaces, _ = compact(upper, ufaces)
     out["upper"].append((upper, ufaces, cloth_uvs(upper, frame)))
-    out["upper"] += [(p, f, uv) for p, f, uv in rolled_edge(upper, ufaces, 0.0035 if style_name != "heels" else 0.002,
-                                                            above=0.0 if style.throat else 10.0)]
-    top_z = collar_height(s_skin, style, 1.0)
+    out["collar"] += rolled_edge(upper, ufaces, 0.0035 if style_name != "heels" else 0.002,
+                                 above=0.0 if style.throat else 10.0)
+    top_z = collar_height(s_skin, style, throat_top)
     if style_name == "boots":
         shaft_mesh, top_ring = shaft(surface, side, cloud, style)
-        out["upper"] += [shaft_mesh, tube(top_ring, 0.004, sides=8, closed=True)]
+        out["upper"].append(shaft_mesh)
+        out["collar"].append(tube(top_ring, 0.004, sides=8, closed=True))
         top_z = np.full(len(skin), float(top_ring[:, 2].min()))
+    shell, shell_faces, _ = merge_meshes(out["upper"])
+    shell_cloud = SurfaceCloud(shell, vertex_normals(shell, shell_faces))
     inside = np.zeros(len(skin), bool)
-    inside[frame.leg] = last_cloud.signed_distance(skin[frame.leg]) < -0.001
-    hidden[frame.leg] = (skin[frame.leg, 2] < top_z[frame.leg] - 0.015) & (inside[frame.leg] | (style_name == "boots"))
+    inside[frame.leg] = shell_cloud.signed_distance(skin[frame.leg]) < -0.001
+    hidden[frame.leg] = (skin[frame.leg, 2] < top_z[frame.leg] - 0.015) & inside[frame.leg]
     return out, hidden
 
 
@@ -573,14 +628,16 @@ def fit_shoes(style: str, surface: BodySurface, *, color: tuple[int, int, int], 
     Args:
         color: the upper's colour, sRGB 0..255; num_morphs: the character's morph count.
 
-    Returns a :class:`FittedAsset` (category "shoes") with one part per material ("shoes_upper",
-    "shoes_sole", "shoes_trim": laces, straps), both feet in each, skinned by weight transfer;
+    Returns a :class:`FittedAsset` (category "shoes") with parts "shoes_upper" (the closed shell
+    round the foot: the shoe's outer surface), "shoes_collar" (rolled edges, tongue; the upper's
+    material), "shoes_sole" (soles, heels, toe caps) and "shoes_trim" (laces, sandal straps),
+    both feet in each, skinned by weight transfer;
     ``hidden_body`` marks the skin the shoes cover for sure (sandals: only the soles of the feet).
     """
     if style not in STYLES:
         raise ValueError(f"unknown shoe style {style!r}; expected one of {sorted(STYLES)}")
     spec = STYLES[style]
-    by_role: dict[str, list[Mesh]] = {"upper": [], "sole": [], "trim": []}
+    by_role: dict[str, list[Mesh]] = {"upper": [], "collar": [], "sole": [], "trim": []}
     hidden = np.zeros(len(surface.positions), bool)
     for side, sign in SIDES:
         meshes, h = fit_foot(surface, side, sign, style, spec)
@@ -594,7 +651,8 @@ def fit_shoes(style: str, surface: BodySurface, *, color: tuple[int, int, int], 
             continue
         pos, faces, uvs = merge_meshes(meshes)
         joints, weights = transfer_weights(pos, surface)
-        parts.append(asset_part(f"shoes_{role}", materials[role].name, pos, faces, uvs, joints, weights, num_morphs))
+        material = materials["upper" if role == "collar" else role].name
+        parts.append(asset_part(f"shoes_{role}", material, pos, faces, uvs, joints, weights, num_morphs))
     used = {p.material for p in parts}
     return FittedAsset(asset_id=f"shoes_{style}", category="shoes", parts=parts,
                        materials={m.name: m for m in materials.values() if m.name in used}, textures=textures,

@@ -114,6 +114,9 @@ class Manifest(BaseModel):
     units: dict[str, str]
     files: list[PackageFile]
     grooms: list[GroomEntry] = Field(default_factory=list)
+    #: matched garments, glasses, headwear, shoes and accessories: what, from which library, why;
+    #: entries with ``unreal_asset`` are studio Unreal assets for the editor scripts to reference
+    assets: list[dict[str, Any]] = Field(default_factory=list)
 
 
 def _versions() -> dict[str, str]:
@@ -243,6 +246,7 @@ def write_package(result: Any, out_dir: Path, *, force: bool = False) -> Manifes
                    "uv_origin": "top-left", "albedo_color_space": "sRGB", "normal_map": "tangent space, OpenGL (+Y up)"},
             files=files,
             grooms=[entry for _, entry in grooms],
+            assets=list(result.assets),
         )
         (tmp / MANIFEST).write_text(manifest.model_dump_json(indent=2) + "\n")
         _swap_into_place(tmp, out_dir)

@@ -67,7 +67,7 @@ NEUTRAL_WORDS = frozenset(
     arms legs hands neck chest fingers nails knitting cane
     uniform apron gloves belt socks cloak robe cape armor armour overalls leggings tights pajamas pyjamas
     vest jewelry jewellery swimsuit swimsuits bikini wetsuit jumpsuit bodysuit catsuit spacesuit boilersuit onesie
-    dungarees""".split()
+    dungarees balaclava monocle""".split()
 )
 
 NEGATORS = frozenset(
@@ -352,9 +352,11 @@ NOUNS: dict[str, tuple[str, Sets]] = {
     **_nouns("top", "top|clothes|outfit|clothing"),
     **_nouns("bottom", "jeans|denims", {"garments.bottom": "jeans"}),
     **_nouns("bottom", "trousers|pants|slacks|chinos|khakis|cargo pants|sweatpants", {"garments.bottom": "trousers"}),
-    **_nouns("bottom", "shorts", {"garments.bottom": "shorts"}),
-    **_nouns("bottom", "skirt|miniskirt|kilt", {"garments.bottom": "skirt"}),
-    **_nouns("shoes", "sneakers|trainers|running shoes|tennis shoes", {"garments.shoes": "sneakers"}),
+    **_nouns("bottom", "joggers|jogging bottoms|trackies|track pants|tracksuit bottoms|capris|capri pants",
+             {"garments.bottom": "trousers"}),
+    **_nouns("bottom", "shorts|hot pants", {"garments.bottom": "shorts"}),
+    **_nouns("bottom", "skirt|miniskirt|kilt|sarong", {"garments.bottom": "skirt"}),
+    **_nouns("shoes", "sneakers|trainers|running shoes|tennis shoes|high tops|hightops", {"garments.shoes": "sneakers"}),
     **_nouns("shoes", "boots|boot|rubber boots|wellingtons|wellies|work boots", {"garments.shoes": "boots"}),
     **_nouns("shoes", "dress shoes|loafers|oxfords|brogues", {"garments.shoes": "dress_shoes"}),
     **_nouns("shoes", "sandals|flip flops", {"garments.shoes": "sandals"}),

@@ -291,8 +291,14 @@ def _texture(character: Character, key: str | None, material: Material, srgb: bo
 
 
 def _visible_parts(character: Character) -> list[MeshPart]:
-    """The mesh parts drawn: with strands to draw, hair cards (meant for glTF viewers) would hide them."""
-    return [p for p in character.parts if not (character.grooms and p.name.endswith(CARDS_SUFFIX))]
+    """The mesh parts drawn: with strands to draw, hair cards (meant for glTF viewers) would hide
+    them; this renderer has no blending, so mostly clear surfaces (clear lenses) are left out and
+    tinted ones drawn opaque."""
+    def clear(p: MeshPart) -> bool:
+        m = character.materials[p.material]
+        return m.alpha_mode == "BLEND" and m.base_color_factor[3] < 0.5
+
+    return [p for p in character.parts if not (character.grooms and p.name.endswith(CARDS_SUFFIX)) and not clear(p)]
 
 
 def _prepare_scene(character: Character, max_texture_px: int) -> _Scene:
