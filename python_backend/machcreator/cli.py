@@ -23,6 +23,7 @@ err_console = Console(stderr=True)
 out_console = Console()
 
 SetOption = typer.Option(None, "--set", help="Override an attribute, e.g. --set hair.color=blonde (repeatable).")
+LibraryOption = typer.Option(None, "--asset-library", help="A user asset library folder (repeatable; also env MACH_ASSET_LIBRARIES).")
 
 
 def _read_prompt(prompt: Optional[str], prompt_file: Optional[Path]) -> str | bytes:
@@ -90,6 +91,9 @@ def generate(
     texture_size: int = typer.Option(2048, "--texture-size", min=64, max=4096, help="Skin texture size in pixels (4096: ~4 GB RAM)."),
     hair_detail: float = typer.Option(1.0, "--hair-detail", min=0.05, max=1.0, help="Share of the full strand count (0.05..1): drafts grow and write faster."),
     anny_cache: Optional[Path] = typer.Option(None, "--anny-cache", envvar="MACH_ANNY_CACHE", help="anny template cache folder."),
+    asset_library: Optional[list[Path]] = LibraryOption,
+    asset_encoder: str = typer.Option("minilm", "--asset-encoder", help="minilm (shipped) | clip (local weights: --clip-model-dir)."),
+    clip_model_dir: Optional[Path] = typer.Option(None, "--clip-model-dir", help="Local CLIP text tower (Hugging Face layout) for --asset-encoder clip."),
 ) -> None:
     """Generate a character package from a prompt."""
     from machcreator.attributes import Attributes, apply_overrides
@@ -106,7 +110,8 @@ def generate(
     request = GenerateRequest(
         prompt=clean, seed=seed, overrides=overrides, parser=parser,
         parser_options=_parser_options(parser, llm_model_dir, llm_url, llm_model), texture_size=texture_size,
-        hair_detail=hair_detail,
+        hair_detail=hair_detail, asset_libraries=[str(p) for p in asset_library or []], asset_encoder=asset_encoder,
+        asset_encoder_options={"model_dir": str(clip_model_dir)} if clip_model_dir else {},
     )
     with _progress_reporter() as progress:
         pipe = Pipeline(progress=progress, anny_cache_dir=str(anny_cache) if anny_cache else None)
@@ -470,7 +475,6 @@ def client_shutdown(
 
 assets_app = typer.Typer(no_args_is_help=True, help="The asset library: garments, glasses, headwear, shoes, accessories.")
 app.add_typer(assets_app, name="assets")
-LibraryOption = typer.Option(None, "--asset-library", help="A user asset library folder (repeatable; also env MACH_ASSET_LIBRARIES).")
 
 
 @assets_app.command("list")
