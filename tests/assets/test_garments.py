@@ -94,7 +94,7 @@ def test_every_garment_builds_a_closed_skinned_textured_mesh(kind, bodies):
 
 @pytest.mark.parametrize("kind", ["t_shirt", "shirt", "hoodie", "jeans", "trousers", "shorts", "dress", "skirt",
                                   "coat", "suit_jacket", "tank_top", "sweater"])
-@pytest.mark.parametrize("who", ["woman", "large_man"])
+@pytest.mark.parametrize("who", ["woman", pytest.param("large_man", marks=pytest.mark.slow)])
 def test_skin_stays_inside_the_garment_in_rest_and_test_poses(kind, who, bodies):
     surface = bodies[who]
     asset = fit_garment(kind, surface, color=(90, 90, 90), num_morphs=52)
