@@ -130,8 +130,8 @@ _TEXTURE_SETTINGS = {  # role -> (sRGB, compression)
 def _master_for(name: str, material: dict) -> str:
     if name.endswith("_cards") or material.get("alphaMode") == "MASK":
         return "hair_card"
-    if name.endswith("_skin"):
-        return "skin"
+    if name.endswith("_skin") or "normalTexture" in material:
+        return "skin"  # also garments and shoes (albedo, normal, ORM) until a cloth master exists
     if name.startswith("eye"):
         return "eye"
     return "mouth"  # teeth, tongue: lit albedo, no normal map
