@@ -129,12 +129,10 @@ def test_layered_garments_do_not_intersect(under, over, bodies):
 def test_skirts_and_coats_hang_wider_than_the_legs(bodies):
     surface = bodies["woman"]
     dress = fit_garment("dress", surface, color=(200, 60, 60), num_morphs=52).parts[0].positions
-    frame = body_frame(surface)
     knee_z = surface.bone("lowerleg01.L")[2]
     band = np.abs(dress[:, 2] - (knee_z + 0.1)) < 0.01
     legs = np.abs(surface.positions[:, 2] - (knee_z + 0.1)) < 0.01
     assert np.ptp(dress[band, 0]) > np.ptp(surface.positions[legs, 0]) + 0.06  # hangs and flares
-    assert frame.hip_z > knee_z
 
 
 def test_jeans_are_slimmer_than_trousers(bodies):

@@ -21,7 +21,7 @@ import numpy as np
 
 from machcreator.assets.fabrics import TILE_M, fabric_material
 from machcreator.assets.fitting import (BodySurface, FittedAsset, SurfaceCloud, asset_part, merge_meshes,
-                                        rigid_weights, transfer_weights, tube)
+                                        march, rigid_weights, transfer_weights, tube)
 from machcreator.character import Material
 from machcreator.skin.color import srgb_decode
 
@@ -69,17 +69,7 @@ def _land(starts: np.ndarray, targets: np.ndarray, layers: list[SurfaceCloud], c
           steps: int = 80) -> np.ndarray:
     """Walk from each start (N, 3), outside the body, towards its target (N, 3) and stop where the
     outermost layer is first ``clearance`` metres away (the target when it never is)."""
-    t = np.linspace(0.0, 1.0, steps)
-    pts = starts[:, None, :] + t[None, :, None] * (targets - starts)[:, None, :]
-    d = clearance_of(pts.reshape(-1, 3), layers).reshape(len(starts), steps) - clearance
-    below = d < 0
-    hit = np.where(below.any(1), below.argmax(1), steps - 1)
-    prev = np.maximum(hit - 1, 0)
-    rows = np.arange(len(starts))
-    d0, d1 = d[rows, prev], d[rows, hit]
-    frac = np.where(hit > 0, d0 / np.maximum(d0 - d1, 1e-12), 0.0)
-    tt = t[prev] + np.clip(frac, 0, 1) * (t[hit] - t[prev])
-    return starts + tt[:, None] * (targets - starts)
+    return march(starts, targets, lambda p: clearance_of(p, layers), clearance, steps)[0]
 
 
 def _settle(points: np.ndarray, directions: np.ndarray, layers: list[SurfaceCloud],

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from machcreator.assets.fitting import BodySurface, FittedAsset, SurfaceCloud
+from machcreator.assets.fitting import BodySurface, FittedAsset, SurfaceCloud, push_out
 from machcreator.assets.matching import SlotChoice
 from machcreator.attributes import COLORS
 from machcreator.character import Character, Groom, MeshPart
@@ -113,14 +113,10 @@ def push_strands_out(groom: Groom, cloth: list[SurfaceCloud]) -> Groom:
     back out along the cloth's normal; roots never move."""
     if not cloth:
         return groom
-    points = groom.points.astype(np.float64).copy()
+    points = groom.points.astype(np.float64)
     movable = np.ones(len(points), bool)
     movable[groom.offsets[:-1]] = False
-    for layer in cloth:
-        d, i = layer.tree.query(points)
-        gap = np.einsum("nc,nc->n", points - layer.positions[i], layer.normals[i])
-        move = movable & (gap < HAIR_CLEARANCE_M) & (d < 0.05)
-        points[move] += layer.normals[i[move]] * (HAIR_CLEARANCE_M - gap[move])[:, None]
+    points[movable] = push_out(points[movable], cloth, HAIR_CLEARANCE_M, rounds=1, reach_m=0.05)
     return dataclasses.replace(groom, points=points.astype(np.float32))
 
 

@@ -8,6 +8,7 @@ one bone), so they follow every pose and animation the body does.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -109,6 +110,53 @@ class SurfaceCloud:
         return np.where(d[:, 0] > 0.05, np.sign(plane[:, 0]) * d[:, 0], plane.max(1))
 
 
+def push_out(points: np.ndarray, layers: list[SurfaceCloud], clearance: float | np.ndarray, rounds: int = 3,
+             reach_m: float = np.inf) -> np.ndarray:
+    """(N, 3) copy of ``points``, each moved out along the nearest layer normal until it is at
+    least ``clearance`` (metres, scalar or (N,)) outside every layer. A layer further than
+    ``reach_m`` from a point is left out for it (beyond an open garment's edge, its planes mean
+    nothing)."""
+    x = np.array(points, dtype=np.float64)
+    clearance = np.broadcast_to(np.asarray(clearance, dtype=np.float64), (len(x),))
+    for _ in range(rounds):
+        moved = False
+        for layer in layers:
+            d, i = layer.tree.query(x)
+            depth = clearance - layer.signed_distance(x)
+            move = (depth > 0) & (d < reach_m)
+            if move.any():
+                x[move] += layer.normals[i[move]] * depth[move, None]
+                moved = True
+        if not moved:
+            break
+    return x
+
+
+def march(starts: np.ndarray, targets: np.ndarray, distance: Callable[[np.ndarray], np.ndarray],
+          offset: np.ndarray | float = 0.0, steps: int = 40,
+          solid: Callable[[np.ndarray], np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Walk from each start (N, 3) towards its target (N, 3) and stop where ``distance`` (points
+    (M, 3) -> (M,) signed distance, metres) first drops to ``offset`` (scalar or (N,)), or where
+    ``solid`` (points (M, 3) -> (M,) bool) first says a point is inside something more.
+
+    Returns the stopping points (N, 3), interpolated between steps, and (N,) bool: False where
+    the start was already closer than ``offset`` (that point stays at its start)."""
+    offset = np.broadcast_to(np.asarray(offset, np.float64), (len(starts),))
+    t = np.linspace(0.0, 1.0, steps)
+    pts = (starts[:, None, :] + t[None, :, None] * (targets - starts)[:, None, :]).reshape(-1, 3)
+    d = distance(pts).reshape(len(starts), steps) - offset[:, None]
+    if solid is not None:
+        d = np.where(solid(pts).reshape(d.shape), np.minimum(d, -1e-4), d)
+    below = d < 0
+    hit = np.where(below.any(1), below.argmax(1), steps - 1)
+    prev = np.maximum(hit - 1, 0)
+    rows = np.arange(len(starts))
+    d0, d1 = d[rows, prev], d[rows, hit]
+    frac = np.where(hit > 0, d0 / np.maximum(d0 - d1, 1e-12), 0.0)
+    tt = t[prev] + np.clip(frac, 0, 1) * (t[hit] - t[prev])
+    return starts + tt[:, None] * (targets - starts), hit > 0
+
+
 def outermost_distance(points: np.ndarray, layers: list[SurfaceCloud]) -> np.ndarray:
     """(N,) signed distance to the outermost of several nested layers (skin, then garments):
     negative when a point is inside any of them."""
@@ -187,19 +235,24 @@ def asset_part(name: str, material: str, positions: np.ndarray, faces: np.ndarra
 
 
 def tube(path: np.ndarray, radius: np.ndarray | float, sides: int = 8, closed: bool = False,
-         up: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """A tube swept along a polyline (rims, straps, chains, temples).
+         up: np.ndarray | None = None, caps: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A tube swept along a polyline (rims, straps, chains, temples), faces counter-clockwise
+    seen from outside.
 
     Args:
         path: (N, 3) centre line, metres.
-        radius: scalar or (N,) radius, metres; or (N, 2) for an elliptical section (across, up).
+        radius: scalar or (N,) radius, metres; (N, 2) for an elliptical section (across, up),
+            or (2,) for one elliptical section along the whole path.
         closed: the path is a loop (the last point joins the first).
         up: (3,) reference direction for the section's second axis (default: +Z or +Y).
+        caps: close both ends of an open tube with a fan (a temple's tip is not a hole).
 
-    Returns positions (N*sides, 3), faces (M, 3), uvs (N*sides, 2) (u around, v along in metres).
+    Returns positions (N*sides [+2], 3), faces (M, 3), uvs (u around, v along in metres).
     """
     path = np.asarray(path, dtype=np.float64)
     n = len(path)
+    if np.shape(radius) == (2,):
+        radius = np.tile(radius, (n, 1))
     tangent = np.gradient(path, axis=0) if not closed else np.roll(path, -1, 0) - np.roll(path, 1, 0)
     tangent /= np.maximum(np.linalg.norm(tangent, axis=1, keepdims=True), 1e-12)
     ref = np.asarray(up if up is not None else (0.0, 0.0, 1.0), dtype=np.float64)
@@ -220,9 +273,18 @@ def tube(path: np.ndarray, radius: np.ndarray | float, sides: int = 8, closed: b
     a1 = i * sides + (s + 1) % sides
     b0 = ((i + 1) % n) * sides + s
     b1 = ((i + 1) % n) * sides + (s + 1) % sides
-    faces = np.concatenate([np.stack([a0, a1, b1], -1).reshape(-1, 3), np.stack([a0, b1, b0], -1).reshape(-1, 3)])
+    # the ring runs clockwise seen along the path, so (a0, b1, a1) faces outwards
+    faces = np.concatenate([np.stack([a0, b1, a1], -1).reshape(-1, 3), np.stack([a0, b0, b1], -1).reshape(-1, 3)])
     along = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(path, axis=0), axis=1))])
     uvs = np.stack([np.tile(np.arange(sides) / sides, n), np.repeat(along, sides)], 1)
+    if caps and not closed:
+        ring_i = np.arange(sides)
+        first = np.stack([np.full(sides, n * sides), ring_i, (ring_i + 1) % sides], 1)
+        last = np.stack([np.full(sides, n * sides + 1), (n - 1) * sides + (ring_i + 1) % sides,
+                         (n - 1) * sides + ring_i], 1)
+        positions = np.concatenate([positions, path[[0, -1]]])
+        faces = np.concatenate([faces, first, last])
+        uvs = np.concatenate([uvs, [[0.0, 0.0], [0.0, along[-1]]]])
     return positions, faces.astype(np.int64), uvs
 
 

@@ -33,8 +33,8 @@ import numpy as np
 import scipy.sparse
 
 from machcreator.assets.fabrics import TILE_M, fabric_material
-from machcreator.assets.fitting import (BodySurface, FittedAsset, SurfaceCloud, asset_part, merge_meshes,
-                                        top_influences, transfer_weights, tube)
+from machcreator.assets.fitting import (BodySurface, FittedAsset, SurfaceCloud, asset_part, merge_meshes, push_out,
+                                        transfer_weights, tube)
 from machcreator.character import Material
 from machcreator.render.surface import vertex_normals
 
@@ -320,19 +320,7 @@ def _relax(x: np.ndarray, faces: np.ndarray, layers: list[SurfaceCloud], clearan
     free[boundary_edges(faces).reshape(-1)] = False
     for _ in range(iterations):
         x[free] = 0.5 * x[free] + 0.5 * (lap @ x)[free]
-        x = _push_out(x, layers, clearance)
-    return x
-
-
-def _push_out(x: np.ndarray, layers: list[SurfaceCloud], clearance: np.ndarray, rounds: int = 2) -> np.ndarray:
-    """Move points closer than ``clearance`` (N,) to a layer (or inside it) out along the nearest
-    layer normal; layer distances use several tangent planes, so creases count as inside."""
-    for _ in range(rounds):
-        for layer in layers:
-            d, i = layer.tree.query(x)
-            gap = layer.signed_distance(x)
-            move = (gap < clearance) & (d < 0.08)
-            x[move] += layer.normals[i[move]] * (clearance[move] - gap[move])[:, None]
+        x = push_out(x, layers, clearance, rounds=2, reach_m=0.08)
     return x
 
 
@@ -391,7 +379,7 @@ def _body_piece(design: GarmentDesign, surface: BodySurface, frame: _Frame, f: n
     total = np.maximum(ease, 0.0) + design.thickness_m + CLEARANCE_M
     x = pos + normals * total[:, None]
     clearance = np.full(len(x), design.thickness_m + CLEARANCE_M)
-    x = _push_out(x, layers, clearance)
+    x = push_out(x, layers, clearance, rounds=2, reach_m=0.08)
     if design.straight_limbs:
         x = _straighten(x, carry(frame.t_arm, prov), arm, surface, "arm", design.straight_limbs)
         x = _straighten(x, carry(frame.t_leg, prov), leg, surface, "leg", design.straight_limbs)
@@ -465,7 +453,9 @@ def _skirt_piece(design: GarmentDesign, surface: BodySurface, frame: _Frame, lay
     a = ang[:sectors]
     x = np.stack([centre[0] + r * np.sin(a), centre[1] - r * np.cos(a), np.broadcast_to(zs[:, None], r.shape)], -1)
     x = x.reshape(-1, 3)
-    x = _push_out(x, layers, np.full(len(x), design.thickness_m + CLEARANCE_M))
+    # the cloth under the skirt is already in its cross-section; pushing off those open shells
+    # would shove the rings sideways past their edges
+    x = push_out(x, layers[:1], design.thickness_m + CLEARANCE_M, rounds=2, reach_m=0.08)
     # a closed ring of quads (the seam at the back welded, so the cloth shell stays closed)
     row = np.arange(rings - 1)[:, None] * sectors
     col = np.arange(sectors)[None, :]
@@ -647,7 +637,6 @@ def _collar(surface: BodySurface, frame: _Frame, design: GarmentDesign, layers: 
 
 def _hood(surface: BodySurface, frame: _Frame) -> tuple:
     """A hood lying down on the upper back, gathered at the neckline."""
-    p = surface.positions
     centre = np.array([0.0, frame.neck_y, frame.neck_z])
     ang = np.linspace(-np.pi * 0.75, np.pi * 0.75, 36) + np.pi  # around the back
     s = np.linspace(0.0, 1.0, 10)
@@ -659,21 +648,13 @@ def _hood(surface: BodySurface, frame: _Frame) -> tuple:
         a = np.pi + (ang - np.pi) * width
         rings.append(np.stack([out * np.sin(a) * 1.3, centre[1] - out * np.cos(a) + 0.02 * t, np.full_like(a, centre[2] + 0.03 - down)], 1))
     pos = np.stack(rings).reshape(-1, 3)
-    pos = _push_outside(pos, surface, 0.03)
+    pos = push_out(pos, [surface.cloud], 0.03, rounds=1)
     P, A = len(s), len(ang)
     i = np.arange(P - 1)[:, None] * A + np.arange(A - 1)[None, :]
     faces = np.concatenate([np.stack([i, i + A, i + 1], -1).reshape(-1, 3), np.stack([i + 1, i + A, i + A + 1], -1).reshape(-1, 3)])
     thick, tfaces, src = solidify(pos, faces, 0.004)
     uvs = np.stack([np.tile(ang * 0.1, P), np.repeat(s * 0.25, A)], 1)
     return thick, tfaces, uvs[src]
-
-
-def _push_outside(pos: np.ndarray, surface: BodySurface, clearance: float) -> np.ndarray:
-    d, i = surface.tree.query(pos)
-    gap = np.einsum("nc,nc->n", pos - surface.positions[i], surface.normals[i])
-    move = gap < clearance
-    pos[move] += surface.normals[i[move]] * (clearance - gap[move])[:, None]
-    return pos
 
 
 def _patch(x: np.ndarray, n: np.ndarray, mask: np.ndarray, faces: np.ndarray, lift: float = 0.003) -> tuple | None:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from machcreator.assets.fitting import BodySurface, FittedAsset, asset_part, merge_meshes, rigid_weights, tube
+from machcreator.assets.fitting import BodySurface, FittedAsset, asset_part, merge_meshes, push_out, rigid_weights, tube
 from machcreator.character import Material
 from machcreator.skin.color import srgb_decode
 
@@ -107,33 +107,6 @@ def srgb_factor(color: tuple[int, int, int], alpha: float = 1.0) -> tuple[float,
     return (r, g, b, alpha)
 
 
-def outward_tube(path: np.ndarray, radius: np.ndarray | float, sides: int = 8, closed: bool = False,
-                 up: np.ndarray | None = None, caps: bool = True) -> Mesh:
-    """:func:`tube` with its faces counter-clockwise from outside and (open tubes) both ends
-    capped with a fan, so a temple's tip is not a hole. Same arguments and outputs, except that a
-    (2,) radius is one elliptical section (across, up) for the whole path."""
-    if np.shape(radius) == (2,):
-        radius = np.tile(radius, (len(path), 1))
-    pos, faces, uvs = tube(path, radius, sides=sides, closed=closed, up=up)
-    # orient by the first face: its normal must point away from the centre line
-    a, b, c = pos[faces[0]]
-    if np.dot(np.cross(b - a, c - a), a - path[0]) < 0:
-        faces = faces[:, ::-1]
-    if closed or not caps:
-        return pos, faces, uvs
-    n = len(path)
-    ends = np.asarray(path, np.float64)[[0, -1]]
-    ring = np.arange(sides)
-    first = np.stack([np.full(sides, n * sides), (ring + 1) % sides, ring], 1)
-    last = np.stack([np.full(sides, n * sides + 1), (n - 1) * sides + ring, (n - 1) * sides + (ring + 1) % sides], 1)
-    cap_faces = np.concatenate([first, last])
-    a, b, c = np.concatenate([pos, ends])[cap_faces[0]]
-    if np.dot(np.cross(b - a, c - a), ends[0] - path[1]) < 0:
-        cap_faces = cap_faces[:, ::-1]
-    return (np.concatenate([pos, ends]), np.concatenate([faces, cap_faces]),
-            np.concatenate([uvs, np.zeros((2, 2))]))
-
-
 def nose_bridge(surface: BodySurface) -> np.ndarray:
     """(3,) the front of the nose ridge on the midline, just below the eye centres, metres.
 
@@ -157,20 +130,6 @@ def _midline_cut(surface: BodySurface) -> np.ndarray:
     a, b = a[cross], b[cross]
     f = np.where(a[:, 0] == b[:, 0], 0.0, a[:, 0] / np.where(a[:, 0] == b[:, 0], 1.0, a[:, 0] - b[:, 0]))
     return a + f[:, None] * (b - a)
-
-
-def push_out(points: np.ndarray, surface: BodySurface, clearance: float, iterations: int = 6) -> np.ndarray:
-    """(N, 3) points moved out along the nearest skin normal until each is at least
-    ``clearance`` metres outside the skin (signed distance)."""
-    p = np.asarray(points, np.float64).copy()
-    for _ in range(iterations):
-        d = surface.cloud.signed_distance(p)
-        short = d < clearance
-        if not short.any():
-            break
-        _, i = surface.cloud.tree.query(p[short])
-        p[short] += surface.cloud.normals[i] * (clearance - d[short] + 2e-4)[:, None]
-    return p
 
 
 def _head_half_width(surface: BodySurface, y: float, z: float, band: float = 0.006) -> float:
@@ -244,9 +203,9 @@ def fit_glasses(style: str, surface: BodySurface, *, color: tuple[int, int, int]
         if st.half_rim:  # the upper half only: the outline's points above the lens centre
             top = rim[outline[:, 1] > -0.15]
             top = top[np.argsort(np.arctan2(top[:, 2] - centre_z + 0.3 * half_h, np.abs(top[:, 0]) - centre_x))]
-            meshes.append(outward_tube(top, rim_r, sides=8, up=np.array([0.0, -1.0, 0.0])))
+            meshes.append(tube(top, rim_r, sides=8, up=np.array([0.0, -1.0, 0.0]), caps=True))
         else:
-            meshes.append(outward_tube(rim, rim_r, sides=8, closed=True, up=np.array([0.0, -1.0, 0.0])))
+            meshes.append(tube(rim, rim_r, sides=8, closed=True, up=np.array([0.0, -1.0, 0.0])))
 
     # the bridge: from each lens's upper inner rim, bent back to rest on the nose ridge
     inner = np.argmin(outline[:, 0] - 0.6 * outline[:, 1])  # the inner rim, a little above centre
@@ -258,12 +217,12 @@ def fit_glasses(style: str, surface: BodySurface, *, color: tuple[int, int, int]
     t = np.linspace(0, 1, 15)[:, None]
     control = 2 * contact - 0.5 * (p_l + p_r)
     bridge_path = (1 - t) ** 2 * p_l + 2 * t * (1 - t) * control + t ** 2 * p_r
-    meshes.append(outward_tube(bridge_path, r_bridge, sides=8, caps=False))
+    meshes.append(tube(bridge_path, r_bridge, sides=8))
     if st.metal:  # the aviator's second (brow) bar, higher and straight
         top_i = np.argmin(-outline[:, 1] + 0.7 * outline[:, 0])
         brow = np.linspace(rims[1][top_i], rims[0][top_i], 15)
         brow[:, 1] -= 0.002 * np.sin(np.pi * np.linspace(0, 1, 15))
-        meshes.append(outward_tube(brow, r_bridge, sides=8, caps=False))
+        meshes.append(tube(brow, r_bridge, sides=8))
 
     # nose pads on the sides of the nose, below the bridge, each on a short arm from the rim
     pad_z = bridge[2] - 0.28 * u
@@ -278,7 +237,7 @@ def fit_glasses(style: str, surface: BodySurface, *, color: tuple[int, int, int]
         anchor = rim[np.argmin(np.linalg.norm(rim - centre, axis=1))]
         arm = np.linspace(centre, anchor, 6)
         arm[1:-1, 1] -= 0.002 * np.sin(np.pi * np.linspace(0, 1, 6))[1:-1]
-        meshes.append(outward_tube(arm, 0.0005, sides=6, caps=False))
+        meshes.append(tube(arm, 0.0005, sides=6))
 
     # temples: hinge outside the head, straight to the groove above the ear, then down behind it
     hinge_i = np.argmax(outline[:, 0] + 0.5 * outline[:, 1])
@@ -288,7 +247,7 @@ def fit_glasses(style: str, surface: BodySurface, *, color: tuple[int, int, int]
         ear = lm["ear_l" if side > 0 else "ear_r"]
         path = _temple_path(surface, side, rim[hinge_i], ear, u, float(temple_r.max()))
         temple_tips.append(path[-1])
-        meshes.append(outward_tube(path, temple_r, sides=8, up=np.array([0.0, 0.0, 1.0])))
+        meshes.append(tube(path, temple_r, sides=8, up=np.array([0.0, 0.0, 1.0]), caps=True))
 
     frame_pos, frame_faces, frame_uv = merge_meshes(meshes)
     lens_meshes = [_lens(rim, lens2d * (side, 1), place, lens_y, rim_r) for side, rim in zip((1, -1), rims)]
@@ -370,9 +329,9 @@ def _temple_path(surface: BodySurface, side: int, rim_point: np.ndarray, ear: np
     tail = (1 - t) ** 2 * over + 2 * t * (1 - t) * knee + t ** 2 * tip
     path = np.concatenate([np.linspace(rim_point, hinge, 4)[:-1], run, tail])
     for _ in range(3):
-        path = push_out(path, surface, clear)
+        path = push_out(path, [surface.cloud], clear, rounds=6)
         path[3:] = _smooth(path[3:], 1)
-    return push_out(path, surface, clear)
+    return push_out(path, [surface.cloud], clear, rounds=6)
 
 
 def _ear_top(surface: BodySurface, ear: np.ndarray) -> float:

@@ -27,8 +27,7 @@ from scipy.interpolate import RegularGridInterpolator
 
 from machcreator.assets.fabrics import TILE_M, fabric_material
 from machcreator.assets.fitting import (BodySurface, FittedAsset, asset_part, merge_meshes, rigid_weights,
-                                        transfer_weights)
-from machcreator.assets.glasses import outward_tube, push_out
+                                        push_out, transfer_weights, tube)
 from machcreator.character import Groom
 
 Mesh = tuple[np.ndarray, np.ndarray, np.ndarray]  # positions (V, 3), faces (F, 3), uvs (V, 2)
@@ -367,7 +366,7 @@ def fit_headwear(style: str, surface: BodySurface, *, color: tuple[int, int, int
 def _keep_outside(pos: np.ndarray, surface: BodySurface, clearance: float = 0.0015) -> np.ndarray:
     """(V, 3) points pushed out along the nearest skin normal to ``clearance`` outside the skin
     (a rolled edge, a knot or a hood's hem may dip towards it)."""
-    return push_out(pos, surface, clearance, iterations=8)
+    return push_out(pos, [surface.cloud], clearance, rounds=8)
 
 
 def _smoothstep(x: np.ndarray) -> np.ndarray:
@@ -430,11 +429,11 @@ def _knot(cover: HatCover, fitted, th: float, u: float) -> Mesh:
     out = at - cover.centre
     out[2] = 0
     out /= np.linalg.norm(out)
-    lump = outward_tube(np.stack([at - [0.25 * u, 0, 0], at + out * 0.1 * u, at + [0.25 * u, 0, 0]]),
-                        np.array([0.12 * u, 0.16 * u, 0.12 * u]), sides=10)
-    tails = [outward_tube(np.stack([at + out * 0.1 * u + [s * k * 0.12 * u, 0, -k * 0.55 * u] + out * k * 0.08 * u
+    lump = tube(np.stack([at - [0.25 * u, 0, 0], at + out * 0.1 * u, at + [0.25 * u, 0, 0]]),
+                        np.array([0.12 * u, 0.16 * u, 0.12 * u]), sides=10, caps=True)
+    tails = [tube(np.stack([at + out * 0.1 * u + [s * k * 0.12 * u, 0, -k * 0.55 * u] + out * k * 0.08 * u
                                     for k in np.linspace(0, 1, 6)]),
-                          np.stack([np.full(6, 0.16 * u), np.full(6, 0.03 * u)], 1), sides=8) for s in (-1, 1)]
+                          np.stack([np.full(6, 0.16 * u), np.full(6, 0.03 * u)], 1), sides=8, caps=True) for s in (-1, 1)]
     return merge_meshes([lump, *tails])
 
 
@@ -467,7 +466,7 @@ def _button(cover: HatCover, radius_fn, size: float) -> Mesh:
     """The cap's button on the crown's top: a small flattened knob."""
     top = cover.centre + np.array([0, 0, 1.0]) * radius_fn(np.zeros((1, 1)), np.zeros((1, 1)))[0, 0]
     path = np.stack([top - [0, 0, 0.002], top + [0, 0, 0.002], top + [0, 0, 0.004]])
-    return outward_tube(path, np.array([size / 2, size / 2, size / 4]), sides=12)
+    return tube(path, np.array([size / 2, size / 2, size / 4]), sides=12, caps=True)
 
 
 def _fedora_crown(cover: HatCover, fitted, th: float, u: float) -> tuple[Mesh, Mesh]:

@@ -31,6 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from machcreator.attributes import Attributes, literal_values
 from machcreator.errors import MachError
+from machcreator.files import sha256_file
 
 FORMAT = "machcreator-asset-library"
 FORMAT_VERSION = 1
@@ -266,14 +267,6 @@ def _read_manifest(folder: Path) -> LibraryManifest:
             if sha256_file(folder / f.path) != f.sha256:
                 raise AssetError(f"{path}: {entry.id}: {f.path} does not match its sha256")
     return manifest
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 @lru_cache(maxsize=1)

@@ -32,7 +32,7 @@ from scipy.ndimage import minimum_filter
 
 from machcreator.assets.fabrics import TILE_M, fabric_material
 from machcreator.assets.fitting import (BodySurface, FittedAsset, SurfaceCloud, asset_part, merge_meshes,
-                                        transfer_weights, tube)
+                                        march, transfer_weights, tube)
 from machcreator.character import Material
 from machcreator.render.surface import vertex_normals
 from machcreator.skin.color import srgb_decode
@@ -122,30 +122,6 @@ def foot_frame(surface: BodySurface, side: str, sign: float) -> FootFrame:
                      width=float(np.ptp(across)), leg=leg)
 
 
-def march(starts: np.ndarray, targets: np.ndarray, cloud: SurfaceCloud, offset: np.ndarray | float,
-          steps: int = 40, solid: Callable[[np.ndarray], np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Walk from each start (N, 3) towards its target (N, 3) and stop where the signed distance
-    to ``cloud`` first drops to ``offset`` (metres, scalar or (N,)), or where ``solid`` (points
-    (M, 3) -> (M,) bool) first says the point is inside something more (the gap under the toes).
-
-    Returns the stopping points (N, 3) and (N,) bool: False where the start was already closer
-    than ``offset`` (the point stays at its start)."""
-    offset = np.broadcast_to(np.asarray(offset, np.float64), (len(starts),))
-    t = np.linspace(0.0, 1.0, steps)
-    pts = (starts[:, None, :] + t[None, :, None] * (targets - starts)[:, None, :]).reshape(-1, 3)
-    d = cloud.signed_distance(pts).reshape(len(starts), steps) - offset[:, None]
-    if solid is not None:
-        d = np.where(solid(pts).reshape(d.shape), np.minimum(d, -1e-4), d)
-    below = d < 0
-    hit = np.where(below.any(1), below.argmax(1), steps - 1)
-    prev = np.maximum(hit - 1, 0)
-    rows = np.arange(len(starts))
-    d0, d1 = d[rows, prev], d[rows, hit]
-    frac = np.where(hit > 0, d0 / np.maximum(d0 - d1, 1e-12), 0.0)
-    tt = t[prev] + np.clip(frac, 0, 1) * (t[hit] - t[prev])
-    return starts + tt[:, None] * (targets - starts), hit > 0
-
-
 def underfoot(skin: np.ndarray, ease: float, cell: float = 0.004) -> Callable[[np.ndarray], np.ndarray]:
     """The space between the floor and the sole of the foot, filled: a predicate on points (M, 3)
     true within ``ease`` of the floor-to-skin column under the foot (a height map of the skin's
@@ -220,7 +196,7 @@ def build_last(frame: FootFrame, cloud: SurfaceCloud, style: ShoeStyle) -> tuple
     reach = np.linalg.norm(ray, axis=1)
     ray /= reach[:, None]
     ease = ease_along(np.clip(s, 0, 1), style)
-    hit, valid = march(start, targets, cloud, ease, solid=underfoot(cloud.positions, ease.min()))
+    hit, valid = march(start, targets, cloud.signed_distance, ease, solid=underfoot(cloud.positions, ease.min()))
     r_min = np.linalg.norm(hit - targets, axis=1)
     lap = laplacian(faces, len(start))
     r = r_min.copy()
@@ -450,7 +426,7 @@ def section(frame: FootFrame, cloud: SurfaceCloud, s: float, height: float, offs
     c = frame.heel + frame.axis * s * frame.length + np.array([0, 0, height])
     a = np.linspace(start, stop, n)
     dirs = np.cos(a)[:, None] * frame.lateral + np.sin(a)[:, None] * np.array([0, 0, 1.0])
-    pts, _ = march(c + 0.15 * dirs, np.broadcast_to(c, (n, 3)), cloud, offset)
+    pts, _ = march(c + 0.15 * dirs, np.broadcast_to(c, (n, 3)), cloud.signed_distance, offset)
     return pts
 
 
@@ -464,7 +440,7 @@ def ring_around(center: np.ndarray, axis: np.ndarray, cloud: SurfaceCloud, offse
     e2 = np.cross(axis, e1)
     a = 2 * np.pi * np.arange(n) / n
     dirs = np.cos(a)[:, None] * e1 + np.sin(a)[:, None] * e2
-    pts, _ = march(center + reach * dirs, np.broadcast_to(center, (n, 3)), cloud, offset)
+    pts, _ = march(center + reach * dirs, np.broadcast_to(center, (n, 3)), cloud.signed_distance, offset)
     return pts
 
 
@@ -495,7 +471,7 @@ def on_surface(frame: FootFrame, cloud: SurfaceCloud, s: np.ndarray, u: np.ndarr
     25 cm up), for trims lying on an upper."""
     base = frame.heel + frame.axis * (s * frame.length)[:, None] + frame.lateral * u[:, None]
     top = base + np.array([0.0, 0.0, 0.25])
-    pts, _ = march(top, base, cloud, offset, steps=80)
+    pts, _ = march(top, base, cloud.signed_distance, offset, steps=80)
     return pts
 
 
@@ -538,7 +514,7 @@ def sandal_straps(surface: BodySurface, side: str, frame: FootFrame, cloud: Surf
     zs = np.linspace(-0.003, z, 10)
     back = frame.heel + up * zs[:, None] - frame.axis * 0.08
     target = frame.heel + up * zs[:, None] + frame.axis * 0.06
-    path, _ = march(back, target, cloud, 0.0025)
+    path, _ = march(back, target, cloud.signed_distance, 0.0025)
     straps.append(ribbon(path, 0.014, 0.003, frame.lateral))
     return merge_meshes(straps)
 

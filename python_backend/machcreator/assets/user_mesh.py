@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from machcreator.assets.fitting import BodySurface, FittedAsset, asset_part, transfer_weights
+from machcreator.assets.fitting import BodySurface, FittedAsset, asset_part, push_out, transfer_weights
 from machcreator.assets.library import Asset, AssetError
 from machcreator.attributes import COLORS, Attributes, apply_overrides, resolve
 from machcreator.character import Material
@@ -261,19 +261,6 @@ def evaluate(binding: Binding, surface: BodySurface) -> np.ndarray:
     return np.einsum("nk,nkc->nc", binding.bary, tri) + np.einsum("nij,ni->nj", frame, binding.local)
 
 
-def push_out(points: np.ndarray, surface: BodySurface, clearance: float = CLEARANCE_M, rounds: int = 3) -> np.ndarray:
-    """Move points inside (or closer than ``clearance`` to) the skin out along the skin normal."""
-    points = np.array(points, np.float64)
-    for _ in range(rounds):
-        depth = clearance - surface.cloud.signed_distance(points)
-        inside = depth > 0
-        if not inside.any():
-            break
-        _, nearest = surface.tree.query(points[inside])
-        points[inside] += surface.normals[nearest] * depth[inside, None]
-    return points
-
-
 @lru_cache(maxsize=4)
 def _vertex_faces_cached(faces_bytes: bytes, n_vertices: int) -> np.ndarray:
     faces = np.frombuffer(faces_bytes, np.int64).reshape(-1, 3)
@@ -342,7 +329,7 @@ def fit_user_mesh(asset: Asset, reference: BodySurface, target: BodySurface, num
     slug = asset.id.replace("/", "_")
     fitted, materials, textures = [], {}, {}
     for i, part in enumerate(parts):
-        points = push_out(evaluate(bind(part.positions, reference), target), target)
+        points = push_out(evaluate(bind(part.positions, reference), target), [target.cloud], CLEARANCE_M)
         joints, weights = transfer_weights(points, target)
         name = f"{slug}_{i}"
         factor = part.base_color
