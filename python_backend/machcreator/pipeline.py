@@ -249,7 +249,9 @@ class Pipeline:
             resolved = selection.attributes  # what similarity chose is recorded like the rest
             choices = selection.chosen()
             asset_report = selection.manifest()
+            # a studio glb's checksum keys it too: an edited file with the same id is refitted
             asset_inputs = {"choices": asset_report, "seed": request.seed,
+                            "files": [f.sha256 for c in choices for f in c.asset.entry.files],
                             "hair": self.cache.key("hair", hair_inputs)}
             dressing = self.cache.get_or_run("assets", asset_inputs, lambda: dress(
                 dataclasses.replace(base, grooms=list(grooms)), choices, request.seed))

@@ -30,7 +30,8 @@ class Dressing:
 
     assets: list[FittedAsset]
     grooms: list[Groom]
-    hidden_body: np.ndarray  # (V,) bool over BodySurface vertices
+    surface: BodySurface  # the skin they were fitted to
+    hidden_body: np.ndarray  # (V,) bool over ``surface`` vertices
     layers: list[SurfaceCloud] = field(default_factory=list)
 
 
@@ -92,7 +93,7 @@ def dress(character: Character, choices: list[SlotChoice], seed: int) -> Dressin
             if asset.hidden_body is not None:
                 hidden |= asset.hidden_body
     grooms = [push_strands_out(g, layers[1:]) if g.name == "scalp" else g for g in grooms]
-    return Dressing(assets=assets, grooms=grooms, hidden_body=hidden, layers=layers)
+    return Dressing(assets=assets, grooms=grooms, surface=surface, hidden_body=hidden, layers=layers)
 
 
 def _fit_headwear(choice: SlotChoice, surface: BodySurface, grooms: list[Groom], num_morphs: int,
@@ -116,13 +117,13 @@ def push_strands_out(groom: Groom, cloth: list[SurfaceCloud]) -> Groom:
     points = groom.points.astype(np.float64)
     movable = np.ones(len(points), bool)
     movable[groom.offsets[:-1]] = False
-    points[movable] = push_out(points[movable], cloth, HAIR_CLEARANCE_M, rounds=1, reach_m=0.05)
+    points[movable] = push_out(points[movable], cloth, HAIR_CLEARANCE_M, rounds=1, reach_m=0.03, planes=1)
     return dataclasses.replace(groom, points=points.astype(np.float32))
 
 
-def dressed_character(character: Character, dressing: Dressing, surface: BodySurface | None = None) -> Character:
+def dressed_character(character: Character, dressing: Dressing) -> Character:
     """``character`` with its assets added and the skin they hide removed from the body part."""
-    surface = surface or BodySurface.from_character(character)
+    surface = dressing.surface
     parts = []
     for part in character.parts:
         if part.name == "body" and dressing.hidden_body.any():
