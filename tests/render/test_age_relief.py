@@ -29,6 +29,7 @@ def own_pipeline() -> Pipeline:
     return Pipeline()
 
 
+@pytest.mark.slow  # over 25 s: the default run stays near 10 minutes
 def test_wrinkle_relief_in_the_preview_grows_with_age(own_pipeline):
     relief = []
     for age in AGES:

@@ -92,6 +92,7 @@ def test_cancel_stops_a_running_job_within_one_stage(server):
     assert not (server.data / "jobs" / job_id).exists()  # nothing half-written is kept
 
 
+@pytest.mark.slow  # over 25 s: the default run stays near 10 minutes
 def test_twenty_concurrent_clients_lose_and_duplicate_no_job(server):
     job_ids: dict[str, list[str]] = {}
     errors: list[BaseException] = []
@@ -175,6 +176,7 @@ def test_a_batch_over_the_per_client_limit_is_refused_whole(server):
         assert c.jobs() == []
 
 
+@pytest.mark.slow  # over 25 s: the default run stays near 10 minutes
 def test_a_random_batch_spreads_gender_and_age_as_asked(server):
     with server.client(name="batcher") as c:
         batch_id, jobs = c.batch(count=4, seed=40, diversity={"genders": ["female", "male"], "age_range": [20, 70]}, **SMALL)

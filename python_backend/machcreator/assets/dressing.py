@@ -117,7 +117,8 @@ def push_strands_out(groom: Groom, cloth: list[SurfaceCloud]) -> Groom:
     points = groom.points.astype(np.float64)
     movable = np.ones(len(points), bool)
     movable[groom.offsets[:-1]] = False
-    points[movable] = push_out(points[movable], cloth, HAIR_CLEARANCE_M, rounds=1, reach_m=0.03, planes=1)
+    # hair between the skin and a loose coat can be 6 cm from its cloth
+    points[movable] = push_out(points[movable], cloth, HAIR_CLEARANCE_M, rounds=1, reach_m=0.08, planes=1)
     return dataclasses.replace(groom, points=points.astype(np.float32))
 
 
