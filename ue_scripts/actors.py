@@ -1,7 +1,7 @@
 """Characters in a level: a skeletal mesh actor with its grooms attached, found again by tags."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import unreal
 
@@ -12,6 +12,7 @@ TAG_CHARACTER = "MachCreator.Character="
 TAG_JOB = "MachCreator.Job="
 TAG_PACKAGE = "MachCreator.Package="
 TAG_GROOM = "MachCreator.Groom="
+TAG_ASSET = "MachCreator.Asset="
 OUTLINER_FOLDER = "MachCreator"
 
 
@@ -19,6 +20,8 @@ OUTLINER_FOLDER = "MachCreator"
 class PlacedCharacter:
     actor: object  # SkeletalMeshActor
     grooms: dict[str, object]  # groom name -> GroomActor attached to it
+    #: library id -> SkeletalMeshActor of a studio asset, attached and following the body's pose
+    studio: dict[str, object] = field(default_factory=dict)
 
     def tag(self, prefix: str) -> str | None:
         return tag_value(self.actor, prefix)
@@ -55,6 +58,22 @@ def _bind_grooms(placed: PlacedCharacter, character: ImportedCharacter, location
         component.set_binding_asset(character.bindings[name])
 
 
+def _bind_studio_meshes(placed: PlacedCharacter, character: ImportedCharacter, location, rotation) -> None:
+    """One actor per studio skeletal mesh, attached to the character and driven by its pose
+    (a leader pose component: the outfit must be skinned to the character's skeleton)."""
+    for asset_id in list(placed.studio):
+        _actors().destroy_actor(placed.studio.pop(asset_id))
+    rule = unreal.AttachmentRule.SNAP_TO_TARGET
+    for asset_id, mesh in character.studio_meshes.items():
+        actor = _actors().spawn_actor_from_object(mesh, location, rotation)
+        actor.set_actor_label(f"{character.name}_{asset_id.replace('/', '_')}")
+        actor.tags = [TAG, TAG_CHARACTER + character.name, TAG_ASSET + asset_id]
+        actor.attach_to_actor(placed.actor, "", rule, rule, rule, False)
+        actor.skeletal_mesh_component.set_leader_pose_component(placed.actor.skeletal_mesh_component)
+        actor.set_folder_path(OUTLINER_FOLDER)
+        placed.studio[asset_id] = actor
+
+
 def place(character: ImportedCharacter, location=None, yaw_deg: float = 0.0, *, job_id: str | None = None,
           package_dir: str | None = None, label: str | None = None) -> PlacedCharacter:
     """Spawn the character at ``location`` (cm) facing ``yaw_deg``; grooms follow the mesh."""
@@ -70,22 +89,27 @@ def place(character: ImportedCharacter, location=None, yaw_deg: float = 0.0, *, 
     _bind_grooms(placed, character, location, rotation)
     for groom_actor in placed.grooms.values():
         groom_actor.set_folder_path(OUTLINER_FOLDER)
+    _bind_studio_meshes(placed, character, location, rotation)
     return placed
 
 
 def find_placed(actor) -> PlacedCharacter | None:
-    """The character an actor belongs to (the mesh actor itself or one of its grooms)."""
+    """The character an actor belongs to (the mesh actor itself, one of its grooms or studio meshes)."""
     if actor is None or not actor.actor_has_tag(TAG):
         return None
-    if isinstance(actor, unreal.GroomActor):
+    if isinstance(actor, unreal.GroomActor) or tag_value(actor, TAG_ASSET) is not None:
         actor = actor.get_attach_parent_actor()
         if actor is None:
             return None
-    grooms = {}
+    grooms, studio = {}, {}
     for other in _actors().get_all_level_actors():
-        if isinstance(other, unreal.GroomActor) and other.get_attach_parent_actor() == actor:
+        if other.get_attach_parent_actor() != actor:
+            continue
+        if isinstance(other, unreal.GroomActor):
             grooms[tag_value(other, TAG_GROOM) or other.get_actor_label()] = other
-    return PlacedCharacter(actor, grooms)
+        elif tag_value(other, TAG_ASSET) is not None:
+            studio[tag_value(other, TAG_ASSET)] = other
+    return PlacedCharacter(actor, grooms, studio)
 
 
 def refresh(placed: PlacedCharacter, character: ImportedCharacter, *, job_id: str | None = None,
@@ -96,5 +120,6 @@ def refresh(placed: PlacedCharacter, character: ImportedCharacter, *, job_id: st
         if name not in character.grooms:  # the edit removed this groom (e.g. shaved the beard)
             _actors().destroy_actor(placed.grooms.pop(name))
     _bind_grooms(placed, character, placed.actor.get_actor_location(), placed.actor.get_actor_rotation())
+    _bind_studio_meshes(placed, character, placed.actor.get_actor_location(), placed.actor.get_actor_rotation())
     kept = [t for t in (str(x) for x in placed.actor.tags) if not t.startswith((TAG_JOB, TAG_PACKAGE))]
     placed.actor.tags = _with_source(kept, job_id, package_dir)

@@ -36,6 +36,8 @@ class ImportedCharacter:
     materials: dict[str, object] = field(default_factory=dict)  # slot -> instance
     grooms: dict[str, object] = field(default_factory=dict)
     bindings: dict[str, object] = field(default_factory=dict)
+    #: the studio's own skeletal meshes the backend matched (library id -> SkeletalMesh)
+    studio_meshes: dict[str, object] = field(default_factory=dict)
 
 
 def _no_progress(fraction: float, message: str) -> None:
@@ -118,6 +120,22 @@ def assign_materials(mesh, slots: dict[str, object]) -> None:
     mesh.set_editor_property("materials", entries)
 
 
+def load_studio_meshes(pkg: CharacterPackage) -> dict[str, object]:
+    """The studio assets the package references, loaded from this project. One that is missing or
+    is not a skeletal mesh is left out with a warning: the character still imports."""
+    out = {}
+    for asset in pkg.studio_assets:
+        loaded = unreal.EditorAssetLibrary.load_asset(asset.object_path)
+        if loaded is None:
+            unreal.log_warning(f"MachCreator: {asset.id} ({asset.slot}) refers to {asset.object_path}, "
+                               "which this project does not have; it is left out")
+        elif not isinstance(loaded, unreal.SkeletalMesh):
+            unreal.log_warning(f"MachCreator: {asset.object_path} is not a skeletal mesh; {asset.id} is left out")
+        else:
+            out[asset.id] = loaded
+    return out
+
+
 def import_character(package_dir: str | Path, *, content_root: str = assets.DEFAULT_CONTENT_ROOT,
                      name: str | None = None, with_grooms: bool = True, verify_checksums: bool = True,
                      info: EngineInfo | None = None, progress: Progress = _no_progress) -> ImportedCharacter:
@@ -142,7 +160,8 @@ def import_character(package_dir: str | Path, *, content_root: str = assets.DEFA
                                                         hide=with_grooms)
                      for slot in pkg.materials}
         assign_materials(mesh, instances)
-        character = ImportedCharacter(pkg.name, folder, pkg, mesh, textures, instances)
+        character = ImportedCharacter(pkg.name, folder, pkg, mesh, textures, instances,
+                                      studio_meshes=load_studio_meshes(pkg))
         if with_grooms:
             progress(0.6, "importing grooms")
             character.grooms, character.bindings = grooms.import_grooms(pkg, f"{folder}/Grooms", mesh, content_root)

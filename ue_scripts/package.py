@@ -69,6 +69,15 @@ class GroomFile:
 
 
 @dataclass
+class StudioAsset:
+    """A matched asset the studio has in its Unreal project: referenced, not shipped."""
+
+    id: str  # the library id, e.g. "studio/hoodie_a"
+    slot: str  # top | bottom | outerwear | shoes | glasses | headwear | accessories
+    object_path: str  # e.g. "/Game/Outfits/Hoodie.Hoodie"
+
+
+@dataclass
 class CharacterPackage:
     root: Path
     name: str  # asset-safe character name
@@ -78,6 +87,7 @@ class CharacterPackage:
     materials: list[MaterialSlot] = field(default_factory=list)
     grooms: list[GroomFile] = field(default_factory=list)
     morph_targets: list[str] = field(default_factory=list)
+    studio_assets: list[StudioAsset] = field(default_factory=list)
 
     @property
     def attributes(self) -> dict:
@@ -206,6 +216,13 @@ def read_package(path: str | Path, *, verify_checksums: bool = True, name: str |
             raise PackageError(f"groom {groom['name']}: the manifest gives no unreal_import rotation/scale")
         pkg.grooms.append(GroomFile(groom["name"], member(root, rel), tuple(settings["rotation"]),
                                     tuple(settings["scale"]), int(groom.get("num_strands", 0))))
+    for entry in manifest.get("assets", []):
+        path = entry.get("unreal_asset")
+        if path is None:
+            continue
+        if not (isinstance(path, str) and path.startswith("/") and ".." not in path):
+            raise PackageError(f"asset {entry.get('id')}: {path!r} is not an Unreal object path like /Game/Folder/Name.Name")
+        pkg.studio_assets.append(StudioAsset(str(entry["id"]), str(entry["slot"]), path))
     return pkg
 
 

@@ -211,3 +211,43 @@ def test_the_script_entry_point_imports_with_a_progress_dialog(editor, fisherman
     assert task.dialog and abs(sum(w for w, _ in task.frames) - 100.0) < 1e-6
     assert any("imported Fisherman" in line for _, line in editor.logs)
     assert import_package.main([]) == 2
+
+
+def test_studio_meshes_the_manifest_references_are_placed_on_the_body(editor, imported, fisherman_package, tmp_path):
+    """A studio's Unreal outfit matched by the backend is loaded from the project, attached to the
+    character and driven by its pose; one the project lacks is a warning, not a failed import."""
+    from ue_scripts import actors
+    from ue_scripts.import_package import import_character
+    unreal = editor.module
+    pkg = tmp_path / "dressed"
+    shutil.copytree(fisherman_package, pkg)
+    manifest = json.loads((pkg / "manifest.json").read_text())
+    outfit = imported.skeletal_mesh.get_path_name()  # stands in for an outfit skinned to our skeleton
+    manifest["assets"] += [{"slot": "top", "id": "studio/hoodie", "unreal_asset": outfit},
+                           {"slot": "shoes", "id": "studio/boots", "unreal_asset": "/Game/Missing/Boots.Boots"}]
+    (pkg / "manifest.json").write_text(json.dumps(manifest))
+
+    character = import_character(pkg, name="Dressed")
+    assert set(character.studio_meshes) == {"studio/hoodie"}
+    assert any(level == "log_warning" and "/Game/Missing/Boots.Boots" in text for level, text in editor.logs)
+
+    placed = actors.place(character, unreal.Vector(0.0, 0.0, 0.0), 0.0)
+    outfit_actor = placed.studio["studio/hoodie"]
+    assert outfit_actor.get_attach_parent_actor() is placed.actor
+    leader = [c for c in editor.calls if c.name == "set_leader_pose_component" and c.target is outfit_actor.skeletal_mesh_component]
+    assert leader and leader[-1].args["new_leader_bone_component"] is placed.actor.skeletal_mesh_component
+    found = actors.find_placed(outfit_actor)  # selecting the outfit finds its character
+    assert found.actor is placed.actor and set(found.studio) == {"studio/hoodie"}
+    actors.refresh(found, character)  # an edit re-binds: still one outfit actor, not two
+    assert sum(1 for a in editor.actors if actors.tag_value(a, actors.TAG_ASSET) == "studio/hoodie") == 1
+
+
+def test_a_manifest_asset_path_that_is_not_an_unreal_object_path_is_refused(fisherman_package, tmp_path):
+    from ue_scripts.package import PackageError, read_package
+    pkg = tmp_path / "bad"
+    shutil.copytree(fisherman_package, pkg)
+    manifest = json.loads((pkg / "manifest.json").read_text())
+    manifest["assets"].append({"slot": "top", "id": "x", "unreal_asset": "../../etc/passwd"})
+    (pkg / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(PackageError, match="not an Unreal object path"):
+        read_package(pkg)
