@@ -406,15 +406,8 @@ def _cuff(cover: HatCover, fitted, th: float, u: float) -> Mesh:
     roll_bottom = 0.5 * (outer[-1] + inner[-1]) + (base[-1] - base[-2]) / np.linalg.norm(base[-1] - base[-2], axis=1, keepdims=True) * th
     roll_top = 0.5 * (outer[0] + inner[0]) - (base[1] - base[0]) / np.linalg.norm(base[1] - base[0], axis=1, keepdims=True) * th
     rows = np.concatenate([outer, roll_bottom[None], inner[::-1], roll_top[None]])
-    n_rows, P = rows.shape[:2]
     pos = rows.reshape(-1, 3)
-    j = np.arange(P)
-    faces = []
-    for r in range(n_rows):
-        a0, a1 = r * P + j, r * P + (j + 1) % P
-        b0, b1 = ((r + 1) % n_rows) * P + j, ((r + 1) % n_rows) * P + (j + 1) % P
-        faces += [np.stack([a0, b0, b1], 1), np.stack([a0, b1, a1], 1)]
-    faces = np.concatenate(faces)
+    faces = _loop_grid_faces(*rows.shape[:2])
     a, b, c = pos[faces[0]]
     if np.dot(np.cross(b - a, c - a), a - cover.centre) < 0:
         faces = faces[:, ::-1]
@@ -507,6 +500,15 @@ def _fedora_crown(cover: HatCover, fitted, th: float, u: float) -> tuple[Mesh, M
     return (pos, faces, _cloth_uvs(pos, cover.centre)), band_mesh
 
 
+def _loop_grid_faces(rows: int, cols: int) -> np.ndarray:
+    """(2 * rows * cols, 3) triangles of a grid closed in both directions (a torus-like shell)."""
+    r = np.arange(rows)[:, None]
+    j = np.arange(cols)[None, :]
+    a0, a1 = r * cols + j, r * cols + (j + 1) % cols
+    b0, b1 = ((r + 1) % rows) * cols + j, ((r + 1) % rows) * cols + (j + 1) % cols
+    return np.concatenate([np.stack([a0, b0, b1], -1).reshape(-1, 3), np.stack([a0, b1, a1], -1).reshape(-1, 3)])
+
+
 def _closed_band(rows: np.ndarray, th: float) -> Mesh:
     """A closed loop band from (R, P, 3) mid rows around a vertical axis, ``th`` thick."""
     centre = rows.reshape(-1, 3).mean(0)
@@ -515,15 +517,8 @@ def _closed_band(rows: np.ndarray, th: float) -> Mesh:
     n[..., :2] -= centre[:2]
     n /= np.maximum(np.linalg.norm(n, axis=-1, keepdims=True), 1e-9)
     loop = np.concatenate([rows + n * th / 2, (rows - n * th / 2)[::-1]])
-    R2, P = loop.shape[:2]
     pos = loop.reshape(-1, 3)
-    j = np.arange(P)
-    faces = []
-    for r in range(R2):
-        a0, a1 = r * P + j, r * P + (j + 1) % P
-        b0, b1 = ((r + 1) % R2) * P + j, ((r + 1) % R2) * P + (j + 1) % P
-        faces += [np.stack([a0, b0, b1], 1), np.stack([a0, b1, a1], 1)]
-    faces = np.concatenate(faces)
+    faces = _loop_grid_faces(*loop.shape[:2])
     a, b, c = pos[faces[0]]
     if np.dot(np.cross(b - a, c - a), n[0, 0]) < 0:
         faces = faces[:, ::-1]
