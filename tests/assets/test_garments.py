@@ -13,6 +13,7 @@ import trimesh
 from scipy.spatial import cKDTree
 
 from machcreator.assets.fitting import BodySurface
+from machcreator.assets.dressing import hide_covered_cloth
 from machcreator.assets.garments import GARMENTS, body_frame, coverage, fit_garment
 from machcreator.attributes import Attributes, apply_overrides, resolve
 from machcreator.body.geometry import build_geometry
@@ -21,17 +22,18 @@ from machcreator.body.template import load_anny
 from machcreator.render.surface import vertex_normals
 
 #: how far a skin vertex may pass a garment's inner surface before it counts as poking through,
-#: per pose. The garments are skinned (linear blend skinning, no cloth simulation): in the rest
-#: pose and with arms raised the cloth clears the skin; a walking stride and knees bent 45° lift
-#: the thighs into the hems of tops and coats, by the measured amounts these bounds pin down.
-POKE_TOLERANCE_M = {"rest": 0.002, "arms_raised": 0.006, "walk": 0.025, "knees_bent": 0.03}
+#: per pose. The garments are skinned (linear blend skinning, no cloth simulation, weights smoothed
+#: across the hips): the worst measured over a woman, a large man and a slim teenager was 7-9 mm
+#: at one or two vertices of the groin crease with knees bent 45°, and 2 mm or less elsewhere.
+POKE_TOLERANCE_M = {"rest": 0.002, "arms_raised": 0.006, "walk": 0.008, "knees_bent": 0.01}
 #: skin vertices this far inside a garment's hems are checked
 CHECK_INSIDE_M = 0.02
 #: how far an under garment may pass the lining of the garment over it (rest pose)
 LAYER_TOLERANCE_M = 0.002
-#: the share of the under garment's covered outside allowed past that tolerance: the skinned
-#: layers still cross in a few creases (the small of the back at a jacket's hem)
+#: the share of the under garment's visible covered outside allowed past that tolerance, and how
+#: far any of it may pass: a large man's dress under a coat crosses by 5 mm at a few hip vertices
 LAYER_MAX_SHARE = 0.015
+LAYER_MAX_M = 0.008
 POSES = ("rest",) + tuple(TEST_POSES)
 
 
@@ -106,24 +108,44 @@ def test_skin_stays_inside_the_garment_in_rest_and_test_poses(kind, who, bodies)
 
 
 @pytest.mark.parametrize("under, over", [("shirt", "suit_jacket"), ("dress", "coat"), ("sweater", "coat"),
-                                         ("t_shirt", "jacket")])
+                                         ("t_shirt", "jacket"), ("skirt", "sweater"), ("skirt", "jacket")])
 def test_layered_garments_do_not_intersect(under, over, bodies):
     surface = bodies["large_man"]
     inner = fit_garment(under, surface, color=(200, 200, 200), num_morphs=52)
     outer = fit_garment(over, surface, color=(40, 40, 40), layers=[surface.cloud, inner.outer_surface], num_morphs=52)
-    # the under garment's outside, where the over garment covers the skin by 2 cm or more
+    visible = hide_covered_cloth([inner, outer], surface)[0]
+    # the outside of what is left of the under garment, where the over garment covers the skin
+    # by 2 cm or more
+    under_pos, _, _, under_lining = _inner_vertices(visible, surface)
     f = coverage(GARMENTS[over], surface, body_frame(surface))
-    _, nearest = surface.tree.query(inner.outer_surface.positions)
-    covered = f[nearest] > CHECK_INSIDE_M
+    _, nearest = surface.tree.query(under_pos)
+    covered = (f[nearest] > CHECK_INSIDE_M) & ~under_lining
+    assert covered.sum() > 100
     pos, faces, _, inside = _inner_vertices(outer, surface)
 
     normals = vertex_normals(pos, faces)
-    points = inner.outer_surface.positions[covered]
+    points = under_pos[covered]
     _, k = cKDTree(pos[inside]).query(points)
     beyond = -np.einsum("nc,nc->n", points - pos[inside][k], normals[inside][k])
     through = beyond > LAYER_TOLERANCE_M
-    assert through.mean() <= LAYER_MAX_SHARE, \
+    assert through.mean() <= LAYER_MAX_SHARE and beyond.max() <= LAYER_MAX_M, \
         f"{through.mean():.2%} of {under} passes {over}'s lining (deepest {beyond.max() * 1000:.1f} mm)"
+
+
+def test_cloth_an_outer_garment_covers_for_sure_is_dropped_and_the_rest_kept(bodies):
+    surface = bodies["woman"]
+    shirt = fit_garment("shirt", surface, color=(200, 200, 200), num_morphs=52)
+    jacket = fit_garment("jacket", surface, color=(40, 40, 40), layers=[surface.cloud, shirt.outer_surface],
+                         num_morphs=52)
+    visible, same_jacket = hide_covered_cloth([shirt, jacket], surface)
+    assert same_jacket is jacket  # nothing covers the outermost garment
+    before, after = shirt.parts[0], visible.parts[0]
+    assert 0 < len(after.faces) < 0.5 * len(before.faces)
+    # what shows stays: the shirt under the jacket's collar and at its cuffs
+    f = coverage(GARMENTS["jacket"], surface, body_frame(surface))
+    _, nearest = surface.tree.query(before.positions)
+    shown = f[nearest] < 0
+    assert np.isin(np.round(before.positions[shown], 6), np.round(after.positions, 6)).all(1).all()
 
 
 def test_skirts_and_coats_hang_wider_than_the_legs(bodies):

@@ -93,7 +93,31 @@ def dress(character: Character, choices: list[SlotChoice], seed: int) -> Dressin
             if asset.hidden_body is not None:
                 hidden |= asset.hidden_body
     grooms = [push_strands_out(g, layers[1:]) if g.name == "scalp" else g for g in grooms]
+    assets = hide_covered_cloth(assets, surface)
     return Dressing(assets=assets, grooms=grooms, surface=surface, hidden_body=hidden, layers=layers)
+
+
+def hide_covered_cloth(assets: list[FittedAsset], surface: BodySurface) -> list[FittedAsset]:
+    """Each garment without the faces a garment fitted over it covers for sure, as the skin under
+    both is: a shirt's armpit inside a jacket's cannot cross it, in any pose, if it is not there.
+
+    assets: in fitting order (inner first); garments are those with an ``outer_surface``.
+    """
+    out = list(assets)
+    covered = np.zeros(len(surface.positions), bool)
+    for i in reversed(range(len(out))):
+        asset = out[i]
+        if asset.outer_surface is None or asset.hidden_body is None:
+            continue
+        if covered.any():
+            parts = []
+            for part in asset.parts:
+                _, nearest = surface.tree.query(part.positions)
+                hidden = covered[nearest][part.faces].all(1)
+                parts.append(drop_faces(part, hidden) if hidden.any() else part)
+            out[i] = dataclasses.replace(asset, parts=[p for p in parts if len(p.faces)])
+        covered |= asset.hidden_body
+    return out
 
 
 def _fit_headwear(choice: SlotChoice, surface: BodySurface, grooms: list[Groom], num_morphs: int,

@@ -88,13 +88,17 @@ class BodySurface:
 
 @dataclass
 class SurfaceCloud:
-    """A closed surface given by its vertices and outward normals, for clearance queries.
+    """A surface given by its vertices and outward normals, for clearance queries.
 
     positions, normals: (V, 3) float64, metres.
+    rim_out: (V, 3) or None. An open surface (a garment) gives, at each vertex on an open edge,
+    the direction in the surface pointing out across that edge (zero elsewhere). Past the edge,
+    the surface's planes mean nothing, so :func:`push_out` ignores them there.
     """
 
     positions: np.ndarray
     normals: np.ndarray
+    rim_out: np.ndarray | None = None
 
     @cached_property
     def tree(self) -> cKDTree:
@@ -115,8 +119,8 @@ def push_out(points: np.ndarray, layers: list[SurfaceCloud], clearance: float | 
              reach_m: float = np.inf, planes: int = 4) -> np.ndarray:
     """(N, 3) copy of ``points``, each moved out along the nearest layer normal until it is at
     least ``clearance`` (metres, scalar or (N,)) outside every layer. A layer further than
-    ``reach_m`` from a point is left out for it (beyond an open garment's edge, its planes mean
-    nothing). ``planes``: tangent planes per distance (see :meth:`SurfaceCloud.signed_distance`;
+    ``reach_m`` from a point is left out for it, and so is a layer whose nearest vertex is on an
+    open edge the point lies past (see :attr:`SurfaceCloud.rim_out`). ``planes``: tangent planes per distance (see :meth:`SurfaceCloud.signed_distance`;
     1 is enough, and much faster, for a million hair points)."""
     x = np.array(points, dtype=np.float64)
     clearance = np.broadcast_to(np.asarray(clearance, dtype=np.float64), (len(x),))
@@ -128,6 +132,9 @@ def push_out(points: np.ndarray, layers: list[SurfaceCloud], clearance: float | 
             boxed = np.flatnonzero(np.all((x >= lo) & (x <= hi), axis=1))
             d, i = layer.tree.query(x[boxed], distance_upper_bound=reach_m)
             near, i = boxed[np.isfinite(d)], i[np.isfinite(d)]
+            if layer.rim_out is not None:  # past an open edge of the layer
+                inside = np.einsum("nc,nc->n", x[near] - layer.positions[i], layer.rim_out[i]) <= 0
+                near, i = near[inside], i[inside]
             if planes == 1:  # the nearest vertex's plane: the query above already found it
                 gap = np.einsum("nc,nc->n", x[near] - layer.positions[i], layer.normals[i])
             else:
