@@ -99,9 +99,12 @@ def test_suit_jacket_brings_a_shirt_trousers_and_dress_shoes_unless_told_otherwi
     assert (r.garments.top, r.garments.bottom, r.garments.shoes) == ("t_shirt", "jeans", "dress_shoes")
 
 
-def test_a_dress_never_gets_a_suit_jacket_by_default():
-    a = Attributes().with_value("garments.top", "dress")
-    assert all(resolve(a, s).garments.outerwear != "suit_jacket" for s in range(60))
+def test_a_top_the_prompt_names_is_never_hidden_under_a_drawn_layer():
+    for top in ("dress", "sweater", "t_shirt"):
+        a = Attributes().with_value("garments.top", top)
+        assert {resolve(a, s).garments.outerwear for s in range(40)} == {"none"}
+    named = apply_overrides(Attributes(), ["garments.top=sweater", "garments.outerwear=coat"])
+    assert resolve(named, 0).garments.outerwear == "coat"
 
 
 def test_older_people_wear_a_layer_more_often():

@@ -539,10 +539,12 @@ def resolve(attrs: Attributes, seed: int) -> Attributes:
     fill("headwear", choice(tuple(get_args(Headwear)), [12, 1, 0.7, 1, 0.3, 0.3, 0.3, 0.3]))
     garment_colors = ("black", "white", "grey", "navy", "denim", "beige", "khaki", "olive", "burgundy", "charcoal", "blue", "red", "green")
     fill("headwear_color", choice(garment_colors))
-    # a layer over the top is likelier with age; a dress is never worn under a suit jacket by default
+    # a layer over the top is likelier with age
     older = float(np.clip((age - 25.0) / 40.0, 0.0, 1.0))
-    suit = 0.0 if age < 16 or attrs.garments.top == "dress" else 0.5 + 0.7 * older
-    outerwear = fill("garments.outerwear", choice(("none", "jacket", "suit_jacket", "coat"), [8 - 4 * older, 2 + 0.5 * older, suit, 0.5 + 2.5 * older]))
+    suit = 0.0 if age < 16 else 0.5 + 0.7 * older
+    # a top the prompt names stays in sight: no layer is drawn over it
+    outerwear = fill("garments.outerwear", "none" if attrs.garments.top is not None else
+                     choice(("none", "jacket", "suit_jacket", "coat"), [8 - 4 * older, 2 + 0.5 * older, suit, 0.5 + 2.5 * older]))
     if outerwear == "suit_jacket":  # a suit jacket goes with a shirt, trousers and dress shoes
         fill("garments.top", "shirt")
         fill("garments.bottom", "trousers")

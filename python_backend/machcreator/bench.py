@@ -23,7 +23,7 @@ DEFAULT_PROMPTS = (
     "an old fisherman with a grey beard and a wool cap",
     "a muscular bald man in his thirties with dark skin and a goatee",
 )
-STAGE_COLUMNS = ("parse", "attributes", "geometry", "hair", "assets", "textures", "preview", "write")
+STAGE_COLUMNS = ("parse", "attributes", "geometry", "hair", "assets", "cards", "textures", "preview", "write")
 #: the hair bench: a long style (>= 100k strands) grown and written, then again from the style cache.
 HAIR_STYLES = ("long_straight", "long_curly", "ponytail_high", "short")
 _SHORT = {"attributes": "attrs", "geometry": "geom", "textures": "tex"}

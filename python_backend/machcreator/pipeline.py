@@ -44,8 +44,9 @@ STAGES: tuple[tuple[str, float], ...] = (
     ("attributes", 0.01),
     ("geometry", 0.19),
     ("hair", 0.15),
-    ("assets", 0.08),
-    ("textures", 0.30),
+    ("assets", 0.06),
+    ("cards", 0.04),
+    ("textures", 0.28),
     ("preview", 0.17),
     ("write", 0.05),
 )
@@ -255,10 +256,13 @@ class Pipeline:
                             "hair": self.cache.key("hair", hair_inputs)}
             dressing = self.cache.get_or_run("assets", asset_inputs, lambda: dress(
                 dataclasses.replace(base, grooms=list(grooms)), choices, request.seed))
+
+        # 7. cards: the game-ready hair cards, made from the grooms as the headwear tucked them
+        with self._stage("cards", timings, "Making hair cards"):
             cards = self.cache.get_or_run("cards", asset_inputs, lambda: [
                 groom_cards(g, base.skeleton) for g in dressing.grooms])
 
-        # 7. textures: procedural skin, eyes, teeth (§2.3–2.4, embedded: procedural)
+        # 8. textures: procedural skin, eyes, teeth (§2.3–2.4, embedded: procedural)
         with self._stage("textures", timings, "Painting skin, eyes and teeth"):
             texture_inputs = {"attributes": attrs_json, "seed": request.seed, "size": request.texture_size,
                               "geometry": geometry_key}
@@ -274,7 +278,7 @@ class Pipeline:
             )
             character = dressed_character(character, dressing)
 
-        # 8. preview: body, head front, three-quarter and back, strands drawn over the skin
+        # 9. preview: body, head front, three-quarter and back, strands drawn over the skin
         with self._stage("preview", timings, "Rendering the preview"):
             preview = render_preview(character, size=request.preview_size)
 

@@ -200,13 +200,13 @@ def _nouns(cls: str, words: str, sets: Sets | None = None) -> dict[str, tuple[st
 NOUNS: dict[str, tuple[str, Sets]] = {
     # people; gendered heads set the gender, some the age
     **_nouns("person", "person|human|individual|adult|figure|character|face of a person"),
-    **_nouns("person", "woman|women|lady|ladies|girl|female|gal|maiden|wife|mother|mom|mum|sister|"
+    **_nouns("person", "woman|women|lady|ladies|female|gal|maiden|wife|mother|mom|mum|sister|"
              "daughter|queen|princess|actress|waitress|businesswoman|policewoman|fisherwoman|nun|"
              "witch|bride|aunt|niece|madam|heroine|duchess|empress|goddess|sorceress|lass|lassie|"
              "girlfriend|stewardess|ballerina|granddaughter|stepmother|stepmom|matriarch|widow|dame|"
              "madame|mrs|ms|miss|missus|housewife|noblewoman|gentlewoman|diva|mistress",
              {"body.gender": "female"}),
-    **_nouns("person", "man|men|boy|guy|gentleman|gentlemen|male|dude|bloke|lad|fellow|chap|husband|"
+    **_nouns("person", "man|men|guy|gentleman|gentlemen|male|dude|bloke|lad|fellow|chap|husband|"
              "father|dad|brother|son|king|prince|actor|waiter|businessman|policeman|fisherman|"
              "fishermen|monk|wizard|groom|uncle|nephew|sir|hero|duke|emperor|god|sorcerer|fella|feller|"
              "boyfriend|cowboy|lumberjack|viking|gentleman farmer|laddie|mister|mr|grandson|stepfather|"
@@ -221,6 +221,8 @@ NOUNS: dict[str, tuple[str, Sets]] = {
     **_nouns("person", "child|kid|schoolchild|youngster", {"body.age_years": 8.0}),
     **_nouns("person", "young boy|young lad", {"body.gender": "male", "body.age_years": 9.0}),
     **_nouns("person", "young girl", {"body.gender": "female", "body.age_years": 11.0}),
+    **_nouns("person", "girl", {"body.gender": "female"}),
+    **_nouns("person", "boy", {"body.gender": "male"}),
     **_nouns("person", "preschooler", {"body.age_years": 4.0}),
     **_nouns("person", "toddler", {"body.age_years": 2.5}),
     **_nouns("person", "baby|infant|newborn", {"body.age_years": 1.0}),
@@ -407,6 +409,9 @@ NOUN_IMPLIES: dict[str, Sets] = {
     **{w: {"garments.top": "shirt", "garments.bottom": "trousers"} for w in (
         "suit", "tuxedo", "tux", "business suit", "three piece suit", "pantsuit", "trouser suit")},
     "tracksuit": {"garments.bottom": "trousers"}, "track suit": {"garments.bottom": "trousers"},
+    # said of children and teenagers far more than of adults ("a little girl", "a girl in her
+    # twenties" and "an old boy" say otherwise, and win)
+    "girl": {"body.age_years": 13.0}, "boy": {"body.age_years": 13.0},
 }
 
 #: Noun class -> the attribute a colour word on it sets.
