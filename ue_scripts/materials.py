@@ -12,7 +12,7 @@ import unreal
 from ue_scripts.assets import create_or_load, load
 from ue_scripts.package import MaterialSlot
 
-MASTER_VERSION = "1"
+MASTER_VERSION = "2"
 VERSION_TAG = "MachCreatorMasterVersion"
 
 
@@ -31,17 +31,30 @@ class MasterSpec:
     two_sided: bool = False
     textures: tuple[TextureParam, ...] = ()
     scalars: tuple[tuple[str, float, str], ...] = ()  # (name, default, MaterialProperty)
+    vectors: tuple[tuple[str, tuple[float, float, float, float], str], ...] = ()  # (name, default RGBA, property)
 
 
 _ALBEDO = TextureParam("Albedo", "SAMPLERTYPE_COLOR", (("RGB", "MP_BASE_COLOR"),))
+_PBR = (
+    _ALBEDO,
+    TextureParam("Normal", "SAMPLERTYPE_NORMAL", (("RGB", "MP_NORMAL"),)),
+    # glTF ORM: R occlusion, G roughness, B metal
+    TextureParam("ORM", "SAMPLERTYPE_MASKS", (("R", "MP_AMBIENT_OCCLUSION"), ("G", "MP_ROUGHNESS"),
+                                              ("B", "MP_METALLIC"))),
+)
+_FACTORS = (("Roughness", 0.5, "MP_ROUGHNESS"), ("Metallic", 0.0, "MP_METALLIC"))
 MASTERS: dict[str, MasterSpec] = {
-    "skin": MasterSpec("M_MachSkin", "MSM_SUBSURFACE_PROFILE", textures=(
-        _ALBEDO,
-        TextureParam("Normal", "SAMPLERTYPE_NORMAL", (("RGB", "MP_NORMAL"),)),
-        # glTF ORM: R occlusion, G roughness, B metal
-        TextureParam("ORM", "SAMPLERTYPE_MASKS", (("R", "MP_AMBIENT_OCCLUSION"), ("G", "MP_ROUGHNESS"),
-                                                  ("B", "MP_METALLIC"))),
-    ), scalars=(("Specular", 0.35, "MP_SPECULAR"),)),
+    "skin": MasterSpec("M_MachSkin", "MSM_SUBSURFACE_PROFILE", textures=_PBR,
+                       scalars=(("Specular", 0.35, "MP_SPECULAR"),)),
+    # garments, shoes and hats: the same maps on an opaque surface, no light under it
+    "cloth": MasterSpec("M_MachCloth", "MSM_DEFAULT_LIT", textures=_PBR),
+    # frames, buttons, jewellery: the glTF factors alone
+    "plain": MasterSpec("M_MachPlain", "MSM_DEFAULT_LIT", scalars=_FACTORS,
+                        vectors=(("BaseColor", (1.0, 1.0, 1.0, 1.0), "MP_BASE_COLOR"),)),
+    # lenses: tinted and see-through from both sides
+    "glass": MasterSpec("M_MachGlass", "MSM_DEFAULT_LIT", "BLEND_TRANSLUCENT", True,
+                        scalars=_FACTORS + (("Opacity", 0.3, "MP_OPACITY"),),
+                        vectors=(("BaseColor", (1.0, 1.0, 1.0, 1.0), "MP_BASE_COLOR"),)),
     "eye": MasterSpec("M_MachEye", "MSM_DEFAULT_LIT", textures=(_ALBEDO,),
                       scalars=(("Roughness", 0.05, "MP_ROUGHNESS"), ("Specular", 0.8, "MP_SPECULAR"))),
     "mouth": MasterSpec("M_MachMouth", "MSM_DEFAULT_LIT", textures=(_ALBEDO,),
@@ -80,6 +93,12 @@ def _build_master(material, spec: MasterSpec) -> None:
             mel.connect_material_expressions(opacity, "", mask, "B")
             mel.connect_material_property(mask, "", unreal.MaterialProperty.MP_OPACITY_MASK)
         y += 300
+    for name, default, prop in spec.vectors:
+        node = mel.create_material_expression(material, unreal.MaterialExpressionVectorParameter, -500, y)
+        node.set_editor_property("parameter_name", name)
+        node.set_editor_property("default_value", unreal.LinearColor(*default))
+        mel.connect_material_property(node, "", _enum(unreal.MaterialProperty, prop))
+        y += 150
     for name, default, prop in spec.scalars:
         node = mel.create_material_expression(material, unreal.MaterialExpressionScalarParameter, -500, y)
         node.set_editor_property("parameter_name", name)
@@ -116,5 +135,11 @@ def make_instance(slot: MaterialSlot, folder: str, masters: dict, textures: dict
             raise RuntimeError(f"{instance.get_path_name()}: master {slot.master} has no texture parameter {param}")
     if slot.master == "hair_card":
         mel.set_material_instance_scalar_parameter_value(instance, "Opacity", 0.0 if hide else 1.0)
+    if slot.master in ("plain", "glass"):
+        mel.set_material_instance_vector_parameter_value(instance, "BaseColor", unreal.LinearColor(*slot.base_color))
+        mel.set_material_instance_scalar_parameter_value(instance, "Roughness", slot.roughness)
+        mel.set_material_instance_scalar_parameter_value(instance, "Metallic", slot.metallic)
+    if slot.master == "glass":
+        mel.set_material_instance_scalar_parameter_value(instance, "Opacity", slot.base_color[3])
     mel.update_material_instance(instance)
     return instance

@@ -52,9 +52,11 @@ class TextureFile:
 class MaterialSlot:
     """One glTF material = one material slot of the skeletal mesh."""
     name: str  # slot name, e.g. "head_skin"
-    master: str  # skin | eye | mouth | hair_card
+    master: str  # a key of ue_scripts.materials.MASTERS: skin | cloth | eye | mouth | hair_card | plain | glass
     textures: dict[str, str]  # parameter (Albedo, Normal, ORM) -> texture key
-    base_color: tuple[float, float, float, float]
+    base_color: tuple[float, float, float, float]  # glTF baseColorFactor, linear RGBA
+    roughness: float  # glTF roughnessFactor
+    metallic: float  # glTF metallicFactor
     masked: bool
     two_sided: bool
 
@@ -140,11 +142,17 @@ _TEXTURE_SETTINGS = {  # role -> (sRGB, compression)
 def _master_for(name: str, material: dict) -> str:
     if name.endswith("_cards") or material.get("alphaMode") == "MASK":
         return "hair_card"
-    if name.endswith("_skin") or "normalTexture" in material:
-        return "skin"  # also garments and shoes (albedo, normal, ORM) until a cloth master exists
+    if name.endswith("_skin"):
+        return "skin"
+    if material.get("alphaMode") == "BLEND":
+        return "glass"  # lenses: tinted, see-through
+    if "normalTexture" in material:
+        return "cloth"  # garments, shoes, hats: albedo, normal and ORM, no subsurface
     if name.startswith("eye"):
         return "eye"
-    return "mouth"  # teeth, tongue: lit albedo, no normal map
+    if "baseColorTexture" in material.get("pbrMetallicRoughness", {}):
+        return "mouth"  # teeth, tongue: lit albedo, no normal map
+    return "plain"  # frames, buttons, jewellery: colour, roughness and metalness factors only
 
 
 def read_package(path: str | Path, *, verify_checksums: bool = True, name: str | None = None) -> CharacterPackage:
@@ -203,6 +211,7 @@ def read_package(path: str | Path, *, verify_checksums: bool = True, name: str |
             name=material["name"], master=_master_for(material["name"], material),
             textures={k: v for k, v in params.items() if v is not None},
             base_color=tuple(pbr.get("baseColorFactor", (1.0, 1.0, 1.0, 1.0))),
+            roughness=float(pbr.get("roughnessFactor", 1.0)), metallic=float(pbr.get("metallicFactor", 1.0)),
             masked=material.get("alphaMode") == "MASK", two_sided=bool(material.get("doubleSided"))))
     for mesh in doc.get("meshes", []):
         pkg.morph_targets.extend(mesh.get("extras", {}).get("targetNames", []))

@@ -75,6 +75,43 @@ def test_master_materials_are_built_once_and_every_slot_gets_an_instance(editor,
     assert len(editor.calls_to("MaterialEditingLibrary", "recompile_material")) == builds  # masters reused
 
 
+def test_garments_get_the_cloth_master_and_factor_only_parts_their_gltf_factors(editor, imported, fisherman_package):
+    unreal = editor.module
+    cloth = editor.assets["/Game/MachCreator/Materials/M_MachCloth"]
+    assert cloth.get_editor_property("shading_model") == unreal.MaterialShadingModel.MSM_DEFAULT_LIT
+    slots = {str(s.get_editor_property("material_slot_name")): s.get_editor_property("material_interface")
+             for s in imported.skeletal_mesh.get_editor_property("materials")}
+    coat = slots["garment_coat"]
+    assert coat.get_editor_property("parent") is cloth and set(coat._data["textures"]) == {"Albedo", "Normal", "ORM"}
+
+    from ue_scripts.package import glb_json
+    doc = glb_json(fisherman_package / "character.glb")
+    trim = next(m for m in doc["materials"] if m["name"] == "garment_coat_trim")["pbrMetallicRoughness"]
+    button = slots["garment_coat_trim"]
+    assert button.get_editor_property("parent") is editor.assets["/Game/MachCreator/Materials/M_MachPlain"]
+    color = button._data["vectors"]["BaseColor"]._data["init"]
+    assert [color[c] for c in "rgba"] == pytest.approx(trim["baseColorFactor"])
+    assert button._data["scalars"]["Roughness"] == pytest.approx(trim.get("roughnessFactor", 1.0))
+
+
+def test_lenses_get_the_translucent_glass_master_with_their_tint_and_opacity(editor):
+    from ue_scripts.materials import ensure_masters, make_instance
+    from ue_scripts.package import MaterialSlot, _master_for
+    unreal = editor.module
+    lens = {"name": "glasses_lens", "alphaMode": "BLEND",
+            "pbrMetallicRoughness": {"baseColorFactor": [0.1, 0.1, 0.12, 0.6], "roughnessFactor": 0.05}}
+    assert _master_for(lens["name"], lens) == "glass"
+    masters = ensure_masters("/Game/MachCreator")
+    glass = masters["glass"]
+    assert glass.get_editor_property("blend_mode") == unreal.BlendMode.BLEND_TRANSLUCENT
+    assert "MP_OPACITY" in glass._data["graph"]["properties"]
+    slot = MaterialSlot(name="glasses_lens", master="glass", textures={}, base_color=(0.1, 0.1, 0.12, 0.6),
+                        roughness=0.05, metallic=0.0, masked=False, two_sided=True)
+    instance = make_instance(slot, "/Game/MachCreator/Characters/Test/Materials", masters, {})
+    assert instance._data["scalars"]["Opacity"] == pytest.approx(0.6)
+    assert instance._data["scalars"]["Roughness"] == pytest.approx(0.05)
+
+
 def test_grooms_import_with_the_manifests_conversion_and_bind_to_the_mesh(editor, imported, fisherman_package):
     manifest = json.loads((fisherman_package / "manifest.json").read_text())
     assert set(imported.grooms) == {g["name"] for g in manifest["grooms"]} and "facial_hair" in imported.grooms

@@ -104,15 +104,28 @@ class SurfaceCloud:
     def tree(self) -> cKDTree:
         return cKDTree(self.positions)
 
+    @cached_property
+    def on_rim(self) -> np.ndarray:
+        """(V,) bool: the vertex is on an open edge (see ``rim_out``)."""
+        if self.rim_out is None:
+            return np.zeros(len(self.positions), bool)
+        return np.any(self.rim_out != 0, axis=1)
+
     def signed_distance(self, points: np.ndarray, k: int = 4) -> np.ndarray:
         """(N,) approximate signed distance, metres, positive outside: the largest distance to the
         tangent planes of the ``k`` nearest vertices (a point in a crease stays inside); beyond
         5 cm, the distance to the nearest vertex signed by its normal."""
         points = np.asarray(points, dtype=np.float64)
-        d, i = self.tree.query(points, k=k)
+        d, i = self.tree.query(points, k=k, workers=_workers(len(points)))
         d, i = d.reshape(len(points), k), i.reshape(len(points), k)  # k = 1 gives flat arrays
         plane = np.einsum("nkc,nkc->nk", points[:, None, :] - self.positions[i], self.normals[i])
         return np.where(d[:, 0] > 0.05, np.sign(plane[:, 0]) * d[:, 0], plane.max(1))
+
+
+def _workers(queries: int) -> int:
+    """Threads for a k-d tree query: all cores for a million hair points; one for a garment's few
+    thousand, where starting threads costs more than it saves."""
+    return -1 if queries > 100_000 else 1
 
 
 def push_out(points: np.ndarray, layers: list[SurfaceCloud], clearance: float | np.ndarray, rounds: int = 3,
@@ -130,11 +143,14 @@ def push_out(points: np.ndarray, layers: list[SurfaceCloud], clearance: float | 
             # a box test first (cheap for a million hair points), then the tree, then the planes
             lo, hi = layer.positions.min(0) - reach_m, layer.positions.max(0) + reach_m
             boxed = np.flatnonzero(np.all((x >= lo) & (x <= hi), axis=1))
-            d, i = layer.tree.query(x[boxed], distance_upper_bound=reach_m)
+            d, i = layer.tree.query(x[boxed], distance_upper_bound=reach_m, workers=_workers(len(boxed)))
             near, i = boxed[np.isfinite(d)], i[np.isfinite(d)]
             if layer.rim_out is not None:  # past an open edge of the layer
-                inside = np.einsum("nc,nc->n", x[near] - layer.positions[i], layer.rim_out[i]) <= 0
-                near, i = near[inside], i[inside]
+                rim = np.flatnonzero(layer.on_rim[i])
+                past = np.einsum("nc,nc->n", x[near[rim]] - layer.positions[i[rim]], layer.rim_out[i[rim]]) > 0
+                keep = np.ones(len(near), bool)
+                keep[rim[past]] = False
+                near, i = near[keep], i[keep]
             if planes == 1:  # the nearest vertex's plane: the query above already found it
                 gap = np.einsum("nc,nc->n", x[near] - layer.positions[i], layer.normals[i])
             else:

@@ -109,7 +109,7 @@ GARMENTS: dict[str, GarmentDesign] = {
     "suit_jacket": GarmentDesign(hem=-0.3, sleeve=0.98, ease_m=(0.03, 0.026, 0.0), straight_limbs=0.85,
                                  thickness_m=0.004, v_neck=True, neck_depth_m=0.17, lapels=True, buttons=2,
                                  layer=2),
-    "coat": GarmentDesign(hem=0.0, sleeve=1.0, ease_m=(0.045, 0.035, 0.0), straight_limbs=0.85,
+    "coat": GarmentDesign(hem=0.5, sleeve=1.0, ease_m=(0.045, 0.035, 0.0), straight_limbs=0.85,
                           thickness_m=0.006, lapels=True, buttons=4, v_neck=True, neck_depth_m=0.12,
                           skirt_to=0.55, flare_deg=6.0, layer=2),
 }
@@ -442,21 +442,28 @@ def _straighten(x: np.ndarray, t: np.ndarray, mass: np.ndarray, surface: BodySur
 def _skirt_piece(design: GarmentDesign, surface: BodySurface, frame: _Frame, layers: list[SurfaceCloud],
                  sectors: int = 72, rings: int = 28) -> _Piece:
     """A hanging skirt from the waist (or hips) to the hem: never narrower going down, flaring."""
-    top = frame.waist_z - 0.01 if design.skirt_from_waist else frame.hip_z + 0.05
+    # a coat's skirt starts 1 cm above its body piece's hem, so the two meet in a seam
+    top = frame.waist_z - 0.01 if design.skirt_from_waist else frame.hip_z + design.hem * (frame.waist_z - frame.hip_z) + 0.01
     ankle = float(surface.bone("foot.L")[2])
     hem = frame.hip_z - design.skirt_to * (frame.hip_z - ankle)
     centre = np.array([0.0, float(surface.bone("upperleg01.L")[1]), 0.0])
     # the cross-section to hang around: the legs and hips, and any cloth already under the skirt
     arms = surface.bone_mass(("upperarm", "lowerarm", "wrist", "finger", "metacarpal")) > 0.02
-    p = np.concatenate([surface.positions[~arms]] + [layer.positions for layer in layers[1:]])
+    cloth = [layer.positions for layer in layers[1:]]
+    cloth = [c[~arms[surface.tree.query(c)[1]]] for c in cloth]  # not the sleeves
+    p = np.concatenate([surface.positions[~arms]] + cloth)
+    # the skin gets the skirt's ease; cloth under it (a coat's own body piece) already has its
+    # own, and the skirt only clears it (an ease on both made a coat's skirt a step out from its
+    # body, like an apron)
+    gap = np.repeat([design.ease_m[0] + design.thickness_m + CLEARANCE_M, design.thickness_m + CLEARANCE_M],
+                    [int((~arms).sum()), sum(len(c) for c in cloth)])
     lower_body = (p[:, 2] < top + 0.02) & (p[:, 2] > hem - 0.02)
     rel = p[lower_body] - centre
     theta = np.arctan2(rel[:, 0], -rel[:, 1])  # 0 in front, +π/2 at the left side
-    rad = np.hypot(rel[:, 0], rel[:, 1])
+    rad = np.hypot(rel[:, 0], rel[:, 1]) + gap[lower_body]
     ang = np.linspace(-np.pi, np.pi, sectors + 1)
     zs = np.linspace(top, hem, rings)
     flare = np.tan(np.radians(design.flare_deg))
-    ease = design.ease_m[0] + design.thickness_m + CLEARANCE_M
     r = np.zeros((rings, sectors + 1))
     for k, z in enumerate(zs):
         near = np.abs(p[lower_body, 2] - z) < 0.02
@@ -466,7 +473,7 @@ def _skirt_piece(design: GarmentDesign, surface: BodySurface, frame: _Frame, lay
         ring = np.maximum(ring, np.roll(ring, 1))
         ring = np.maximum(ring, np.roll(ring, -1))  # close small gaps
         ring = np.convolve(np.concatenate([ring[-3:], ring, ring[:3]]), np.ones(7) / 7, "valid")
-        r[k, :sectors] = ring + ease
+        r[k, :sectors] = ring
         if k > 0:  # cloth hangs: never narrower below, and flares
             r[k, :sectors] = np.maximum(r[k, :sectors], r[k - 1, :sectors] + flare * (zs[k - 1] - z))
     r = r[:, :sectors]
@@ -487,8 +494,22 @@ def _skirt_piece(design: GarmentDesign, surface: BodySurface, frame: _Frame, lay
     wraps = (corner_angle.max(1) - corner_angle.min(1)) > np.pi
     corner_angle[wraps] = np.where(corner_angle[wraps] < 0, corner_angle[wraps] + 2 * np.pi, corner_angle[wraps])
     uv = np.stack([corner_angle * r.mean(), (top - x[:, 2])[faces]], -1)
-    joints, weights = _smooth_across_hips(*transfer_weights(x, surface), faces, surface)
+    joints, weights = transfer_weights(x, surface)
+    joints, weights = _smooth_across_hips(_thigh_carried(joints, surface), weights, faces, surface)
     return _Piece(x, faces.astype(np.int64), uv, joints, weights)
+
+
+def _thigh_carried(joints: np.ndarray, surface: BodySurface) -> np.ndarray:
+    """``joints`` (N, K) with every bone below the thighs (shins, feet, toes) replaced by its
+    thigh: a skirt hangs from the hips and moves with the thighs; a bent knee must not drag its
+    hem back with the shin (the knee came out through the front, 15 cm, in a stride)."""
+    names, parents = surface.skeleton.bone_names, surface.skeleton.parents
+    carrier = np.arange(len(names))
+    for j in range(len(names)):  # parents come before children
+        parent = int(parents[j])
+        if parent >= 0 and (names[parent].startswith("upperleg02") or carrier[parent] != parent):
+            carrier[j] = carrier[parent]
+    return carrier[joints]
 
 
 def _finish(pieces: list[_Piece], thickness: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
