@@ -138,3 +138,16 @@ def test_colours_and_metals(fitted):
     red = fit_accessory("bracelet", surface, color=(255, 0, 0), layers=[surface.cloud], num_morphs=0)
     r, g, b, _ = red.materials["accessory_bracelet_metal"].base_color_factor
     assert r > 0.9 and g < 0.05 and b < 0.05
+
+
+def test_a_style_asked_for_is_built_whatever_the_seed(fitted):
+    surface, shirt, _ = fitted
+    layers = [surface.cloud, shirt.outer_surface]
+    for seed in (0, 1):
+        hoops = fit_accessory("earrings", surface, color=None, layers=layers, num_morphs=0, seed=seed, style="hoops")
+        studs = fit_accessory("earrings", surface, color=None, layers=layers, num_morphs=0, seed=seed, style="studs")
+        assert np.ptp(points(hoops)[:, 2]) > 2 * np.ptp(points(studs)[:, 2])  # a hoop hangs, a stud sits
+        pearls = fit_accessory("necklace", surface, color=None, layers=layers, num_morphs=0, seed=seed, style="pearls")
+        assert any("pearl" in name for name in pearls.materials)
+    with pytest.raises(ValueError, match="studs, hoops"):
+        fit_accessory("earrings", surface, color=None, layers=layers, num_morphs=0, style="clip-on")

@@ -99,6 +99,14 @@ def test_colour_and_pattern_come_from_the_attributes(parser, builtins):
     assert (selection.top.color, selection.top.pattern) == ("red", "plaid")
 
 
+def test_an_accessory_takes_the_style_and_colour_its_phrase_names(parser, builtins):
+    selection = match("a woman with gold hoop earrings, a pearl necklace and a silver watch", parser, builtins)
+    got = {c.asset.id: c.color for c in selection.accessories}
+    assert got == {"hoop_earrings": "gold", "pearl_necklace": None, "watch": "silver"}
+    plain = match("a woman with earrings", parser, builtins).accessories
+    assert [(c.asset.id, c.color) for c in plain] == [("earrings", None)]  # studs, the asset's own metal
+
+
 def studio(*entries: dict) -> Library:
     """The built-ins plus a studio library of Unreal-only assets (no files to check)."""
     extra = [Asset(f"studio/{e['id']}", AssetEntry.model_validate(

@@ -460,8 +460,12 @@ def _core_point(points: np.ndarray, surface: BodySurface, side: str, bottom_z: f
     return out
 
 
+#: kind -> the styles it comes in (the first is the default); the seed draws one when none is asked
+STYLES: dict[str, tuple[str, ...]] = {"earrings": ("studs", "hoops"), "necklace": ("chain", "pearls")}
+
+
 def fit_accessory(kind: str, surface: BodySurface, *, color: tuple[int, int, int] | None, layers: list[SurfaceCloud],
-                  num_morphs: int, seed: int = 0) -> FittedAsset:
+                  num_morphs: int, seed: int = 0, style: str | None = None) -> FittedAsset:
     """Accessory ``kind`` (one of :data:`KINDS`) fitted to this body.
 
     Args:
@@ -469,27 +473,31 @@ def fit_accessory(kind: str, surface: BodySurface, *, color: tuple[int, int, int
             watch, the cloth's for scarf, tie and backpack); None for the kind's default.
         layers: the skin's cloud, then the outer surfaces of the garments already fitted: what
             lies on the neck and torso keeps every vertex :data:`CLEARANCE` outside all of them.
-        num_morphs: the character's morph count; seed: picks studs or hoops, chain or pearls,
-            and the fabric noise.
+        num_morphs: the character's morph count; seed: the fabric noise, and studs or hoops,
+            chain or pearls when ``style`` (one of :data:`STYLES`) does not say.
 
     Returns a :class:`FittedAsset` (category "accessory", asset_id ``kind``) with one part per
     material, named ``accessory_{kind}_{role}``.
     """
     if kind not in KINDS:
         raise ValueError(f"unknown accessory {kind!r}; expected one of {KINDS}")
+    styles = STYLES.get(kind, ())
+    if style is not None and style not in styles:
+        raise ValueError(f"{kind} come in {', '.join(styles) or 'one style'}, not {style!r}")
+    second = style == styles[1] if style is not None else seed % 2 == 1  # hoops, pearls
     color = tuple(color) if color is not None else _DEFAULT_COLORS[kind]
     textures: dict[str, np.ndarray] = {}
     name = f"accessory_{kind}"
     rigid: str | None = None
     push: np.ndarray | None = None  # (N, 3) directions to push the merged vertices out of the layers along
     if kind == "earrings":
-        by_role = {"metal": _earrings(surface, hoops=seed % 2 == 1)}
+        by_role = {"metal": _earrings(surface, hoops=second)}
         materials = {"metal": metal_material(f"{name}_metal", color)}
         rigid = "head"
     elif kind == "necklace":
-        meshes, push = _necklace(surface, layers, pearls=seed % 2 == 1)
+        meshes, push = _necklace(surface, layers, pearls=second)
         by_role = {"metal": meshes}
-        materials = {"metal": plain_material(f"{name}_pearl", (236, 230, 218), 0.25) if seed % 2 == 1
+        materials = {"metal": plain_material(f"{name}_pearl", (236, 230, 218), 0.25) if second
                      else metal_material(f"{name}_metal", color)}
     elif kind == "watch":
         by_role = _watch(surface)

@@ -61,7 +61,9 @@ def fit_choice(choice: SlotChoice, surface: BodySurface, layers: list[SurfaceClo
     if kind == "accessory":
         from machcreator.assets.accessories import fit_accessory
 
-        return fit_accessory(name, surface, color=color, layers=layers, num_morphs=num_morphs, seed=seed)
+        name, _, style = name.partition(":")
+        return fit_accessory(name, surface, color=color, layers=layers, num_morphs=num_morphs, seed=seed,
+                             style=style or None)
     if kind == "glasses":
         from machcreator.assets.glasses import fit_glasses
 

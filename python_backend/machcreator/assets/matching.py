@@ -16,7 +16,8 @@ headwear, accessories), with three rules on top:
 3. **Seed fallback.** Nothing fits: the seed's resolved value's built-in asset; "none" and
    "barefoot" give nothing.
 
-Colours and fabric patterns come from the resolved attributes. The returned attributes record
+Colours and fabric patterns come from the resolved attributes; an accessory's from the colour
+said in its phrase ("a gold chain"). The returned attributes record
 what similarity chose, so the manifest and the geometry agree. Asset text embeddings are cached
 per encoder and library content, so a warm match costs one encoder call on a few phrases.
 """
@@ -66,6 +67,7 @@ _SEPARATORS = re.compile(
 _NEGATIONS = re.compile(r"\b(?:no|not|without|never|nor|neither|none|removed?)\b")
 _FILLER = frozenset("a an the his her their its my your some pair pairs of set one two very".split())
 _COLOR_WORDS = frozenset(w for c in COLORS for w in c.split("_")) | {"gray", "light", "dark", "bright", "pale"}
+_COLOR_NAMES = {c.replace("_", " "): c for c in COLORS}
 #: what people say about the body, not the outfit: a phrase closest to one of these matches no asset
 BODY_WORDS: tuple[str, ...] = (
     "hair", "long hair", "curly hair", "hairstyle", "ponytail", "braids", "bald head", "beard", "mustache",
@@ -131,14 +133,35 @@ def prompt_phrases(prompt: str) -> list[str]:
     >>> prompt_phrases("A man in a red parka, no hat, and worn-out kicks")
     ['man', 'parka', 'worn out kicks']
     """
+    return list(dict.fromkeys(phrase for phrase, _ in _chunks(prompt)))
+
+
+def phrase_colors(prompt: str) -> dict[str, str]:
+    """Phrase -> the :data:`COLORS` name said with it, for the phrases that have one (the parser
+    colours garments and hats; this colours what it has no attribute for: "gold hoop earrings").
+
+    >>> phrase_colors("a woman with gold hoop earrings and a silver watch")
+    {'hoop earrings': 'gold', 'watch': 'silver'}
+    """
+    return {phrase: color for phrase, color in _chunks(prompt) if color is not None}
+
+
+def _chunks(prompt: str) -> list[tuple[str, str | None]]:
+    """(phrase, colour or None) for each chunk of the prompt between separators."""
+    from machcreator.parsing.lexicon import COLOR_WORDS
+
     text = re.sub(r"[-_]", " ", prompt.lower().replace("’", "'"))
-    out: list[str] = []
+    out: list[tuple[str, str | None]] = []
     for chunk in _SEPARATORS.split(text):
         chunk = _NEGATIONS.split(chunk or "", maxsplit=1)[0]
-        words = [w for w in re.findall(r"[a-z0-9']+", chunk) if w not in _FILLER and w not in _COLOR_WORDS]
-        if words:
-            out.append(" ".join(words))
-    return list(dict.fromkeys(out))
+        all_words = re.findall(r"[a-z0-9']+", chunk)
+        words = [w for w in all_words if w not in _FILLER and w not in _COLOR_WORDS]
+        if not words:
+            continue
+        pairs = [" ".join(all_words[i:i + 2]) for i in range(len(all_words) - 1)]
+        said = [c for w in pairs + all_words if (c := _COLOR_NAMES.get(w) or COLOR_WORDS.get(w)) in COLORS]
+        out.append((" ".join(words), said[0] if said else None))
+    return out
 
 
 # --- embeddings, cached per encoder and library --------------------------------------------------
@@ -207,6 +230,7 @@ def match_assets(prompt: str, specified: Attributes, resolved: Attributes, libra
         threshold: the cosine similarity a phrase needs to pick an asset by itself.
     """
     phrases = prompt_phrases(prompt)
+    colors = phrase_colors(prompt)
     sims, body = similarity(phrases, library, encoder)
     categories = np.array([a.entry.category for a in library.assets])
     # each phrase speaks for one category: that of its best asset, unless a body word is closer
@@ -227,6 +251,8 @@ def match_assets(prompt: str, specified: Attributes, resolved: Attributes, libra
         asset = library.assets[index]
         color, pattern = _look(slot, asset, specified, attrs)
         phrase = phrases[phrase_row] if phrase_row >= 0 and score > 0 else None
+        if slot == "accessories" and phrase in colors:  # no attribute holds an accessory's colour
+            color = colors[phrase]
         return SlotChoice(slot, asset, why, float(score), color, pattern, phrase)  # type: ignore[arg-type]
 
     for slot in SLOTS:
@@ -282,13 +308,18 @@ def _accessories(library: Library, categories: np.ndarray, specified: Attributes
     out = [c for v in (attrs.accessories or [])
            if (c := _realising("accessories", "accessories", v, library, scores, rows, threshold, choice, why))]
     taken = {c.asset.id for c in out}
+    said = {c.phrase for c in out}  # a phrase names one item: "a pearl necklace" is no bracelet too
     values = list(attrs.accessories or [])
-    for i in np.flatnonzero(categories == "accessory"):
+    for i in sorted(np.flatnonzero(categories == "accessory"), key=lambda i: -scores[i]):  # best first
         asset = library.assets[i]
         value = asset.entry.attribute.get("accessories")
         if scores[i] < threshold or asset.id in taken or (value is not None and value in values):
             continue
-        out.append(choice("accessories", int(i), "similarity", scores[i], int(rows[i])))
+        hit = choice("accessories", int(i), "similarity", scores[i], int(rows[i]))
+        if hit.phrase in said:
+            continue
+        out.append(hit)
+        said.add(hit.phrase)
         taken.add(asset.id)
         if value is not None:
             values.append(value)

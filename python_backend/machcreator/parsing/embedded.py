@@ -584,6 +584,8 @@ def _modifier_sets(sp: Span, classes: list[str | None], prev_word: str) -> dict[
         if cls in table:
             return table[cls]
         if color is not None:
+            if cls == "accessory":
+                return {}  # no attribute: asset matching colours the item from its phrase
             sets = _color_sets(color, cls, sp.key)
             if sets is not None:
                 return sets

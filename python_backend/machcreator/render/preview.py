@@ -406,6 +406,13 @@ def shade(
     sky = 0.5 + 0.5 * normal[:, 2:3]
     ambient = _GROUND + (_SKY - _GROUND) * sky
     out += diffuse_albedo * ambient * occlusion[:, None]
+    # metals have no diffuse light: they show the sky and ground they mirror (blurred towards the
+    # normal as they roughen), or gold and silver render near black. A dielectric's 4% mirror
+    # term is left out, as the ambient has no such term for it either.
+    mirror = _unit(2.0 * (normal * to_eye).sum(1, keepdims=True) * normal - to_eye)
+    seen = _unit(mirror + (normal - mirror) * roughness[:, None])
+    env = _GROUND + (_SKY - _GROUND) * (0.5 + 0.5 * seen[:, 2:3])
+    out += (albedo * metallic[:, None]) * env * occlusion[:, None]
     return out.astype(np.float32)
 
 
