@@ -132,3 +132,10 @@ def test_new_garment_fields_validate():
     for bad in ("garments.top=jacket", "garments.outerwear_color=chartreuse", "garments.top_pattern=polka_dots"):
         with pytest.raises(AttributeOverrideError):
             apply_overrides(Attributes(), [bad])
+
+
+def test_teenage_boys_rarely_have_beards():
+    def bearded(age: float) -> int:
+        a = Attributes().with_value("body.gender", "male").with_value("body.age_years", age)
+        return sum(resolve(a, s).facial_hair.type not in ("none", "stubble") for s in range(60))
+    assert bearded(16.0) == 0 and bearded(40.0) > 10

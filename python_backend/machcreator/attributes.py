@@ -516,7 +516,10 @@ def resolve(attrs: Attributes, seed: int) -> Attributes:
     brow_age = -0.35 * float(np.clip((14.0 - age) / 8.0, 0.0, 1.0)) - 0.3 * float(np.clip((age - 60.0) / 30.0, 0.0, 1.0))
     fill("eyebrows.thickness", normal((0.25 if male else -0.3) + brow_age, 0.25))
     if male and age >= 16:
-        fill("facial_hair.type", choice(tuple(get_args(FacialHairType)), [5, 2, 0.5, 0.7, 1, 0.8, 0.2]))
+        # a teenager's beard is rare and thin: the styles grow in over 16-24
+        grown = float(np.clip((age - 16.0) / 8.0, 0.0, 1.0))
+        fill("facial_hair.type", choice(tuple(get_args(FacialHairType)),
+                                        [5, 2 * (0.5 + 0.5 * grown)] + [w * grown for w in (0.5, 0.7, 1, 0.8, 0.2)]))
     else:
         fill("facial_hair.type", "none")
     fill("facial_hair.color", brow_default)
