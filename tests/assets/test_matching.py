@@ -63,6 +63,8 @@ def test_top1_accuracy_on_the_prompt_set(parser, builtins, capsys):
         for m in misses:
             print("  miss:", m)
     assert np.mean(everything) >= 0.90
+    # and no slot hides behind the others (accessories once fell to 68% with the overall at 96%)
+    assert all(np.mean(h) >= 0.85 for h in hits.values()), {s: np.mean(h) for s, h in hits.items()}
 
 
 def test_an_explicit_attribute_wins_over_similarity(parser, builtins):

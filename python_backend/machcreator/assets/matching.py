@@ -308,7 +308,8 @@ def _accessories(library: Library, categories: np.ndarray, specified: Attributes
     out = [c for v in (attrs.accessories or [])
            if (c := _realising("accessories", "accessories", v, library, scores, rows, threshold, choice, why))]
     taken = {c.asset.id for c in out}
-    said = {c.phrase for c in out}  # a phrase names one item: "a pearl necklace" is no bracelet too
+    # a phrase names one item: "a pearl necklace" is no bracelet too
+    said = {c.phrase for c in out if c.score >= threshold}
     values = list(attrs.accessories or [])
     for i in sorted(np.flatnonzero(categories == "accessory"), key=lambda i: -scores[i]):  # best first
         asset = library.assets[i]
