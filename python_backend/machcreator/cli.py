@@ -265,11 +265,12 @@ def bench(
     runs: int = typer.Option(2, "--runs", min=1, max=20, help="Warm runs per prompt."),
     texture_size: int = typer.Option(2048, "--texture-size", min=64, max=4096),
     hair: bool = typer.Option(True, "--hair/--no-hair", help="Also time the hair stage alone per style."),
+    raster: bool = typer.Option(True, "--raster/--no-raster", help="Also time the differentiable rasteriser."),
 ) -> None:
     """Time every stage and measure peak RAM, cold (fresh process) and warm."""
     from machcreator.bench import run_bench
 
-    run_bench(prompts or None, runs=runs, texture_size=texture_size, console=out_console, hair=hair)
+    run_bench(prompts or None, runs=runs, texture_size=texture_size, console=out_console, hair=hair, raster=raster)
 
 
 @app.command("bench-service")
