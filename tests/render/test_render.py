@@ -285,3 +285,18 @@ def test_a_ball_casts_a_shadow_on_the_floor_below_the_key_light():
     assert (vis[[0, 1, 7, 8]] == 1.0).all()  # far from it: lit, and no self-shadowing acne
     tilted = key_light_visibility(scene, points, up, np.float32([0.6, 0.0, 0.8]), size=256)
     assert tilted[4] == 1.0 and tilted[2] == 0.0  # light from +X: the shadow falls towards -X
+
+
+def test_metals_mirror_the_surroundings_where_no_light_strikes_them():
+    """Gold has no diffuse term, yet it shows, tinted gold, on a surface turned away from the key
+    and fill lights: it reflects the sky and ground (without that it rendered black)."""
+    from machcreator.render.preview import shade
+    normal = np.array([[0.0, 1.0, -0.6]], np.float32)
+    normal /= np.linalg.norm(normal)  # facing away from the camera-side lights, tilted down
+    to_eye = np.array([[0.0, -0.2, 0.98]], np.float32)
+    to_eye /= np.linalg.norm(to_eye)
+    gold = np.array([[1.0, 0.77, 0.34]], np.float32)
+    args = dict(normal=normal, to_eye=to_eye, roughness=np.array([0.3], np.float32),
+                occlusion=np.ones(1, np.float32), skin=np.zeros(1, bool), light_dir=np.array([-0.6, -0.65, 0.5], np.float32))
+    metal = shade(gold, metallic=np.ones(1, np.float32), **args)[0]
+    assert metal.min() > 0.03 and metal[0] > metal[2] * 1.5

@@ -71,9 +71,7 @@ class BodySurface:
     def dense_weights(self, index: np.ndarray | None = None) -> np.ndarray:
         """(N, J) per-bone weights of the vertices ``index`` (all when None)."""
         j, w = (self.joints, self.weights) if index is None else (self.joints[index], self.weights[index])
-        out = np.zeros((j.shape[0], self.skeleton.num_joints), np.float64)
-        np.add.at(out, (np.arange(j.shape[0])[:, None], j), w)
-        return out
+        return dense_weights(j, w, self.skeleton.num_joints)
 
     def bone_mass(self, prefixes: tuple[str, ...]) -> np.ndarray:
         """(V,) summed weight of the bones whose names start with any of ``prefixes``."""
@@ -133,8 +131,9 @@ def push_out(points: np.ndarray, layers: list[SurfaceCloud], clearance: float | 
     """(N, 3) copy of ``points``, each moved out along the nearest layer normal until it is at
     least ``clearance`` (metres, scalar or (N,)) outside every layer. A layer further than
     ``reach_m`` from a point is left out for it, and so is a layer whose nearest vertex is on an
-    open edge the point lies past (see :attr:`SurfaceCloud.rim_out`). ``planes``: tangent planes per distance (see :meth:`SurfaceCloud.signed_distance`;
-    1 is enough, and much faster, for a million hair points)."""
+    open edge the point lies past (see :attr:`SurfaceCloud.rim_out`). ``planes``: tangent planes
+    per distance (see :meth:`SurfaceCloud.signed_distance`; 1 is enough, and much faster, for a
+    million hair points)."""
     x = np.array(points, dtype=np.float64)
     clearance = np.broadcast_to(np.asarray(clearance, dtype=np.float64), (len(x),))
     for _ in range(rounds):
@@ -229,6 +228,13 @@ def transfer_weights(points: np.ndarray, surface: BodySurface, k: int = 8) -> tu
     w /= w.sum(1, keepdims=True)
     dense = np.einsum("nk,nkj->nj", w, surface.dense_weights(i.reshape(-1)).reshape(i.shape[0], k, -1))
     return top_influences(dense)
+
+
+def dense_weights(joints: np.ndarray, weights: np.ndarray, num_joints: int) -> np.ndarray:
+    """(N, K) joints and weights -> (N, num_joints) float64 per-bone weights (repeats summed)."""
+    out = np.zeros((joints.shape[0], num_joints), np.float64)
+    np.add.at(out, (np.arange(joints.shape[0])[:, None], joints), weights)
+    return out
 
 
 def top_influences(dense: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -33,8 +33,8 @@ import numpy as np
 import scipy.sparse
 
 from machcreator.assets.fabrics import TILE_M, fabric_material
-from machcreator.assets.fitting import (BodySurface, FittedAsset, SurfaceCloud, asset_part, merge_meshes, push_out,
-                                        top_influences, transfer_weights, tube)
+from machcreator.assets.fitting import (BodySurface, FittedAsset, SurfaceCloud, asset_part, dense_weights, merge_meshes,
+                                        push_out, top_influences, transfer_weights, tube)
 from machcreator.character import Material
 from machcreator.render.surface import vertex_normals
 
@@ -400,13 +400,12 @@ def _smooth_across_hips(joints: np.ndarray, weights: np.ndarray, faces: np.ndarr
     """Smooth a cloth piece's weights where the hips and thighs move it, as a rigger smooths a
     garment's weights: a stride or a bent knee folds the skin at the groin and the buttocks, and
     cloth that copied each side of the crease is crossed by the skin of the other side (2.5 cm
-    deep before this, 7 mm after). Elsewhere (the armpit) the cloth keeps the skin's weights.
+    deep before this, at most 9 mm after). Elsewhere (the armpit) the cloth keeps the skin's weights.
 
     joints, weights: (N, 4) of the piece's vertices; faces: (F, 3) the piece's triangles.
     """
     n = len(joints)
-    dense = np.zeros((n, surface.skeleton.num_joints))
-    np.add.at(dense, (np.arange(n)[:, None], joints), weights)
+    dense = dense_weights(joints, weights, surface.skeleton.num_joints)
     hips = [i for i, name in enumerate(surface.skeleton.bone_names) if name.startswith(("upperleg", "pelvis"))]
     moving = dense[:, hips].sum(1) > 0.01
     lap = _laplacian(faces, n)

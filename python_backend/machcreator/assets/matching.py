@@ -229,8 +229,9 @@ def match_assets(prompt: str, specified: Attributes, resolved: Attributes, libra
         library: built-ins and user assets; encoder: embeds phrases and asset texts.
         threshold: the cosine similarity a phrase needs to pick an asset by itself.
     """
-    phrases = prompt_phrases(prompt)
-    colors = phrase_colors(prompt)
+    chunks = _chunks(prompt)
+    phrases = list(dict.fromkeys(phrase for phrase, _ in chunks))
+    colors = {phrase: color for phrase, color in chunks if color is not None}
     sims, body = similarity(phrases, library, encoder)
     categories = np.array([a.entry.category for a in library.assets])
     # each phrase speaks for one category: that of its best asset, unless a body word is closer
