@@ -30,7 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from machcreator.attributes import Attributes, apply_overrides, resolve
 from machcreator.character import Character
-from machcreator.body.shape_table import anny_parameters
+from machcreator.body.shape_table import anny_parameters, derived_levels
 
 #: progress(stage, fraction 0..1 of the whole job, message), told as each stage starts
 ProgressFn = Callable[[str, float, str], None]
@@ -41,6 +41,7 @@ StageFinishedFn = Callable[[str, float, bool], None]
 #: fraction every front end shows (CLI, service events, editor).
 STAGES: tuple[tuple[str, float], ...] = (
     ("parse", 0.05),
+    ("photo", 0.01),
     ("attributes", 0.01),
     ("geometry", 0.19),
     ("hair", 0.15),
@@ -87,6 +88,10 @@ class GenerateRequest(BaseModel):
     #: the text encoder matching prompts to assets: the shipped MiniLM, or CLIP from local weights
     asset_encoder: Literal["minilm", "clip"] = "minilm"
     asset_encoder_options: dict[str, Any] = Field(default_factory=dict, description='{"model_dir": ...} for clip')
+    #: a frontal portrait (JPEG or PNG file) the head is fitted to; the prompt makes the rest
+    photo: str | None = Field(None, description="path of a JPEG or PNG portrait the head is fitted to")
+    #: with several faces in the photo, fit the largest instead of refusing
+    photo_largest_face: bool = False
 
 
 @dataclass
@@ -103,12 +108,15 @@ class GenerationResult:
     timings_s: dict[str, float] = field(default_factory=dict)
     #: the matched assets, one manifest entry each (see machcreator.assets.matching)
     assets: list[dict] = field(default_factory=list)
+    #: with a photo: the photo beside the fitted head (H, W, 3) uint8, and what the fit measured
+    photo_preview: np.ndarray | None = None
+    photo_report: dict[str, Any] | None = None
 
 
 class StageCache:
     """A small in-memory LRU of stage outputs keyed by a hash of their inputs."""
 
-    def __init__(self, max_entries: int = 16) -> None:  # two runs of eight stage outputs
+    def __init__(self, max_entries: int = 24) -> None:  # two runs of twelve stage outputs (a photo adds four)
         self.max_entries = max_entries
         self._items: OrderedDict[str, Any] = OrderedDict()
         self.hits = 0
@@ -144,11 +152,13 @@ class Pipeline:
     """
 
     def __init__(self, progress: ProgressFn | None = None, anny_cache_dir: str | None = None,
-                 hair_cache_dir: str | None = None, stage_finished: StageFinishedFn | None = None) -> None:
+                 hair_cache_dir: str | None = None, stage_finished: StageFinishedFn | None = None,
+                 photo_cache_dir: str | None = None) -> None:
         self.progress: ProgressFn = progress or (lambda stage, frac, msg: None)
         self.stage_finished: StageFinishedFn = stage_finished or (lambda stage, seconds, reused: None)
         self.anny_cache_dir = anny_cache_dir
         self.hair_cache_dir = hair_cache_dir
+        self.photo_cache_dir = photo_cache_dir
         self.cache = StageCache()
         self._parsers: dict[str, Any] = {}
         self._encoders: dict[str, Any] = {}
@@ -181,6 +191,14 @@ class Pipeline:
             self._encoders[key] = get_encoder(name, options)
         return self._encoders[key]
 
+    def landmark_detector(self) -> Any:
+        """The face landmark detector of the photo path (MediaPipe's face mesh, loaded once)."""
+        if "landmarks" not in self._encoders:
+            from machcreator.photo.landmarks import MediaPipeFaceMesh
+
+            self._encoders["landmarks"] = MediaPipeFaceMesh()
+        return self._encoders["landmarks"]
+
     def warm_up(self) -> None:
         """Load the template and the embedded parser's encoder (slow once per process)."""
         self.template()
@@ -204,6 +222,11 @@ class Pipeline:
         # decide whether a user may ask for that; the CLI asks for a prompt or --set)
         prompt = check_prompt(request.prompt) if request.prompt else ""
         apply_overrides(Attributes(), request.overrides)
+        photo = None
+        if request.photo is not None:
+            from machcreator.photo.image import load_photo
+
+            photo = load_photo(request.photo)
 
         # models load once per process, outside the timed stages (the very first run also builds
         # anny's template cache, ~100 s, and says so through the progress callback)
@@ -219,17 +242,41 @@ class Pipeline:
             else:
                 specified, unknown, warnings = Attributes(), [], []
 
-        # 3. overrides win over the prompt; the seed fills everything left unspecified
+        # 3. the photo: the face found and cropped, the colours it shows (skin, hair, brows)
+        with self._stage("photo", timings, "Finding the face in the photo"):
+            crop, photo_inputs = None, None
+            if photo is not None:
+                from machcreator.photo.appearance import photo_appearance
+                from machcreator.photo.head import face_crop
+
+                photo_inputs = {"photo": hashlib.sha256(photo.rgb.tobytes()).hexdigest(),
+                                "shape": photo.rgb.shape, "largest": request.photo_largest_face}
+                crop = self.cache.get_or_run("photo", photo_inputs, lambda: face_crop(
+                    photo, self.landmark_detector(), largest=request.photo_largest_face))
+                appearance = self.cache.get_or_run("appearance", photo_inputs, lambda: photo_appearance(crop))
+
+        # 4. overrides win over the prompt, the prompt over the photo; the seed fills the rest
         with self._stage("attributes", timings, "Completing attributes from the seed"):
             specified = apply_overrides(specified, request.overrides)
+            if crop is not None:
+                from machcreator.photo.appearance import photo_overrides
+
+                specified = apply_overrides(specified, photo_overrides(specified, appearance))
             resolved = resolve(specified, request.seed)
             attrs_json = resolved.model_dump(mode="json")
 
-        # 4. geometry: template body and face shaped by the attributes (§2.2, embedded: anny)
-        with self._stage("geometry", timings, "Shaping body and face"):
+        # 5. geometry: template body and face shaped by the attributes (§2.2, embedded: anny);
+        # with a photo, the head fitted to it (landmarks, anny's face space, the UV position map)
+        with self._stage("geometry", timings, "Shaping body and face" if crop is None else "Fitting the head to the photo"):
             # the geometry reads only anny's parameters: an edit that leaves them alone reuses it
             geometry_inputs = dataclasses.asdict(anny_parameters(resolved))
-            base = self.cache.get_or_run("geometry", geometry_inputs, lambda: build_geometry(resolved, model=model))
+            head_fit = None
+            if crop is not None:
+                geometry_inputs |= {"photo": photo_inputs, "ageing": derived_levels(resolved)["ageing"]}
+                head_fit, correspondence = self.cache.get_or_run("head_fit", geometry_inputs, lambda: self._fit_head(
+                    crop, resolved, model))
+            base = self.cache.get_or_run("geometry", geometry_inputs, lambda: build_geometry(
+                resolved, model=model, head=head_fit.shape if head_fit is not None else None))
 
         # 5. hair: strand grooms grown on the head (Mach's strand hair)
         with self._stage("hair", timings, "Growing hair, brows, lashes and beard"):
@@ -270,6 +317,13 @@ class Pipeline:
                 "textures", texture_inputs,
                 lambda: make_textures(base, resolved, request.seed, size=request.texture_size),
             )
+            head_texture = None
+            if head_fit is not None:  # the photo's albedo, delit and completed with the procedural skin
+                from machcreator.photo.head_texture import head_texture as fit_head_texture
+
+                head_texture = self.cache.get_or_run("head_texture", texture_inputs, lambda: fit_head_texture(
+                    base, head_fit, correspondence, textures["head_albedo"]))
+                textures = dict(textures) | {"head_albedo": head_texture.albedo}
             character = Character(
                 skeleton=base.skeleton, parts=base.parts + [part for part, _, _ in cards],
                 materials=base.materials | {m.name: m for _, m, _ in cards},
@@ -281,11 +335,34 @@ class Pipeline:
         # 9. preview: body, head front, three-quarter and back, strands drawn over the skin
         with self._stage("preview", timings, "Rendering the preview"):
             preview = render_preview(character, size=request.preview_size)
+            photo_preview = photo_report = None
+            if head_fit is not None:
+                from machcreator.photo.report import photo_comparison, photo_report as report
+
+                photo_preview = photo_comparison(character, head_fit, head_texture, request.preview_size)
+                photo_report = report(head_fit, head_texture)
 
         return GenerationResult(
             request=request, attributes=specified, resolved=resolved, character=character,
             preview=preview, unknown_words=unknown, warnings=warnings, timings_s=timings, assets=asset_report,
+            photo_preview=photo_preview, photo_report=photo_report,
         )
+
+    def _fit_head(self, crop: Any, resolved: Attributes, model: Any) -> tuple[Any, Any]:
+        """The head fitted to the photo's face crop, and the template's landmark correspondence."""
+        from machcreator.body.geometry import build_geometry, character_from_body, shaped_body
+        from machcreator.photo.correspondence import cached_correspondence, default_cache_dir
+        from machcreator.photo.head import fit_head
+
+        template = build_geometry(resolved, model=model)
+        correspondence = cached_correspondence(template, self.landmark_detector(),
+                                               self.photo_cache_dir or default_cache_dir())
+
+        def build(parameters: Any) -> tuple[Any, Character]:
+            body = shaped_body(model, resolved, parameters)
+            return body, character_from_body(body)
+
+        return fit_head(crop, model, anny_parameters(resolved), build, correspondence), correspondence
 
     def write(self, result: GenerationResult, out_dir: Any, *, force: bool = False) -> Any:
         """The last stage: write ``result`` as a package folder (atomically); returns its manifest."""

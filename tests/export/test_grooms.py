@@ -286,7 +286,7 @@ def groomed_package(fisherman_result, tmp_path_factory):
 
 def test_package_lists_grooms_with_counts_and_unreal_settings(groomed_package):
     m = read_manifest(groomed_package)
-    assert m.format_version == "1.1"
+    assert m.format_version == "1.2"
     roles = {f.path: (f.role, f.media_type) for f in m.files}
     assert roles["grooms/scalp.abc"] == ("groom", "application/octet-stream")
     assert roles["grooms/eyebrows.usdc"][0] == "groom_usd"

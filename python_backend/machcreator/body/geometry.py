@@ -10,7 +10,9 @@ computed on the welded template, so nothing shows a seam in shading.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -22,7 +24,7 @@ from machcreator.character import Character, Material, MeshPart, ShapedBody
 from machcreator.body.ageing import age_soft_tissue
 from machcreator.body.eyes import eye_uvs, eyeball_frames
 from machcreator.body.mouth import build_teeth
-from machcreator.body.shape_table import anny_parameters, derived_levels
+from machcreator.body.shape_table import AnnyParameters, anny_parameters, derived_levels
 from machcreator.body.template import load_anny, shape_body
 from machcreator.render.surface import vertex_normals
 
@@ -73,18 +75,44 @@ MATERIALS: dict[str, Material] = {
 }
 
 
+@dataclass
+class HeadShape:
+    """A head fitted to a photo (:mod:`machcreator.photo.head`), as the geometry stage applies it.
+
+    parameters: anny's parameters with the fitted face's local changes (they replace the
+    prompt's); offsets: (V, 3) float32 metres added to anny's shaped mesh (zero off the head,
+    fading out at the neck; eyeballs and tongue moved with their cavities).
+    """
+
+    parameters: AnnyParameters
+    offsets: np.ndarray
+
+
 def build_geometry(attrs: Attributes, *, model: "anny.Anny | None" = None,
-                   progress: Callable[[str], None] | None = None) -> Character:
+                   progress: Callable[[str], None] | None = None, head: HeadShape | None = None) -> Character:
     """The character's skinned, morphable mesh parts for resolved attributes (no textures).
 
     Args:
         attrs: resolved attributes (every geometry field specified).
         model: anny from :func:`machcreator.body.template.load_anny` (loaded here if None).
         progress: told about the one-off anny cache build, if it happens.
+        head: a head fitted to a photo, in place of the face the attributes describe.
     """
     model = model if model is not None else load_anny(progress=progress)
-    body = shape_body(model, anny_parameters(attrs))
-    body = age_soft_tissue(body, body_landmarks(body), derived_levels(attrs)["ageing"])
+    body = shaped_body(model, attrs, head.parameters if head is not None else None)
+    if head is not None:
+        body = dataclasses.replace(body, positions=body.positions + head.offsets)
+    return character_from_body(body)
+
+
+def shaped_body(model: "anny.Anny", attrs: Attributes, parameters: AnnyParameters | None = None) -> ShapedBody:
+    """anny shaped by ``parameters`` (default: the attributes' own) with the attributes' ageing."""
+    body = shape_body(model, parameters if parameters is not None else anny_parameters(attrs))
+    return age_soft_tissue(body, body_landmarks(body), derived_levels(attrs)["ageing"])
+
+
+def character_from_body(body: ShapedBody) -> Character:
+    """The parts (head, body, eyes, tongue, teeth) cut and built from a shaped body."""
     normals = vertex_normals(body.positions.astype(np.float64), body.faces).astype(np.float32)
     landmarks = body_landmarks(body)
     parts = [

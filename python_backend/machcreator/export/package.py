@@ -9,6 +9,8 @@ Layout (all paths relative to the package folder, never outside it)::
                              Alembic curves after Epic's groom spec, centimetres, Y-up, facing +Z
     grooms/<name>.usdc       the same groom as USD BasisCurves (Blender, USD tools)
     preview.png              body front, head front, three-quarter and back, strands drawn
+    preview_photo.png        with a photo: its face crop, the fitted head over it, the head as
+                             packaged and bare (the manifest's ``photo`` says how well it fit)
 
 The writer is the only code that touches the output folder. It writes into a temporary sibling
 folder and renames it into place, so a failure leaves nothing half-written.
@@ -37,11 +39,13 @@ from machcreator.errors import OutputError, PackageError
 from machcreator.files import relative_member, sha256_file
 
 FORMAT_NAME = "machcreator.character-package"
-#: 1.1: grooms (grooms/*.abc and *.usdc, the manifest's ``grooms`` list)
-FORMAT_VERSION = "1.1"
+#: 1.1: grooms (grooms/*.abc and *.usdc, the manifest's ``grooms`` list); 1.2: a head fitted
+#: to a photo (preview_photo.png, the manifest's ``photo``)
+FORMAT_VERSION = "1.2"
 MANIFEST = "manifest.json"
 GLB = "character.glb"
 PREVIEW = "preview.png"
+PHOTO_PREVIEW = "preview_photo.png"
 GROOMS = "grooms"
 #: IANA registers neither Alembic nor binary USD (only model/vnd.usda and model/vnd.usdz+zip)
 GROOM_MEDIA_TYPE = "application/octet-stream"
@@ -117,6 +121,9 @@ class Manifest(BaseModel):
     #: matched garments, glasses, headwear, shoes and accessories: what, from which library, why;
     #: entries with ``unreal_asset`` are studio Unreal assets for the editor scripts to reference
     assets: list[dict[str, Any]] = Field(default_factory=list)
+    #: with a photo: the face crop, the landmark reprojection error (pixels at 512²), the
+    #: re-render's PSNR inside the face, the shading spread before and after delighting
+    photo: dict[str, Any] | None = None
 
 
 def _versions() -> dict[str, str]:
@@ -202,6 +209,9 @@ def write_package(result: Any, out_dir: Path, *, force: bool = False) -> Manifes
         (tmp / "textures").mkdir()
         uris = {key: f"textures/{key}.png" for key in sorted(result.character.textures)}
         images = {rel: result.character.textures[key] for key, rel in uris.items()} | {PREVIEW: result.preview}
+        photo_preview = result.photo_preview
+        if photo_preview is not None:
+            images[PHOTO_PREVIEW] = photo_preview
         grooms = [(g, groom_entry(g)) for g in result.character.grooms]
         names = [entry.name for _, entry in grooms]
         if len(set(names)) != len(names):
@@ -225,6 +235,8 @@ def write_package(result: Any, out_dir: Path, *, force: bool = False) -> Manifes
             add(entry.files.abc, "groom", GROOM_MEDIA_TYPE)
             add(entry.files.usd, "groom_usd", GROOM_MEDIA_TYPE)
         add(PREVIEW, "preview", "image/png")
+        if photo_preview is not None:
+            add(PHOTO_PREVIEW, "preview", "image/png")
 
         ch = result.character
         manifest = Manifest(
@@ -247,6 +259,7 @@ def write_package(result: Any, out_dir: Path, *, force: bool = False) -> Manifes
             files=files,
             grooms=[entry for _, entry in grooms],
             assets=list(result.assets),
+            photo=result.photo_report,
         )
         (tmp / MANIFEST).write_text(manifest.model_dump_json(indent=2) + "\n")
         _swap_into_place(tmp, out_dir)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +26,8 @@ from machcreator.render.raster import rasterize
 
 #: the render the detector looks at, pixels a side
 RENDER_PX = 512
+#: the skin texture painted for that render when the character has none yet, texels a side
+PAINT_PX = 512
 
 
 @dataclass(frozen=True)
@@ -53,6 +56,14 @@ class Correspondence:
         return out
 
 
+#: where correspondences are cached unless told otherwise
+CACHE_ENV = "MACH_PHOTO_CACHE"
+
+
+def default_cache_dir() -> Path:
+    return Path(os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "machcreator" / "photo")
+
+
 def topology_key(head_faces: np.ndarray, num_vertices: int) -> str:
     """A short hash of the head mesh's connectivity (positions do not matter)."""
     digest = hashlib.sha256(np.ascontiguousarray(head_faces, np.int64).tobytes())
@@ -69,9 +80,16 @@ def find_correspondence(character: Character, detector: LandmarkDetector, size: 
     """Render the head from the front, detect landmarks and trace each to its head triangle."""
     head = character.part("head")
     camera = front_camera(character, size)
-    # the face as a detector expects it: no hair, brows or lashes strands hiding it
+    # the face as a detector expects it: no hair, brows or lashes strands hiding it; skin, eyes
+    # and teeth painted (a bare geometry stage's character has no textures yet)
+    textures = character.textures
+    if "head_albedo" not in textures:
+        from machcreator.attributes import Attributes, resolve
+        from machcreator.skin.textures import make_textures
+
+        textures = make_textures(character, resolve(Attributes(), 0), 0, size=PAINT_PX)
     bare = dataclasses.replace(character, parts=[p for p in character.parts if p.name in ("head", "eyes", "teeth")],
-                               grooms=[])
+                               grooms=[], textures=textures)
     image = render(bare, camera)
     try:
         face = find_face(image, detector, label="the template render")

@@ -22,6 +22,7 @@ scale ambiguity): the landmarks are reached, the shape is not yet trustworthy.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -102,7 +103,7 @@ def fit_geometry(positions: np.ndarray, faces: np.ndarray, uvs: np.ndarray, corr
     rvec0 = torch.tensor(_log_rotation(camera.rotation), dtype=dtype)
     rvec = rvec0.clone().requires_grad_(config.fit_camera)
     tvec = torch.tensor(camera.translation, dtype=dtype).requires_grad_(config.fit_camera)
-    focal, centre = camera.focal_px, torch.tensor([camera.width / 2, camera.height / 2], dtype=dtype)
+    focal, centre = camera.focal_px, torch.tensor(camera.centre, dtype=dtype)
     params = [dmap] + ([rvec, tvec] if config.fit_camera else [])
     optimiser = torch.optim.Adam(params, lr=config.lr)
 
@@ -132,7 +133,7 @@ def fit_geometry(positions: np.ndarray, faces: np.ndarray, uvs: np.ndarray, corr
         x = x0 + displaced()
         error = float(reprojection(x).norm(dim=1).mean())
         rotation = _rodrigues(rvec).numpy()
-    fitted_camera = PhotoCamera(rotation, tvec.detach().numpy().copy(), camera.focal_px, camera.width, camera.height)
+    fitted_camera = dataclasses.replace(camera, rotation=rotation, translation=tvec.detach().numpy().copy())
     return GeometryFit(positions=x.numpy(), camera=fitted_camera, error_px=error, initial_error_px=initial)
 
 

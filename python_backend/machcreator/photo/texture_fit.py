@@ -6,7 +6,8 @@ knows its UV and how squarely it faces the camera. The texture T minimises
     Σ_p w_p ‖T(uv_p) − I_p‖₁ / Σ_p w_p  +  λ · TV(T)
 
 at each size in turn (32, 128, 512, 1024 by default), each level starting from the previous one
-upsampled; ``w_p`` is the cosine between the surface normal and the view direction, so grazing
+upsampled, with every texel a pixel lands in set to the weighted mean of those pixels (the
+optimum without TV, so a few steps finish each level); ``w_p`` is the cosine between the surface normal and the view direction, so grazing
 pixels (stretched over many texels) count less. Texels no pixel sees keep the coarser level's
 colour and get a visibility of 0, for completion to replace.
 """
@@ -27,7 +28,7 @@ class TextureFitConfig:
     units); tv_weight: λ of the total variation term (the paper's 0.01)."""
 
     sizes: tuple[int, ...] = (32, 128, 512, 1024)
-    steps: tuple[int, ...] = (80, 60, 40, 20)
+    steps: tuple[int, ...] = (40, 30, 20, 10)
     lr: float = 0.05
     tv_weight: float = 0.01
 
@@ -62,7 +63,8 @@ def fit_texture(image: torch.Tensor, frags: Fragments, uv: torch.Tensor, facing:
     texture = target.mean(0)[:, None, None].expand(3, config.sizes[0], config.sizes[0]).clone()
     for size, steps in zip(config.sizes, config.steps):
         texture = F.interpolate(texture[None], size=(size, size), mode="bilinear", align_corners=False)[0]
-        texture = texture.detach().requires_grad_(True)
+        mean, hit = _splat(coords[0, 0], target, weight, size)
+        texture = torch.where(hit, mean, texture).detach().requires_grad_(True)
         optimiser = torch.optim.Adam([texture], lr=config.lr)
         for _ in range(steps):
             optimiser.zero_grad()
@@ -75,10 +77,22 @@ def fit_texture(image: torch.Tensor, frags: Fragments, uv: torch.Tensor, facing:
     return texture.permute(1, 2, 0), _visibility(coords[0, 0], weight, config.sizes[-1])
 
 
+def _splat(uv: torch.Tensor, colour: torch.Tensor, weight: torch.Tensor, size: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(3, size, size) the ``weight``-ed mean colour of the pixels landing in each texel, and
+    (size, size) bool where any did."""
+    ij = (uv.clamp(0, 1 - 1e-6) * size).long()
+    flat = ij[:, 1] * size + ij[:, 0]
+    total = torch.zeros(size * size, 3, dtype=colour.dtype, device=colour.device).index_add_(0, flat, colour * weight[:, None])
+    norm = torch.zeros(size * size, dtype=colour.dtype, device=colour.device).index_add_(0, flat, weight)
+    hit = norm > 0
+    mean = total / norm.clamp(min=1e-12)[:, None]
+    return mean.T.reshape(3, size, size), hit.reshape(size, size)
+
+
 def _visibility(uv: torch.Tensor, weight: torch.Tensor, size: int) -> torch.Tensor:
     """(size, size): the best facing of any pixel landing in each texel (0 where none did)."""
     ij = (uv.clamp(0, 1 - 1e-6) * size).long()
     flat = ij[:, 1] * size + ij[:, 0]
-    out = torch.zeros(size * size, dtype=weight.dtype)
+    out = torch.zeros(size * size, dtype=weight.dtype, device=weight.device)
     out.scatter_reduce_(0, flat, weight, reduce="amax")
     return out.reshape(size, size)
