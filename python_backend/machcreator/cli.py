@@ -94,8 +94,10 @@ def generate(
     asset_library: Optional[list[Path]] = LibraryOption,
     asset_encoder: str = typer.Option("minilm", "--asset-encoder", help="minilm (shipped) | clip (local weights: --clip-model-dir)."),
     clip_model_dir: Optional[Path] = typer.Option(None, "--clip-model-dir", help="Local CLIP text tower (Hugging Face layout) for --asset-encoder clip."),
+    image: Optional[Path] = typer.Option(None, "--image", help="A frontal portrait (JPEG/PNG): the head is fitted to it, the prompt makes the rest."),
+    largest_face: bool = typer.Option(False, "--largest-face", help="With several faces in --image, fit the largest instead of refusing."),
 ) -> None:
-    """Generate a character package from a prompt."""
+    """Generate a character package from a prompt, or from a portrait and a prompt."""
     from machcreator.attributes import Attributes, apply_overrides
     from machcreator.export.package import check_output_dir
     from machcreator.parsing import check_prompt
@@ -104,14 +106,19 @@ def generate(
     overrides = list(set_ or [])
     # every input check happens before any slow work, so bad input costs nothing
     text = _read_prompt(prompt, prompt_file)
-    clean = check_prompt(text) if (text or not overrides) else ""
+    clean = check_prompt(text) if (text or not (overrides or image)) else ""
     apply_overrides(Attributes(), overrides)
     check_output_dir(output, force)
+    if image is not None:
+        from machcreator.photo.image import load_photo
+
+        load_photo(image)  # a corrupt or hostile file is refused here, before any slow work
     request = GenerateRequest(
         prompt=clean, seed=seed, overrides=overrides, parser=parser,
         parser_options=_parser_options(parser, llm_model_dir, llm_url, llm_model), texture_size=texture_size,
         hair_detail=hair_detail, asset_libraries=[str(p) for p in asset_library or []], asset_encoder=asset_encoder,
         asset_encoder_options={"model_dir": str(clip_model_dir)} if clip_model_dir else {},
+        photo=str(image.expanduser().absolute()) if image is not None else None, photo_largest_face=largest_face,
     )
     with _progress_reporter() as progress:
         pipe = Pipeline(progress=progress, anny_cache_dir=str(anny_cache) if anny_cache else None)

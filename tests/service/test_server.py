@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import threading
 import time
 import uuid
@@ -190,17 +191,33 @@ def test_a_random_batch_spreads_gender_and_age_as_asked(server):
     assert [j["request"]["seed"] for j in batch["jobs"]] == [40, 41, 42, 43]
 
 
-def test_photos_are_checked_and_the_missing_photo_path_says_so(server):
+def test_a_corrupt_photo_is_refused_and_a_faceless_one_fails_its_job_saying_why(server):
     buf = io.BytesIO()
-    Image.fromarray(np.full((64, 64, 3), 128, np.uint8)).save(buf, format="PNG")
+    Image.fromarray(np.full((256, 256, 3), 128, np.uint8)).save(buf, format="PNG")
     with server.client() as c:
+        assert c.hello()["capabilities"]["photo"] is True
         with pytest.raises(RequestFailed) as err:
             c.generate("a man", photo=b"\x89PNG not really")
         assert (err.value.code, err.value.field) == ("bad_request", "photo")
-        with pytest.raises(RequestFailed) as err:
-            c.generate("a man", photo=buf.getvalue())
-        assert (err.value.code, err.value.field) == ("unsupported", "photo")
-        assert c.hello()["capabilities"]["photo"] is False
+        job = c.wait(c.generate("a man", photo=buf.getvalue(), **SMALL), timeout_s=300)
+    assert job["state"] == "failed" and "no face found" in job["error"], job
+
+
+def test_a_portrait_makes_the_head_and_an_edit_keeps_it(server, tmp_path):
+    from skimage import data
+
+    buf = io.BytesIO()
+    Image.fromarray(data.astronaut()).save(buf, format="PNG")
+    with server.client() as c:
+        job_id = c.generate("", photo=buf.getvalue(), **SMALL)  # the photo alone is enough
+        assert c.wait(job_id, timeout_s=300)["state"] == "done"
+        edit_id = c.edit(job_id, ["hair.color=black"])
+        assert c.wait(edit_id, timeout_s=300)["state"] == "done"
+        out = c.fetch(edit_id, tmp_path / "pkg")
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["photo"]["reprojection_error_px"]["final"] <= 2.5
+    assert manifest["attributes"]["hair"]["color"] == "black"  # the edit wins over the photo's colour
+    assert (out / "preview_photo.png").is_file()
 
 
 def test_editor_poll_returns_at_once_and_delivers_every_event(server):

@@ -44,6 +44,7 @@ class Options(BaseModel):
     texture_size: int = Field(2048, ge=64, le=MAX_TEXTURE_SIZE)
     preview_size: int = Field(512, ge=64, le=2048)
     hair_detail: float = Field(1.0, ge=0.05, le=1.0)
+    largest_face: bool = Field(False, description="with a photo of several faces, fit the largest instead of refusing")
 
 
 class Hello(_Message):

@@ -18,6 +18,7 @@ from __future__ import annotations
 import fcntl
 import ipaddress
 import json
+import os
 import logging
 import shutil
 import signal
@@ -115,6 +116,9 @@ class Server:
         self.data = Path(config.data_dir).expanduser().absolute()
         self.jobs_dir = self.data / "jobs"
         self.jobs_dir.mkdir(parents=True, exist_ok=True)
+        # photos by content (an edit of a photo job reuses its parent's), swept with the jobs
+        self.photos_dir = self.data / "photos"
+        self.photos_dir.mkdir(exist_ok=True)
         self._lock = open(self.data / "server.lock", "w")
         try:
             fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -352,6 +356,18 @@ class Server:
     def _package_dir(self, job_id: str) -> Path:
         return self._job_dir(job_id) / "package"
 
+    def _store_photo(self, blob: bytes) -> str:
+        """Keep a checked photo for its job (and its edits) under its content hash; its path."""
+        import hashlib
+
+        path = self.photos_dir / f"{hashlib.sha256(blob).hexdigest()}.img"
+        if not path.is_file():
+            tmp = path.with_suffix(f".{os.getpid()}.partial")
+            tmp.write_bytes(blob)
+            tmp.replace(path)
+        path.touch()
+        return str(path)
+
     def _clean_job_dir(self, job_id: str) -> None:
         self.file_lists.pop(job_id, None)
         shutil.rmtree(self._job_dir(job_id), ignore_errors=True)
@@ -409,7 +425,7 @@ class Server:
         return {"protocol": P.PROTOCOL_VERSION, "server": f"MachCreator {__version__}", "client": client,
                 "capabilities": {
                     "parsers": sorted(self.config.parsers), "hair_styles": sorted(STYLES), "assets": [],
-                    "photo": False, "stages": list(STAGE_NAMES), "curve": self.auth is not None,
+                    "photo": True, "stages": list(STAGE_NAMES), "curve": self.auth is not None,
                     "workers": self.config.workers,
                     "limits": {"max_frame_bytes": P.MAX_FRAME_BYTES, "max_header_bytes": P.MAX_HEADER_BYTES,
                                "max_photo_bytes": P.MAX_PHOTO_BYTES, "max_chunk_bytes": P.MAX_CHUNK_BYTES,
@@ -418,7 +434,7 @@ class Server:
 
     # generate / edit / batch: checked completely before anything is queued
     def _request(self, prompt: str, seed: int, overrides: list[str], options: Options,
-                 random: bool = False) -> dict[str, Any]:
+                 random: bool = False, photo: str | None = None) -> dict[str, Any]:
         """A checked ``GenerateRequest``; only a random character may come without prompt or overrides."""
         from machcreator.attributes import Attributes, apply_overrides
         from machcreator.parsing import check_prompt
@@ -428,7 +444,7 @@ class Server:
             raise P.ProtocolError("unsupported", f"parser {options.parser!r} is not configured on this server "
                                   f"(available: {', '.join(sorted(self.config.parsers))})", "options.parser")
         try:
-            clean = check_prompt(prompt) if (prompt or not (overrides or random)) else ""
+            clean = check_prompt(prompt) if (prompt or not (overrides or random or photo)) else ""
         except MachError as exc:
             raise P.ProtocolError("bad_prompt", str(exc), "prompt") from None
         try:
@@ -438,7 +454,8 @@ class Server:
         return GenerateRequest(prompt=clean, seed=seed, overrides=overrides, parser=options.parser,
                                parser_options=self.config.parsers[options.parser],
                                texture_size=options.texture_size, preview_size=options.preview_size,
-                               hair_detail=options.hair_detail).model_dump(mode="json")
+                               hair_detail=options.hair_detail, photo=photo,
+                               photo_largest_face=options.largest_face).model_dump(mode="json")
 
     def _admit(self, client: str, n: int) -> None:
         if self.stopping:
@@ -459,9 +476,8 @@ class Server:
                 raise P.ProtocolError("too_large", f"the photo is {len(blob)} bytes; the limit is {P.MAX_PHOTO_BYTES}",
                                       "photo")
             check_photo(blob)
-            raise P.ProtocolError("unsupported", "this server cannot make a head from a photo yet "
-                                  "(capabilities.photo is false); send a prompt instead", "photo")
-        request = self._request(req.prompt, req.seed, list(req.overrides), req.options)
+        photo = self._store_photo(blob) if blob is not None else None
+        request = self._request(req.prompt, req.seed, list(req.overrides), req.options, photo=photo)
         self._admit(client, 1)
         job = self.store.add_job(client, request, token=req.token)
         log.info("job queued", extra={"job_id": job.job_id, "client": client})
@@ -476,9 +492,16 @@ class Server:
             raise P.ProtocolError("conflict", f"job {parent.job_id} is {parent.state}; only a finished job can be edited")
         base = parent.request
         options = Options(parser=base["parser"], texture_size=base["texture_size"],
-                          preview_size=base["preview_size"], hair_detail=base["hair_detail"])
+                          preview_size=base["preview_size"], hair_detail=base["hair_detail"],
+                          largest_face=base.get("photo_largest_face", False))
+        photo = base.get("photo")
+        if photo is not None:
+            if not Path(photo).is_file():
+                raise P.ProtocolError("not_found", f"the photo of job {parent.job_id} has expired; send it again with generate",
+                                      "job_id")
+            Path(photo).touch()  # in use again: the sweep keeps it
         request = self._request(base["prompt"], base["seed"] if req.seed is None else req.seed,
-                                list(base["overrides"]) + list(req.overrides), options)
+                                list(base["overrides"]) + list(req.overrides), options, photo=photo)
         self._admit(client, 1)
         job = self.store.add_job(client, request, token=req.token, parent=parent.job_id)
         log.info("edit queued", extra={"job_id": job.job_id, "parent": parent.job_id, "client": client})
@@ -650,9 +673,13 @@ class Server:
         # sweep often enough for short retentions, at most every 30 s
         if time.time() - self.last_sweep > min(30.0, max(0.5, self.config.retention_hours * 3600 / 4)):
             self.last_sweep = time.time()
-            for job_id in self.store.expire(time.time() - self.config.retention_hours * 3600):
+            cutoff = time.time() - self.config.retention_hours * 3600
+            for job_id in self.store.expire(cutoff):
                 self._clean_job_dir(job_id)
                 log.info("job expired", extra={"job_id": job_id})
+            for photo in self.photos_dir.glob("*.img"):
+                if photo.stat().st_mtime < cutoff:
+                    photo.unlink(missing_ok=True)
 
 
 def check_photo(data: bytes) -> None:
