@@ -23,7 +23,7 @@ DEFAULT_PROMPTS = (
     "an old fisherman with a grey beard and a wool cap",
     "a muscular bald man in his thirties with dark skin and a goatee",
 )
-STAGE_COLUMNS = ("parse", "attributes", "geometry", "hair", "assets", "cards", "textures", "preview", "write")
+STAGE_COLUMNS = ("parse", "photo", "attributes", "geometry", "hair", "assets", "cards", "textures", "preview", "write")
 #: the hair bench: a long style (>= 100k strands) grown and written, then again from the style cache.
 HAIR_STYLES = ("long_straight", "long_curly", "ponytail_high", "short")
 _SHORT = {"attributes": "attrs", "geometry": "geom", "textures": "tex"}
@@ -33,8 +33,9 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # Linux: KiB
 
 
-def _worker(prompt: str, runs: int, texture_size: int) -> None:
-    """Cold run then ``runs`` warm runs of one prompt; one JSON line per run on stdout."""
+def _worker(prompt: str, runs: int, texture_size: int, photo: str | None = None) -> None:
+    """Cold run then ``runs`` warm runs of one prompt (with ``photo``: a portrait's head); one
+    JSON line per run on stdout."""
     from machcreator.pipeline import GenerateRequest, Pipeline
 
     start = time.perf_counter()
@@ -42,7 +43,8 @@ def _worker(prompt: str, runs: int, texture_size: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for i in range(runs + 1):
             # a new seed per run defeats the stage cache: warm means loaded models, not cached outputs
-            request = GenerateRequest(prompt=prompt, seed=i, texture_size=texture_size)
+            # (the face crop of a photo is cached across seeds: it does not depend on them)
+            request = GenerateRequest(prompt=prompt, seed=i, texture_size=texture_size, photo=photo)
             t0 = time.perf_counter()
             result = pipe(request)
             pipe.write(result, Path(tmp) / f"run{i}")
@@ -137,8 +139,23 @@ def run_raster_bench(console: Console, repeats: int = 3) -> list[dict]:
     return rows
 
 
+def run_photo_geometry_bench(console: Console, count: int = 20, seed: int = 1) -> dict[str, dict[str, float]]:
+    """The photo path's geometry against ground truth: ``count`` known heads rendered, fitted
+    from their renders, and measured NoW-style (:mod:`machcreator.photo.benchmark`)."""
+    from machcreator.photo.benchmark import print_geometry_report, run_geometry_benchmark
+
+    def progress(i: int, n: int, r) -> None:
+        numbers = (f"fit {r.fit_median_mm:.2f} mm, prior {r.prior_median_mm:.2f} mm (median), {r.seconds:.1f} s"
+                   if r.ok else f"failed: {r.error}")
+        console.print(f"[dim]head {i + 1}/{n}:[/] seed {r.seed}, {r.gender} {r.age_years:.0f}: {numbers}", highlight=False)
+
+    start = time.perf_counter()
+    results = run_geometry_benchmark(count, seed=seed, progress=progress)
+    return print_geometry_report(console, results, wall_s=time.perf_counter() - start)
+
+
 def run_bench(prompts: list[str] | None, runs: int = 2, texture_size: int = 2048, console: Console | None = None,
-              hair: bool = True, raster: bool = True) -> list[dict]:
+              hair: bool = True, raster: bool = True, photo: str | None = None) -> list[dict]:
     console = console or Console()
     if raster:
         run_raster_bench(console)
@@ -148,7 +165,8 @@ def run_bench(prompts: list[str] | None, runs: int = 2, texture_size: int = 2048
     for prompt in prompts or DEFAULT_PROMPTS:
         console.print(f"[dim]benchmarking:[/] {prompt}", highlight=False)
         proc = subprocess.run(
-            [sys.executable, "-m", "machcreator.bench", "--worker", prompt, str(runs), str(texture_size)],
+            [sys.executable, "-m", "machcreator.bench", "--worker", prompt, str(runs), str(texture_size)]
+            + ([photo] if photo else []),
             capture_output=True, text=True, check=False,
         )
         if proc.returncode != 0:
@@ -156,7 +174,8 @@ def run_bench(prompts: list[str] | None, runs: int = 2, texture_size: int = 2048
         for line in proc.stdout.splitlines():
             if line.startswith("{"):
                 rows.append(dict(json.loads(line), prompt=prompt))
-    table = Table(title=f"mach bench: {texture_size}² textures; cold = fresh process incl. model loads; times in s")
+    source = f"photo {Path(photo).name} + prompt" if photo else "prompt"
+    table = Table(title=f"mach bench: {source}, {texture_size}² textures; cold = fresh process incl. model loads; times in s")
     table.add_column("#", justify="right")
     table.add_column("run")
     for col in STAGE_COLUMNS:
@@ -174,8 +193,8 @@ def run_bench(prompts: list[str] | None, runs: int = 2, texture_size: int = 2048
 
 
 if __name__ == "__main__":
-    if len(sys.argv) == 5 and sys.argv[1] == "--worker":
-        _worker(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))
+    if len(sys.argv) in (5, 6) and sys.argv[1] == "--worker":
+        _worker(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5] if len(sys.argv) == 6 else None)
     elif sys.argv[1:] == ["--hair-worker"]:
         _hair_worker()
     else:

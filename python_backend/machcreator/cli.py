@@ -273,11 +273,24 @@ def bench(
     texture_size: int = typer.Option(2048, "--texture-size", min=64, max=4096),
     hair: bool = typer.Option(True, "--hair/--no-hair", help="Also time the hair stage alone per style."),
     raster: bool = typer.Option(True, "--raster/--no-raster", help="Also time the differentiable rasteriser."),
+    photo_geometry: int = typer.Option(0, "--photo-geometry", min=0, max=1000, help="Instead: the photo path's head "
+                                       "geometry on N known rendered heads (NoW-style error, mm); 0 = skip."),
+    photo: Optional[Path] = typer.Option(None, "--photo", help="Time photo → package: this portrait with each prompt."),
 ) -> None:
     """Time every stage and measure peak RAM, cold (fresh process) and warm."""
     from machcreator.bench import run_bench
 
-    run_bench(prompts or None, runs=runs, texture_size=texture_size, console=out_console, hair=hair, raster=raster)
+    if photo_geometry > 0:
+        from machcreator.bench import run_photo_geometry_bench
+
+        run_photo_geometry_bench(out_console, photo_geometry)
+        return
+    if photo is not None:
+        from machcreator.photo.image import load_photo
+
+        load_photo(photo)  # a bad photo is one clear line, not a worker's traceback
+    run_bench(prompts or None, runs=runs, texture_size=texture_size, console=out_console, hair=hair, raster=raster,
+              photo=str(photo.expanduser().absolute()) if photo else None)
 
 
 @app.command("bench-service")
