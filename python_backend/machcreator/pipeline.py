@@ -274,7 +274,7 @@ class Pipeline:
             if crop is not None:
                 geometry_inputs |= {"photo": photo_inputs, "ageing": derived_levels(resolved)["ageing"]}
                 head_fit, correspondence = self.cache.get_or_run("head_fit", geometry_inputs, lambda: self._fit_head(
-                    crop, resolved, model))
+                    crop, resolved, specified, model))
             base = self.cache.get_or_run("geometry", geometry_inputs, lambda: build_geometry(
                 resolved, model=model, head=head_fit.shape if head_fit is not None else None))
 
@@ -348,11 +348,11 @@ class Pipeline:
             photo_preview=photo_preview, photo_report=photo_report,
         )
 
-    def _fit_head(self, crop: Any, resolved: Attributes, model: Any) -> tuple[Any, Any]:
+    def _fit_head(self, crop: Any, resolved: Attributes, specified: Attributes, model: Any) -> tuple[Any, Any]:
         """The head fitted to the photo's face crop, and the template's landmark correspondence."""
         from machcreator.body.geometry import build_geometry, character_from_body, shaped_body
         from machcreator.photo.correspondence import cached_correspondence, default_cache_dir
-        from machcreator.photo.head import fit_head
+        from machcreator.photo.head import fit_head, neutral_face
 
         template = build_geometry(resolved, model=model)
         correspondence = cached_correspondence(template, self.landmark_detector(),
@@ -362,7 +362,8 @@ class Pipeline:
             body = shaped_body(model, resolved, parameters)
             return body, character_from_body(body)
 
-        return fit_head(crop, model, anny_parameters(resolved), build, correspondence), correspondence
+        prior = neutral_face(resolved, specified)
+        return fit_head(crop, model, anny_parameters(prior), build, correspondence), correspondence
 
     def write(self, result: GenerationResult, out_dir: Any, *, force: bool = False) -> Any:
         """The last stage: write ``result`` as a package folder (atomically); returns its manifest."""

@@ -53,7 +53,10 @@ def complete_texture(photo: np.ndarray, visibility: np.ndarray, procedural: np.n
             (see :func:`machcreator.photo.texture_fit.fit_texture`); procedural: the embedded
             skin texture; exclude: the error-prone regions (:func:`region_mask`).
     """
-    trusted = (visibility >= min_visibility) & ~exclude
+    trusted = (visibility >= min_visibility).astype(np.uint8)
+    # pinholes (texels no pixel's test caught) are closed first, so the blend sees whole regions
+    trusted = cv2.morphologyEx(trusted, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5)))
+    trusted = trusted.astype(bool) & ~exclude
     if erode_px > 0:
         kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * erode_px + 1, 2 * erode_px + 1))
         trusted = cv2.erode(trusted.astype(np.uint8), kernel).astype(bool)

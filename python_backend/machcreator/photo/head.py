@@ -22,6 +22,7 @@ import cv2
 import numpy as np
 from scipy.spatial import cKDTree
 
+from machcreator.attributes import Attributes, apply_overrides
 from machcreator.body.geometry import HeadShape
 from machcreator.body.shape_table import AnnyParameters
 from machcreator.character import Character, ShapedBody
@@ -38,6 +39,23 @@ CROP_PX = 512
 CROP_MARGIN = 1.7
 #: the head's offsets fade to zero over this distance from the neck seam, metres
 NECK_BLEND_M = 0.05
+#: MediaPipe's inner lip contour (its own topology; its lips group holds outer and inner lines)
+INNER_LIPS = (78, 95, 88, 178, 87, 14, 317, 402, 318, 324, 308, 191, 80, 81, 82, 13, 312, 311, 310, 415)
+#: MediaPipe landmarks the position map does not fit: the mouth's opening and the irises
+MOVING_LANDMARKS = (*INNER_LIPS, *range(468, 478))
+#: the position map's change fades to zero over this distance from the lips' inner edge, metres
+MOUTH_BLEND_M = 0.012
+#: the face the fit starts from where the prompt said nothing: the photo shows the face, so the
+#: seed's random nose, lips, eyes and face shape would only be a bias to fit away
+NEUTRAL_FACE = ("face.shape=oval", "face.jaw_width=0", "face.chin=0", "face.cheekbones=0", "face.forehead=0",
+                "face.dimples=0", "face.cleft_chin=0", "face.double_chin=0", "eyes.shape=almond", "eyes.size=0",
+                "eyes.spacing=0", "nose.size=0", "nose.width=0", "nose.bridge=0", "lips.fullness=0", "lips.width=0")
+
+
+def neutral_face(resolved: Attributes, specified: Attributes) -> Attributes:
+    """``resolved`` with the face features the prompt left open set to neutral (see :data:`NEUTRAL_FACE`)."""
+    open_paths = [line for line in NEUTRAL_FACE if specified.get_path(line.split("=")[0]) is None]
+    return apply_overrides(resolved, open_paths)
 
 
 @dataclass
@@ -128,6 +146,11 @@ def head_offsets(body: ShapedBody, head_positions: np.ndarray, fitted: np.ndarra
     offsets[sources] = fitted - head_positions
     skin = np.unique(body.faces[body.face_labels == "head"])
     cavities = np.setdiff1d(np.unique(body.faces[np.isin(body.face_labels, HEAD_LABELS)]), skin)
+    # the lips' inner edge keeps the parametric fit's closed mouth: a smile the expressions did
+    # not quite explain would otherwise part the neutral lips
+    opening = np.intersect1d(skin, np.unique(body.faces[body.face_labels == "mouth_cavity"]))
+    t = np.clip(cKDTree(body.positions[opening]).query(body.positions[skin])[0] / MOUTH_BLEND_M, 0.0, 1.0)
+    offsets[skin] *= (t * t * (3 - 2 * t))[:, None]
     distance, nearest = cKDTree(body.positions[skin]).query(body.positions[cavities], k=8)
     weight = 1.0 / np.maximum(distance, 1e-4)
     offsets[cavities] = (offsets[skin][nearest] * weight[..., None]).sum(1) / weight.sum(1, keepdims=True)
@@ -174,8 +197,17 @@ def fit_head(crop: FaceCrop, model, parameters: AnnyParameters, build: HeadBuild
     # the map refines the neutral head seen through the photo's expression; only its own
     # displacement is kept
     expressive = head.positions + np.einsum("e,evc->vc", fit.expression, head.morph_deltas)
-    refined = fit_geometry(expressive.astype(np.float64), head.faces, head.uvs, correspondence, landmarks,
+    # the mouth's opening and the irises move with the expression and the gaze, not the head's
+    # shape: the map left to chase them would part the neutral lips
+    shape_landmarks = landmarks.copy()
+    shape_landmarks[list(MOVING_LANDMARKS)] = np.nan
+    refined = fit_geometry(expressive.astype(np.float64), head.faces, head.uvs, correspondence, shape_landmarks,
                            fit.camera, geometry)
     offsets = head_offsets(body, head.positions.astype(np.float64), refined.positions - expressive + head.positions)
+    # reported over every landmark (the ones the map left out too) on the head as built: the
+    # offsets faded at the neck and lips, seen through the photo's expression
+    built = expressive + offsets[head_vertex_sources(body, head.positions)]
+    seen = refined.camera.project(correspondence.points(built, head.faces))
+    final = float(np.nanmean(np.linalg.norm(seen - landmarks, axis=1)))
     return HeadFit(crop=crop, camera=refined.camera, expression=fit.expression, shape=HeadShape(fit.parameters, offsets),
-                   errors_px={"pnp": pnp_error, "parametric": fit.error_px, "final": refined.error_px})
+                   errors_px={"pnp": pnp_error, "parametric": fit.error_px, "final": final})

@@ -26,7 +26,7 @@ from machcreator.photo.completion import complete_texture, region_mask
 from machcreator.photo.correspondence import Correspondence
 from machcreator.photo.delight import Delighter, SHDelighter
 from machcreator.photo.camera import PhotoCamera
-from machcreator.photo.head import HeadFit
+from machcreator.photo.head import INNER_LIPS, HeadFit
 from machcreator.photo.texture_fit import TextureFitConfig, fit_texture
 from machcreator.render.diffrast import Fragments, TorchRasterizer, Rasterizer, interpolate, sample_texture
 from machcreator.skin.color import srgb_decode, srgb_encode
@@ -79,8 +79,10 @@ def error_prone_regions(points: np.ndarray) -> list[np.ndarray]:
     nose = sorted({i for pair in mesh.FACEMESH_NOSE for i in pair})
     tip_y = points[1, 1]  # MediaPipe's nose tip
     nostrils = [(i, i) for i in nose if points[i, 1] >= tip_y]
+    # the mouth's opening, not the lips: their colour is the photo's to carry over
+    opening = [(i, i) for i in INNER_LIPS]
     polygons = [hull(mesh.FACEMESH_LEFT_EYE | mesh.FACEMESH_LEFT_IRIS), hull(mesh.FACEMESH_RIGHT_EYE | mesh.FACEMESH_RIGHT_IRIS),
-                hull(mesh.FACEMESH_LIPS), hull(nostrils)]
+                hull(opening), hull(nostrils)]
     return [p for p in polygons if len(p) >= 3]
 
 
@@ -117,7 +119,11 @@ def skin_mask(image: np.ndarray, points: np.ndarray, max_distance: float = 3.0) 
     d = lab[:, 1:] - mean[1:]
     chroma = np.einsum("ni,ij,nj->n", d, np.linalg.inv(cov), d) < max_distance**2
     lightness = np.abs(lab[:, 0] - mean[0]) < 35.0
-    return (chroma & lightness).reshape(h, w)
+    mask = (chroma & lightness).reshape(h, w).astype(np.uint8)
+    # single pixels are noise (a freckle is skin; a pore-sized gap is not hair)
+    mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3)))
+    mask = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (7, 7)))
+    return mask.astype(bool)
 
 
 def shading_spread(texture: np.ndarray, mask: np.ndarray) -> float:
@@ -131,7 +137,7 @@ def shading_spread(texture: np.ndarray, mask: np.ndarray) -> float:
 
 
 def texel_visibility(pmap: PositionMap, camera: PhotoCamera, covered: np.ndarray, surface: np.ndarray,
-                     tolerance_m: float = 0.004) -> np.ndarray:
+                     tolerance_m: float = 0.008) -> np.ndarray:
     """(S, S) how squarely the photo saw each texel: the cosine between its normal and the view,
     where the surface the photo shows at its pixel is the texel's own (within ``tolerance_m``),
     else 0 (hidden, turned away, or off the UV islands).
