@@ -18,7 +18,8 @@ from fake_unreal import Dialog, EnumValue, FakeEditor, FakeObject, ImportRecord,
 #: uproperty meta keys Unreal's details panel understands (a typo here is silently ignored in the
 #: editor, so the fake refuses it)
 UPROPERTY_META = {"Category", "DisplayName", "ToolTip", "ClampMin", "ClampMax", "UIMin", "UIMax", "MultiLine",
-                  "EditCondition", "EditConditionHides", "InlineEditConditionToggle", "DisplayPriority"}
+                  "EditCondition", "EditConditionHides", "InlineEditConditionToggle", "DisplayPriority",
+                  "FilePathFilter"}
 
 #: engine content the scripts start from: (path, class, props)
 ENGINE_ASSETS = ("/Interchange/Pipelines/DefaultGLTFAssetsPipeline", "/Interchange/Pipelines/DefaultAssetsPipeline")

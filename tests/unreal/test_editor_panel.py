@@ -102,6 +102,28 @@ def test_generate_shows_progress_without_blocking_and_places_the_character(edito
     assert editor.assets_under(f"/Game/MachCreator/Characters/{name}")
 
 
+def test_a_photo_travels_with_the_request_and_a_bad_one_says_why(editor, backend_endpoint, tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    from machcreator_editor import commands
+    configure(editor, endpoint=backend_endpoint, start_local_backend=False, **SMALL_SETTINGS)
+    unreal = editor.module
+    editor.on_details_view = _fill("a woman", photo=unreal.FilePath(str(tmp_path / "missing.jpg")))
+    assert commands.generate_character() is None
+    assert "Cannot read the photo" in editor.dialogs[-1].message and not editor.tick_callbacks
+
+    blank = tmp_path / "blank.png"
+    Image.fromarray(np.full((256, 256, 3), 200, np.uint8)).save(blank)
+    editor.on_details_view = _fill("", photo=unreal.FilePath(str(blank)))
+    monitor = commands.generate_character()
+    run_until_finished(editor, monitor)
+    assert monitor.state == "failed" and "no face found" in monitor.error, monitor.error
+    assert not editor.actors
+    with Client(backend_endpoint) as client:
+        assert client.status(monitor.job_id)["job"]["request"]["photo"]  # the server kept the image
+
+
 def test_cancel_in_the_progress_dialog_stops_the_job(editor, backend_endpoint):
     from machcreator_editor import commands
     configure(editor, endpoint=backend_endpoint, start_local_backend=False, **SMALL_SETTINGS)

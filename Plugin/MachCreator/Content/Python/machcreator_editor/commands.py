@@ -1,6 +1,8 @@
 """What the MachCreator menu entries do. Each returns what it started (for scripts and tests)."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import unreal
 
 from machcreator.client import BackendError, RequestFailed
@@ -48,13 +50,22 @@ def generate_character(request=None) -> JobMonitor | None:
         _error(f"The prompt is {len(prompt)} characters; the limit is {MAX_PROMPT_CHARS}.")
         return None
     seed = int(request.get_editor_property("seed"))
+    photo_path = str(request.get_editor_property("photo").get_editor_property("file_path")).strip()
+    photo = None
+    if photo_path:
+        try:
+            photo = Path(photo_path).read_bytes()
+        except OSError as exc:
+            _error(f"Cannot read the photo {photo_path}: {exc.strerror or exc}.")
+            return None
     try:
         base = asset_name(str(request.get_editor_property("character_name")) or
-                          (" ".join(prompt.split()[:4]) + f" {seed}" if prompt else f"Character {seed}"))
+                          (" ".join(prompt.split()[:4]) + f" {seed}" if prompt else
+                           f"{Path(photo_path).stem} {seed}" if photo_path else f"Character {seed}"))
         backend = backend_mod.get(settings)
         client = backend.ensure()
         job_id = client.generate(prompt, seed=seed, overrides=req.overrides(before, req.read_values(request)),
-                                 **_options(request, settings))
+                                 photo=photo, **_options(request, settings))
     except (BackendError, PackageError, ValueError) as exc:
         _error(describe(exc))
         return None

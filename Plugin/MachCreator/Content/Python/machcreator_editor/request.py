@@ -87,6 +87,9 @@ MachCharacterRequest = unreal.uclass()(type("MachCharacterRequest", (unreal.Obje
     "seed": unreal.uproperty(int, meta={"Category": "Prompt", "ClampMin": "0",
                                         "ToolTip": "picks whatever the prompt leaves open"}),
     "character_name": unreal.uproperty(str, meta={"Category": "Prompt", "ToolTip": "asset folder name; empty: from the prompt"}),
+    "photo": unreal.uproperty(unreal.FilePath, meta={
+        "Category": "Prompt", "FilePathFilter": "Portrait (*.jpg;*.jpeg;*.png)|*.jpg;*.jpeg;*.png",
+        "ToolTip": "a frontal portrait: the head is fitted to it, the prompt makes the rest (it may then be empty)"}),
     **_quality(),
     **_attribute_properties(),
 }))
