@@ -96,6 +96,7 @@ def generate(
     clip_model_dir: Optional[Path] = typer.Option(None, "--clip-model-dir", help="Local CLIP text tower (Hugging Face layout) for --asset-encoder clip."),
     image: Optional[Path] = typer.Option(None, "--image", help="A frontal portrait (JPEG/PNG): the head is fitted to it, the prompt makes the rest."),
     largest_face: bool = typer.Option(False, "--largest-face", help="With several faces in --image, fit the largest instead of refusing."),
+    delighter_dir: Optional[Path] = typer.Option(None, "--delighter-dir", help="A learned delighter for --image (config.json + model.pt) instead of the SH one."),
 ) -> None:
     """Generate a character package from a prompt, or from a portrait and a prompt."""
     from machcreator.attributes import Attributes, apply_overrides
@@ -119,6 +120,7 @@ def generate(
         hair_detail=hair_detail, asset_libraries=[str(p) for p in asset_library or []], asset_encoder=asset_encoder,
         asset_encoder_options={"model_dir": str(clip_model_dir)} if clip_model_dir else {},
         photo=str(image.expanduser().absolute()) if image is not None else None, photo_largest_face=largest_face,
+        delighter_dir=str(delighter_dir.expanduser().absolute()) if delighter_dir is not None else None,
     )
     with _progress_reporter() as progress:
         pipe = Pipeline(progress=progress, anny_cache_dir=str(anny_cache) if anny_cache else None)

@@ -92,6 +92,8 @@ class GenerateRequest(BaseModel):
     photo: str | None = Field(None, description="path of a JPEG or PNG portrait the head is fitted to")
     #: with several faces in the photo, fit the largest instead of refusing
     photo_largest_face: bool = False
+    #: a learned delighter (folder with config.json + model.pt) instead of the embedded SH one
+    delighter_dir: str | None = None
 
 
 @dataclass
@@ -199,6 +201,17 @@ class Pipeline:
             self._encoders["landmarks"] = MediaPipeFaceMesh()
         return self._encoders["landmarks"]
 
+    def delighter(self, folder: str | None) -> Any:
+        """The photo's delighter: the embedded SH one, or a learned one from ``folder`` (loaded once)."""
+        from machcreator.photo.delight import LearnedDelighter, SHDelighter
+
+        if folder is None:
+            return SHDelighter()
+        key = f"delighter:{folder}"
+        if key not in self._encoders:
+            self._encoders[key] = LearnedDelighter(folder)
+        return self._encoders[key]
+
     def warm_up(self) -> None:
         """Load the template and the embedded parser's encoder (slow once per process)."""
         self.template()
@@ -227,6 +240,7 @@ class Pipeline:
             from machcreator.photo.image import load_photo
 
             photo = load_photo(request.photo)
+            self.delighter(request.delighter_dir)  # a bad checkpoint is refused before any work
 
         # models load once per process, outside the timed stages (the very first run also builds
         # anny's template cache, ~100 s, and says so through the progress callback)
@@ -321,8 +335,9 @@ class Pipeline:
             if head_fit is not None:  # the photo's albedo, delit and completed with the procedural skin
                 from machcreator.photo.head_texture import head_texture as fit_head_texture
 
-                head_texture = self.cache.get_or_run("head_texture", texture_inputs, lambda: fit_head_texture(
-                    base, head_fit, correspondence, textures["head_albedo"]))
+                head_texture = self.cache.get_or_run(
+                    "head_texture", texture_inputs | {"delighter": request.delighter_dir}, lambda: fit_head_texture(
+                        base, head_fit, correspondence, textures["head_albedo"], delighter=self.delighter(request.delighter_dir)))
                 textures = dict(textures) | {"head_albedo": head_texture.albedo}
             character = Character(
                 skeleton=base.skeleton, parts=base.parts + [part for part, _, _ in cards],

@@ -134,3 +134,17 @@ def test_the_cli_refuses_a_faceless_photo_and_writes_nothing(tmp_path):
                            "--texture-size", "128", "--hair-detail", "0.05"], capture_output=True, timeout=300)
     assert proc.returncode == 2 and "no face found" in proc.stderr.decode(), proc.stderr.decode()[-2000:]
     assert not out.exists()
+
+
+def test_a_learned_delighter_plugs_in_from_a_local_folder(pipeline, astronaut_png, astronaut_result, tmp_path):
+    from machcreator.errors import ModelLoadError
+    from machcreator.photo.delight import GeneratorConfig, GlobalGenerator, save_generator
+
+    save_generator(GlobalGenerator(GeneratorConfig(width=8, downsampling=2, blocks=1)), tmp_path / "delighter")
+    request = astronaut_result.request.model_copy(update={"delighter_dir": str(tmp_path / "delighter")})
+    learned = pipeline(request)  # everything but the head's texture comes from the stage cache
+    assert learned.character.textures["head_albedo"].shape == astronaut_result.character.textures["head_albedo"].shape
+    assert not np.array_equal(learned.character.textures["head_albedo"], astronaut_result.character.textures["head_albedo"])
+    (tmp_path / "broken").mkdir()
+    with pytest.raises(ModelLoadError, match="config.json"):
+        pipeline(request.model_copy(update={"delighter_dir": str(tmp_path / "broken")}))
