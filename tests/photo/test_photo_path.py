@@ -58,9 +58,12 @@ def test_the_photo_decides_colours_the_prompt_left_open(astronaut_result):
     assert specified.skin.tone_ita_deg > 28, specified.skin.tone_ita_deg  # "light" or lighter
 
 
-def test_the_prompt_wins_over_the_photo(pipeline, astronaut_png):
-    result = pipeline(GenerateRequest(prompt="a woman with black hair", photo=str(astronaut_png), **PHOTO_DRAFT))
+def test_what_the_user_asks_for_wins_over_the_photo(pipeline, astronaut_result):
+    # (an override and a prompt's words are both "specified": the photo fills only what neither set)
+    asked = astronaut_result.request.model_copy(update={"overrides": ["hair.color=black"]})
+    result = pipeline(asked)  # the head's fit comes from the stage cache: hair colour leaves it alone
     assert result.attributes.hair.color == "black"
+    assert result.attributes.eyebrows.color == astronaut_result.attributes.eyebrows.color
 
 
 def test_the_head_is_the_photo_neutral_and_the_body_is_the_prompts(astronaut_result):
