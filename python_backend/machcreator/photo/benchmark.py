@@ -15,9 +15,10 @@ Per head (:func:`run_geometry_benchmark`):
    that keeps the head framed, lit by a random key light from the front hemisphere. The photo
    path assumes a :data:`~machcreator.photo.camera.PHOTO_FOV_DEG` lens, so the random lens makes
    that assumption wrong as it is in a user's photo;
-3. the fit: face crop → :func:`~machcreator.photo.head.fit_head`, started from the *prior* — the
-   neutral attributes for the truth's gender (age 35, seed 0) — exactly as the pipeline calls it.
-   The fit knows neither the truth's face attributes, nor its age, nor its ancestry;
+3. the fit: face crop → :func:`~machcreator.photo.head.fit_head`, called exactly as the pipeline
+   calls it for a photo with the prompt "a <gender> aged 35": the attributes resolved with seed 0,
+   the fit started from their neutral face (:func:`~machcreator.photo.head.neutral_face`, the
+   *prior*). The fit knows neither the truth's face attributes, nor its age, nor its ancestry;
 4. the error (NoW-style): the truth's face region = its head-skin vertices within
    :data:`FACE_RADIUS_M` of the nose tip and at least :data:`EAR_MARGIN_M` in front of the ears;
    the fitted head is aligned to the truth by a similarity (Umeyama: rotation, translation and
@@ -62,7 +63,7 @@ REGIONS = ("nose", "mouth", "eyes", "cheeks", "jaw", "chin", "forehead", "temple
 class HeadResult:
     """One benchmark head. Errors are scan-to-mesh distances in mm over the truth's face region
     after a similarity alignment (``*_noscale_*``: a rigid one); ``prior_*`` the same for the
-    unfitted prior head. ``scale`` is the similarity's scale on the fitted head (1: the fit got
+    unfitted prior head (the one the fit starts from). ``scale`` is the similarity's scale on the fitted head (1: the fit got
     the head's size right). ``reprojection_px`` the fit's final mean landmark error at 512².
     ``seconds`` the whole head (truth built, rendered, fitted, measured), ``fit_seconds`` the
     photo path alone (crop and fit). ``error`` says why a head failed (its numbers are NaN)."""
@@ -102,7 +103,8 @@ class HeadResult:
 
 # --- alignment and distances ------------------------------------------------------------------
 
-def similarity_transform(source: np.ndarray, target: np.ndarray, scale: bool = True) -> tuple[float, np.ndarray, np.ndarray]:
+def similarity_transform(source: np.ndarray, target: np.ndarray,
+                         scale: bool = True) -> tuple[float, np.ndarray, np.ndarray]:
     """(s, R, t) minimising Σ‖target − (s R source + t)‖² over corresponding points (N, 3)
     (Umeyama 1991; ``scale=False``: s = 1, Kabsch). R is a proper rotation."""
     source, target = np.asarray(source, np.float64), np.asarray(target, np.float64)
@@ -155,7 +157,7 @@ def surface_distance(points: np.ndarray, vertices: np.ndarray, faces: np.ndarray
 
     Exact point-to-triangle distances over the ``candidates`` triangles whose centroids are
     nearest the point (for a fairly even mesh such as anny's the true nearest triangle is among
-    them; :func:`tests` check it against brute force)."""
+    them; tests/photo/test_photo_benchmark.py checks it against a brute-force search)."""
     points, vertices = np.asarray(points, np.float64), np.asarray(vertices, np.float64)
     tri = vertices[faces]
     k = min(candidates, len(faces))
@@ -298,16 +300,23 @@ class _Context:
         self._priors: dict[str, tuple] = {}
 
     def prior(self, gender: str):
-        """(attributes, shaped body, correspondence) of the neutral head for ``gender``."""
+        """(resolved attributes, the fit's starting anny parameters, the shaped body they make,
+        correspondence) for ``gender``, as :meth:`machcreator.pipeline.Pipeline._fit_head` makes them
+        for a photo and the prompt "a <gender> aged 35" (seed 0)."""
         if gender not in self._priors:
             from machcreator.attributes import Attributes, apply_overrides, resolve
-            from machcreator.body.geometry import character_from_body, shaped_body
+            from machcreator.body.geometry import build_geometry, shaped_body
+            from machcreator.body.shape_table import anny_parameters
             from machcreator.photo.correspondence import cached_correspondence
+            from machcreator.photo.head import neutral_face
 
-            attrs = resolve(apply_overrides(Attributes(), [f"body.gender={gender}", "body.age_years=35"]), 0)
-            body = shaped_body(self.model, attrs)
-            correspondence = cached_correspondence(character_from_body(body), self.detector, self.cache_dir)
-            self._priors[gender] = (attrs, body, correspondence)
+            specified = apply_overrides(Attributes(), [f"body.gender={gender}", "body.age_years=35"])
+            resolved = resolve(specified, 0)
+            parameters = anny_parameters(neutral_face(resolved, specified))
+            correspondence = cached_correspondence(build_geometry(resolved, model=self.model), self.detector,
+                                                   self.cache_dir)
+            body = shaped_body(self.model, resolved, parameters)
+            self._priors[gender] = (resolved, parameters, body, correspondence)
         return self._priors[gender]
 
 
@@ -335,7 +344,6 @@ def benchmark_head(context: _Context, index: int, seed: int, parametric=None, ge
     """One head of the benchmark (see the module notes); ``parametric`` / ``geometry`` override
     the fit's configs (for experiments; default: the pipeline's)."""
     from machcreator.body.geometry import HEAD_LABELS, body_landmarks, character_from_body, shaped_body
-    from machcreator.body.shape_table import anny_parameters
     from machcreator.photo.head import face_crop, fit_head
     from machcreator.photo.image import Photo, PhotoError
 
@@ -348,7 +356,7 @@ def benchmark_head(context: _Context, index: int, seed: int, parametric=None, ge
     truth_body = shaped_body(context.model, attrs)
     truth = character_from_body(truth_body)
     image, _ = render_truth(truth, attrs, seed, setup)
-    prior_attrs, prior_body, correspondence = context.prior(attrs.body.gender)
+    prior_attrs, prior_parameters, prior_body, correspondence = context.prior(attrs.body.gender)
 
     def build(parameters):
         body = shaped_body(context.model, prior_attrs, parameters)
@@ -358,7 +366,7 @@ def benchmark_head(context: _Context, index: int, seed: int, parametric=None, ge
     try:
         crop = face_crop(Photo(rgb=image, source_format="PNG", source_mode="RGB"), context.detector)
         kwargs = {k: v for k, v in (("parametric", parametric), ("geometry", geometry)) if v is not None}
-        fit = fit_head(crop, context.model, anny_parameters(prior_attrs), build, correspondence, **kwargs)
+        fit = fit_head(crop, context.model, prior_parameters, build, correspondence, **kwargs)
     except (PhotoError, ValueError) as exc:
         result.error = str(exc)
         result.seconds = time.perf_counter() - start
@@ -396,8 +404,8 @@ def run_geometry_benchmark(count: int = 20, seed: int = 1,
     render, and measure the fitted and the prior head against the truth (see the module notes).
 
     The default starts at seed 1: the prior is resolved with seed 0, so a truth of seed 0 and the
-    prior's gender has the prior's very face attributes (only its age differs), a head the fit
-    cannot improve on.
+    prior's gender would share the prior's body draws (height, weight, muscle, ancestry) and,
+    before the pipeline neutralised the prior's face, its very face.
 
     Args:
         progress: called after each head with (index, count, result).
@@ -479,9 +487,10 @@ def print_geometry_report(console, results: list[HeadResult], wall_s: float | No
             if f and p:
                 table.add_row(region, f"{np.median(f):.2f}", f"{np.median(p):.2f}", f"{np.median(f) / np.median(p):.2f}")
         console.print(table)
-    fit_s = [r.fit_seconds for r in ok]
-    line = (f"mean seconds per head: {np.mean([r.seconds for r in results]):.1f} (the photo fit alone "
-            f"{np.mean(fit_s) if fit_s else float('nan'):.1f}); mean fitted scale {np.mean([r.scale for r in ok]) if ok else float('nan'):.3f}")
+    nan = float("nan")
+    fit_s, scales = np.mean([r.fit_seconds for r in ok]) if ok else nan, np.mean([r.scale for r in ok]) if ok else nan
+    line = (f"mean seconds per head: {np.mean([r.seconds for r in results]):.1f} (the photo fit alone {fit_s:.1f}); "
+            f"mean fitted scale {scales:.3f}")
     if wall_s is not None:
         line += f"; wall time {wall_s:.0f} s (incl. loading anny and the detector)"
     if ok:

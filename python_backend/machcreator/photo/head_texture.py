@@ -213,23 +213,22 @@ def head_texture(character: Character, fit: HeadFit, correspondence: Corresponde
     skin = skin_mask(crop.image, crop.landmarks.points[:, :2])
     visibility = texel_visibility(pmap, camera, covered & skin, surface)
     lmk_uv = landmark_uvs(correspondence, head.uvs, head.faces)
-    exclude_fit = region_mask(error_prone_regions(lmk_uv), fitted, max(1, round(fitted * EXCLUDE_DILATE)))
+    exclude = region_mask(error_prone_regions(lmk_uv), fitted, max(1, round(fitted * EXCLUDE_DILATE)))
     seen_mask = (visibility >= 0.3) & pmap.covered
     delit = (delighter or SHDelighter())(srgb_decode(extracted), pmap.normal, seen_mask)
     delit_srgb = srgb_encode(delit.albedo).astype(np.float32) / 255.0
-    spread = {"extracted": shading_spread(extracted, seen_mask & ~exclude_fit),
-              "delit": shading_spread(delit_srgb, seen_mask & ~exclude_fit)}
+    spread = {"extracted": shading_spread(extracted, seen_mask & ~exclude),
+              "delit": shading_spread(delit_srgb, seen_mask & ~exclude)}
 
-    # complete at the package's size: the photo's trusted texels blended into the procedural skin
+    # complete at the fitted size (Poisson blending at 2048² costs seconds for no more photo), then
+    # up to the package's size with the procedural skin's finer detail (pores) put back: its own
+    # where it shows, lent to the photo's skin
     procedural = procedural_albedo.astype(np.float32) / 255.0
-    photo_s = cv2.resize(delit_srgb, (size, size), interpolation=cv2.INTER_LINEAR) if fitted != size else delit_srgb
-    visibility_s = cv2.resize(visibility, (size, size), interpolation=cv2.INTER_NEAREST) if fitted != size else visibility
-    exclude = region_mask(error_prone_regions(lmk_uv), size, max(1, round(size * EXCLUDE_DILATE)))
-    albedo = complete_texture(photo_s, visibility_s, procedural, exclude)
-    if size > fitted:  # the photo has no pores at this size: lend the procedural skin's
-        detail = procedural - cv2.GaussianBlur(procedural, (0, 0), size / fitted)
-        trusted = cv2.GaussianBlur(((visibility_s >= 0.3) & ~exclude).astype(np.float32), (0, 0), 2.0)
-        albedo = albedo + detail * trusted[..., None]
+    procedural_fit = cv2.resize(procedural, (fitted, fitted), interpolation=cv2.INTER_AREA) if fitted != size else procedural
+    albedo = complete_texture(delit_srgb, visibility, procedural_fit, exclude)
+    if size > fitted:
+        albedo = cv2.resize(albedo, (size, size), interpolation=cv2.INTER_LINEAR)
+        albedo = albedo + procedural - cv2.GaussianBlur(procedural, (0, 0), size / fitted)
     albedo_u8 = np.round(np.clip(albedo, 0, 1) * 255).astype(np.uint8)
     return HeadTexture(albedo=albedo_u8, extracted=extracted, delit=delit_srgb, visibility=visibility,
                        render=np.round(render * 255).astype(np.uint8), face_mask=face_mask, psnr_db=psnr,
