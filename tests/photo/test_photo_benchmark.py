@@ -93,6 +93,7 @@ def test_photo_camera_turns_around_the_head_centre_and_frames_it():
         assert np.isclose(np.abs(xy - 256).max(), 256 * 0.94, rtol=1e-4)  # framed to the margin
 
 
+@pytest.mark.slow  # ~20-45 s: a whole render → fit → measure; `mach bench --photo-geometry` runs it at scale
 def test_one_head_fit_is_finite_and_beats_its_prior(tmp_path):
     (r,) = run_geometry_benchmark(1, seed=FAST_SEED, cache_dir=tmp_path)
     assert r.ok, r.error
