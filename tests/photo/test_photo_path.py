@@ -39,6 +39,8 @@ def test_the_head_reaches_the_landmarks_within_2_5_px_at_512(astronaut_result):
     assert errors["final"] <= 2.5, errors  # Mach reports 3.19 px for its detector
     # each step helps: anny's face space and the expressions, then the position map
     assert errors["final"] < errors["parametric"] < errors["pnp"], errors
+    # the detector itself, run on the result's render, finds the photo's landmarks (measured 1.9-2.1 px)
+    assert errors["detected"] <= 2.5, errors
 
 
 def test_the_rerendered_head_matches_the_photo_inside_the_face(astronaut_result):

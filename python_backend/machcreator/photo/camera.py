@@ -55,6 +55,16 @@ class PhotoCamera:
         return PhotoCamera(self.rotation, self.translation, self.focal_px * s, size, size,
                            ((cx - x0) * s, (cy - y0) * s))
 
+    def view(self):
+        """The same camera as the preview renderer's :class:`~machcreator.render.preview.Camera`."""
+        from machcreator.render.preview import Camera
+
+        right, down, forward = np.asarray(self.rotation, np.float64)
+        eye = -np.asarray(self.rotation, np.float64).T @ np.asarray(self.translation, np.float64)
+        fov = float(np.degrees(2 * np.arctan(0.5 * self.height / self.focal_px)))
+        return Camera(eye=tuple(eye), target=tuple(eye + forward), up=tuple(-down), fov_deg=fov, width=self.width,
+                      height=self.height, principal_px=tuple(float(c) for c in self.centre))
+
     def clip(self, points: torch.Tensor, near: float = 0.05, far: float = 10.0) -> torch.Tensor:
         """(B, V, 3) world points -> (B, V, 4) clip space for :mod:`machcreator.render.diffrast`
         (OpenGL NDC: x right, y up, depth -1 at ``near`` metres); differentiable in ``points``."""

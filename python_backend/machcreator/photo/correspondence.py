@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from machcreator.character import Character
+from machcreator.character import Character, MeshPart
 from machcreator.photo.image import PhotoError
 from machcreator.photo.landmarks import LandmarkDetector, find_face
 from machcreator.render.preview import Camera, camera_for_part, head_box, render
@@ -56,6 +56,8 @@ class Correspondence:
         return out
 
 
+#: bumped when the tracing changes, so older cached correspondences are found anew
+METHOD_VERSION = 2
 #: where correspondences are cached unless told otherwise
 CACHE_ENV = "MACH_PHOTO_CACHE"
 
@@ -64,11 +66,12 @@ def default_cache_dir() -> Path:
     return Path(os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "machcreator" / "photo")
 
 
-def topology_key(head_faces: np.ndarray, num_vertices: int) -> str:
-    """A short hash of the head mesh's connectivity (positions do not matter)."""
-    digest = hashlib.sha256(np.ascontiguousarray(head_faces, np.int64).tobytes())
-    digest.update(str(num_vertices).encode())
-    return digest.hexdigest()[:16]
+def topology_key(head: MeshPart) -> str:
+    """A short hash of which template triangles make the head: their corners' UVs in the
+    template's own layout. Positions do not matter, nor how the part's seams split vertices
+    (that depends on the shape), so every head built on one template shares the key."""
+    corners = head.template_uvs[head.faces] if head.template_uvs is not None else head.faces
+    return hashlib.sha256(np.ascontiguousarray(corners).tobytes()).hexdigest()[:16]
 
 
 def front_camera(character: Character, size: int = RENDER_PX) -> Camera:
@@ -76,27 +79,48 @@ def front_camera(character: Character, size: int = RENDER_PX) -> Camera:
     return camera_for_part(head_box(character), "front", size)
 
 
-def find_correspondence(character: Character, detector: LandmarkDetector, size: int = RENDER_PX) -> Correspondence:
-    """Render the head from the front, detect landmarks and trace each to its head triangle."""
-    head = character.part("head")
-    camera = front_camera(character, size)
-    # the face as a detector expects it: no hair, brows or lashes strands hiding it; skin, eyes
-    # and teeth painted (a bare geometry stage's character has no textures yet)
+#: the parts a bare face render shows
+FACE_PARTS = ("head", "eyes", "teeth")
+
+
+def bare_face(character: Character, expression: np.ndarray | None = None) -> Character:
+    """The face as a landmark detector expects it: head, eyes and teeth only (no hair, brows or
+    lashes strands hiding it), painted with the default procedural skin when the character has
+    no textures yet (a geometry stage's character), posed by ``expression`` ((E,) weights of the
+    character's morphs) when given. Every render the detector looks at for the fit is this one,
+    so what it sees differs only in shape, pose and expression."""
     textures = character.textures
     if "head_albedo" not in textures:
         from machcreator.attributes import Attributes, resolve
         from machcreator.skin.textures import make_textures
 
         textures = make_textures(character, resolve(Attributes(), 0), 0, size=PAINT_PX)
-    bare = dataclasses.replace(character, parts=[p for p in character.parts if p.name in ("head", "eyes", "teeth")],
-                               grooms=[], textures=textures)
+    parts = [p for p in character.parts if p.name in FACE_PARTS]
+    if expression is not None:
+        parts = [dataclasses.replace(p, positions=(p.positions + np.einsum("e,evc->vc", expression, p.morph_deltas))
+                                     .astype(np.float32)) for p in parts]
+    return dataclasses.replace(character, parts=parts, grooms=[], textures=textures)
+
+
+def find_correspondence(character: Character, detector: LandmarkDetector, size: int = RENDER_PX) -> Correspondence:
+    """Render the head from the front, detect landmarks and trace each to its head triangle."""
+    head = character.part("head")
+    camera = front_camera(character, size)
+    bare = bare_face(character)
     image = render(bare, camera)
     try:
         face = find_face(image, detector, label="the template render")
     except PhotoError as exc:
         raise RuntimeError(f"the landmark detector found no usable face on the template's own render: {exc}") from None
-    xy, depth = camera.project(head.positions.astype(np.float64))
-    face_id, _, _ = rasterize(xy, depth, head.faces, camera.height, camera.width)
+    # the eyeballs and teeth take part in the z-buffer: a landmark seen on them (an iris, an eye
+    # corner over the white) must not trace through to the socket behind
+    occluders = [p for p in bare.parts if p.name != "head"]
+    positions = np.concatenate([head.positions, *(p.positions for p in occluders)]).astype(np.float64)
+    offsets = np.cumsum([head.num_vertices] + [p.num_vertices for p in occluders])[:-1]
+    all_faces = np.concatenate([head.faces] + [p.faces + o for p, o in zip(occluders, offsets)])
+    xy, depth = camera.project(positions)
+    face_id, _, _ = rasterize(xy, depth, all_faces, camera.height, camera.width)
+    face_id = np.where(face_id < len(head.faces), face_id, -1)  # only the head's own surface counts
     px = face.points[:, :2].astype(np.float64)
     # the triangle holding the landmark's exact sub-pixel position: among those the rasteriser
     # saw at the pixels around it, the one it is most inside of
@@ -117,23 +141,23 @@ def find_correspondence(character: Character, detector: LandmarkDetector, size: 
     hit = faces >= 0
     bary[hit] = _barycentric(px[hit], xy[head.faces[faces[hit]]])
     return Correspondence(faces=faces, bary=bary, detector=detector.name,
-                          topology=topology_key(head.faces, head.num_vertices))
+                          topology=topology_key(head))
 
 
 def cached_correspondence(character: Character, detector: LandmarkDetector, cache_dir: str | Path) -> Correspondence:
     """:func:`find_correspondence`, computed once per head topology and detector under ``cache_dir``."""
     head = character.part("head")
-    key = topology_key(head.faces, head.num_vertices)
-    path = Path(cache_dir) / f"correspondence_{detector.name}_{key}.npz"
+    key = topology_key(head)
+    path = Path(cache_dir) / f"correspondence_{detector.name}_{key}_v{METHOD_VERSION}.npz"
     if path.is_file():
         with np.load(path) as data:
             meta = json.loads(str(data["meta"]))
-            if meta == {"detector": detector.name, "topology": key}:
+            if meta == {"detector": detector.name, "topology": key, "version": METHOD_VERSION}:
                 return Correspondence(data["faces"], data["bary"], detector.name, key)
     found = find_correspondence(character, detector)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp.npz")
-    np.savez(tmp, faces=found.faces, bary=found.bary, meta=json.dumps({"detector": detector.name, "topology": key}))
+    np.savez(tmp, faces=found.faces, bary=found.bary, meta=json.dumps({"detector": detector.name, "topology": key, "version": METHOD_VERSION}))
     tmp.replace(path)
     return found
 

@@ -8,16 +8,17 @@ be. With the camera's rotation and translation (fixed intrinsics) it minimises
     E = E_lmk + w_tv · TV(D) + w_sym · E_sym + w_reg · mean ‖d‖²
 
 - E_lmk: mean squared distance, in pixels, between each landmark's projected surface point and
-  the detected landmark (eq. 2);
+  the detected landmark (eq. 2), less the detector's noise (``noise_px``: a residual that
+  short costs nothing);
 - TV(D): total variation of the map (eq. 3), so it stays smooth between landmarks;
 - E_sym: each vertex's displacement against its mirror vertex's, mirrored (eq. 4): faces are
   close to symmetric and a single view under-constrains the far side;
 - a small pull back to the template where nothing constrains the map.
 
-The map's mean is removed (the camera, not the map, moves the head). Not yet here: the
-parametric (anny) initialisation that the joint fit needs. Started from the template and a PnP
-camera, the camera's distance and the face's width trade against each other (a single view's
-scale ambiguity): the landmarks are reached, the shape is not yet trustworthy.
+The map's mean is removed (the camera, not the map, moves the head). Started from the template
+and a PnP camera alone, the camera's distance and the face's width trade against each other (a
+single view's scale ambiguity): :mod:`machcreator.photo.head` starts it from anny's fitted face
+space (:mod:`machcreator.photo.parametric`) instead.
 """
 
 from __future__ import annotations
@@ -37,15 +38,18 @@ from machcreator.photo.correspondence import Correspondence
 @dataclass
 class GeometryFitConfig:
     """map_size: the displacement map's side; steps: Adam steps; lr: Adam's step (metres for the
-    map, radians and metres for the camera); the weights of eq. 1-5 (pixels² per metre-scale)."""
+    map, radians and metres for the camera); the weights of eq. 1-5 (pixels² per metre-scale);
+    noise_px: landmark residuals up to this length cost nothing (the detector's own noise, which
+    a free-form map would otherwise learn as shape)."""
 
     map_size: int = 32
-    steps: int = 300
+    steps: int = 100
     lr: float = 2e-3
     tv_weight: float = 2e3
     symmetry_weight: float = 1e5
     regularise_weight: float = 1e3
     fit_camera: bool = True
+    noise_px: float = 2.0
 
 
 @dataclass
@@ -123,7 +127,9 @@ def fit_geometry(positions: np.ndarray, faces: np.ndarray, uvs: np.ndarray, corr
     for _ in range(config.steps):
         optimiser.zero_grad()
         d = displaced()
-        loss = (reprojection(x0 + d) ** 2).sum(1).mean()
+        # residuals within the detector's noise are left alone: the map would only learn the noise
+        r = (reprojection(x0 + d).pow(2).sum(1) + 1e-12).sqrt()
+        loss = (r - config.noise_px).clamp(min=0).pow(2).mean()
         tv = (dmap[:, :, 1:] - dmap[:, :, :-1]).abs().mean() + (dmap[:, :, :, 1:] - dmap[:, :, :, :-1]).abs().mean()
         sym = ((d - d[mirror] * flip) ** 2).sum(1).mean()
         loss = loss + config.tv_weight * tv + config.symmetry_weight * sym + config.regularise_weight * (d**2).sum(1).mean()

@@ -6,7 +6,13 @@
    the template render the correspondence was found on;
 2. place the camera (EPnP on the prompt's face, fixed intrinsics: a
    :data:`~machcreator.photo.camera.PHOTO_FOV_DEG` lens on the whole photo, re-centred by the crop);
-3. fit anny's face shape space and the camera (:mod:`machcreator.photo.parametric`);
+3. fit anny's face shape space and the camera (:mod:`machcreator.photo.parametric`), then take
+   the detector's own error out (:data:`DETECTOR_ROUNDS` times): render the fitted face through
+   the fitted camera and expression, run the detector on the render, and move each landmark of
+   the photo by how far the detector misses the render's known landmark; fit again. MediaPipe
+   regresses towards its mean face and shifts with pose (some 2-5 px at 512², as much as a
+   face's difference from the prior); the same detector on a look-alike render errs alike, so
+   the difference cancels what the landmarks alone cannot tell from shape;
 4. refine with the UV position map and the camera (:mod:`machcreator.photo.geometry_fit`);
 5. turn the refined head into per-vertex offsets of anny's mesh that fade out over
    :data:`NECK_BLEND_M` towards the neck seam, with the eyeballs and tongue carried along
@@ -15,6 +21,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -23,20 +30,23 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from machcreator.attributes import Attributes, apply_overrides
-from machcreator.body.geometry import HeadShape
+from machcreator.body.geometry import HeadShape, character_from_body
 from machcreator.body.shape_table import AnnyParameters
 from machcreator.character import Character, ShapedBody
 from machcreator.photo.camera import PhotoCamera, focal_for, solve_pose
-from machcreator.photo.correspondence import Correspondence
+from machcreator.photo.correspondence import Correspondence, bare_face
 from machcreator.photo.geometry_fit import GeometryFitConfig, fit_geometry
 from machcreator.photo.image import Photo, PhotoError
 from machcreator.photo.landmarks import FaceLandmarks, LandmarkDetector, find_face
 from machcreator.photo.parametric import ParametricConfig, fit_parametric
+from machcreator.render.preview import render
 
 #: the face crop every fit runs in, pixels a side
 CROP_PX = 512
 #: crop side / the landmarks' bounding box's larger side (the face plus some hair and neck)
 CROP_MARGIN = 1.7
+#: rounds of taking the detector's own error out of the landmarks (see :func:`fit_head`)
+DETECTOR_ROUNDS = 2
 #: the head's offsets fade to zero over this distance from the neck seam, metres
 NECK_BLEND_M = 0.05
 #: MediaPipe's inner lip contour (its own topology; its lips group holds outer and inner lines)
@@ -78,15 +88,19 @@ class HeadFit:
     crop: the face crop; camera: the fitted pose in the crop's pixels; expression: (52,) the
     ARKit facial actions' weights the photo showed (order of ``ARKIT_BLENDSHAPES``; the head is
     built neutral, the texture is read through them); shape: what the geometry stage applies;
-    errors: mean landmark
-    reprojection error at CROP_PX² — "pnp" on the prompt's face, "parametric" after the anny
-    fit, "final" after the position map.
+    character: the parts built with that shape (what ``build_geometry(..., head=shape)`` makes);
+    errors_px: mean landmark reprojection error at CROP_PX² — "pnp": the prompt's face placed by
+    PnP, against the detected landmarks; "parametric" after the anny fit and "final" for the
+    head as built, against the landmarks with the detector's own error taken out (what the fit
+    fits); "detected": the detector run on a render of the result against the detector on the
+    photo (same detector both sides, so its own error cancels; NaN without a detector).
     """
 
     crop: FaceCrop
     camera: PhotoCamera
     expression: np.ndarray
     shape: HeadShape
+    character: Character
     errors_px: dict[str, float]
 
 
@@ -169,9 +183,26 @@ def head_offsets(body: ShapedBody, head_positions: np.ndarray, fitted: np.ndarra
 HeadBuilder = Callable[[AnnyParameters], tuple[ShapedBody, Character]]
 
 
+def detector_view(character: Character, camera: PhotoCamera, expression: np.ndarray, detector: LandmarkDetector,
+                  correspondence: Correspondence) -> tuple[np.ndarray, np.ndarray]:
+    """The detector run on a render of the character's bare face (:func:`bare_face`) through
+    ``camera`` with ``expression``: (P, 2) where it finds each landmark and (P, 2) where the
+    landmark's template point projects (crop pixels; NaN rows where it found no face or the
+    landmark has no point). Their difference is the detector's own error on this face, pose and
+    expression."""
+    bare = bare_face(character, expression)
+    head = bare.part("head")
+    predicted = camera.project(correspondence.points(head.positions.astype(np.float64), head.faces))
+    faces = detector.detect(render(bare, camera.view()))
+    if not faces:
+        return np.full_like(predicted, np.nan), predicted
+    return max(faces, key=lambda f: f.height_px).points[:, :2].astype(np.float64), predicted
+
+
 def fit_head(crop: FaceCrop, model, parameters: AnnyParameters, build: HeadBuilder,
              correspondence: Correspondence, parametric: ParametricConfig = ParametricConfig(),
-             geometry: GeometryFitConfig = GeometryFitConfig()) -> HeadFit:
+             geometry: GeometryFitConfig = GeometryFitConfig(), detector: LandmarkDetector | None = None,
+             detector_rounds: int = DETECTOR_ROUNDS) -> HeadFit:
     """Fit the head to the crop's landmarks (steps 2-5 of the module notes).
 
     Args:
@@ -192,6 +223,13 @@ def fit_head(crop: FaceCrop, model, parameters: AnnyParameters, build: HeadBuild
     expressions = np.stack([correspondence.points(head.positions + d, head.faces) - points for d in head.morph_deltas])
     fit = fit_parametric(model, parameters, triangles, correspondence.bary, landmarks, camera,
                          rest_points=points, expressions=np.nan_to_num(expressions), config=parametric)
+    target = landmarks
+    for _ in range(detector_rounds if detector is not None else 0):
+        _, character = build(fit.parameters)
+        seen, predicted = detector_view(character, fit.camera, fit.expression, detector, correspondence)
+        target = np.where(np.isfinite(seen), landmarks - (seen - predicted), landmarks)
+        fit = fit_parametric(model, parameters, triangles, correspondence.bary, target, fit.camera,
+                             rest_points=points, expressions=np.nan_to_num(expressions), config=parametric)
     body, character = build(fit.parameters)
     head = character.part("head")
     # the map refines the neutral head seen through the photo's expression; only its own
@@ -199,15 +237,27 @@ def fit_head(crop: FaceCrop, model, parameters: AnnyParameters, build: HeadBuild
     expressive = head.positions + np.einsum("e,evc->vc", fit.expression, head.morph_deltas)
     # the mouth's opening and the irises move with the expression and the gaze, not the head's
     # shape: the map left to chase them would part the neutral lips
-    shape_landmarks = landmarks.copy()
+    shape_landmarks = target.copy()
     shape_landmarks[list(MOVING_LANDMARKS)] = np.nan
     refined = fit_geometry(expressive.astype(np.float64), head.faces, head.uvs, correspondence, shape_landmarks,
                            fit.camera, geometry)
     offsets = head_offsets(body, head.positions.astype(np.float64), refined.positions - expressive + head.positions)
+    built = character_from_body(dataclasses.replace(body, positions=body.positions + offsets))
     # reported over every landmark (the ones the map left out too) on the head as built: the
     # offsets faded at the neck and lips, seen through the photo's expression
-    built = expressive + offsets[head_vertex_sources(body, head.positions)]
-    seen = refined.camera.project(correspondence.points(built, head.faces))
-    final = float(np.nanmean(np.linalg.norm(seen - landmarks, axis=1)))
+    head = built.part("head")
+    posed = head.positions + np.einsum("e,evc->vc", fit.expression, head.morph_deltas)
+    errors = {"pnp": pnp_error, "parametric": fit.error_px,
+              "final": _mean_distance(refined.camera.project(correspondence.points(posed, head.faces)), target),
+              "detected": float("nan")}
+    if detector is not None:  # what the detector itself finds on the result against the photo
+        errors["detected"] = _mean_distance(detector_view(built, refined.camera, fit.expression, detector,
+                                                          correspondence)[0], landmarks)
     return HeadFit(crop=crop, camera=refined.camera, expression=fit.expression, shape=HeadShape(fit.parameters, offsets),
-                   errors_px={"pnp": pnp_error, "parametric": fit.error_px, "final": final})
+                   character=built, errors_px=errors)
+
+
+def _mean_distance(a: np.ndarray, b: np.ndarray) -> float:
+    """Mean distance between the rows of two (P, 2) point sets where both are finite (NaN if none)."""
+    d = np.linalg.norm(a - b, axis=1)
+    return float(d[np.isfinite(d)].mean()) if np.isfinite(d).any() else float("nan")

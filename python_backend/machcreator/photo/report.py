@@ -33,7 +33,8 @@ def photo_report(fit: HeadFit, texture: HeadTexture) -> dict[str, Any]:
     return {
         "crop_px": {"x0": round(fit.crop.x0, 1), "y0": round(fit.crop.y0, 1), "side": round(fit.crop.side, 1),
                     "resampled_to": CROP_PX},
-        "reprojection_error_px": {k: round(float(v), 3) for k, v in fit.errors_px.items()},
+        # JSON has no NaN: a measure that could not be taken is null
+        "reprojection_error_px": {k: round(float(v), 3) if np.isfinite(v) else None for k, v in fit.errors_px.items()},
         "landmarks": int(len(fit.crop.landmarks.points)),
         "psnr_db": round(float(texture.psnr_db), 2),
         "shading_spread": {k: round(float(v), 4) for k, v in texture.shading_std.items()},

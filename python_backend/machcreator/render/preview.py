@@ -73,6 +73,8 @@ class Camera:
 
     eye, target: (3,) metres, world space. up: (3,) world direction that appears up on screen.
     fov_deg: vertical field of view in degrees. width, height: image size in pixels.
+    principal_px: where the view axis meets the image, pixels (None: the image centre; a crop
+    of a photo moves it).
     """
 
     eye: tuple[float, float, float]
@@ -81,6 +83,7 @@ class Camera:
     fov_deg: float = 20.0
     width: int = 512
     height: int = 512
+    principal_px: tuple[float, float] | None = None
 
     def basis(self) -> np.ndarray:
         """(3, 3) rows: screen right, screen down, forward (unit vectors, world space)."""
@@ -112,12 +115,14 @@ class Camera:
         cam = (np.asarray(points, np.float64) - np.asarray(self.eye, np.float64)) @ self.basis().T
         depth = cam[:, 2]
         safe = np.where(np.abs(depth) > 1e-12, depth, 1e-12)
-        xy = self.focal_px * cam[:, :2] / safe[:, None] + np.array([self.width / 2, self.height / 2])
+        centre = self.principal_px if self.principal_px is not None else (self.width / 2, self.height / 2)
+        xy = self.focal_px * cam[:, :2] / safe[:, None] + np.asarray(centre)
         return xy, depth
 
     def scaled(self, factor: int) -> Camera:
         """The same view at ``factor`` times the resolution (for supersampling)."""
-        return replace(self, width=self.width * factor, height=self.height * factor)
+        principal = None if self.principal_px is None else (self.principal_px[0] * factor, self.principal_px[1] * factor)
+        return replace(self, width=self.width * factor, height=self.height * factor, principal_px=principal)
 
 
 def view_direction(view: str) -> np.ndarray:
