@@ -163,7 +163,7 @@ class Pipeline:
         self.photo_cache_dir = photo_cache_dir
         self.cache = StageCache()
         self._parsers: dict[str, Any] = {}
-        self._encoders: dict[str, Any] = {}
+        self._components: dict[str, Any] = {}  # loaded models (encoders, detector, delighters), by key
 
     # -- components -------------------------------------------------------------------------
     def parser(self, name: str, options: dict[str, Any]) -> Any:
@@ -185,21 +185,23 @@ class Pipeline:
 
         return load_libraries(library_paths(paths))
 
+    def _component(self, key: str, load: Callable[[], Any]) -> Any:
+        """A model loaded once per process under ``key``."""
+        if key not in self._components:
+            self._components[key] = load()
+        return self._components[key]
+
     def asset_encoder(self, name: str, options: dict[str, Any]) -> Any:
         from machcreator.assets.encoders import get_encoder
 
-        key = json.dumps([name, options], sort_keys=True, default=str)
-        if key not in self._encoders:
-            self._encoders[key] = get_encoder(name, options)
-        return self._encoders[key]
+        return self._component(json.dumps(["encoder", name, options], sort_keys=True, default=str),
+                               lambda: get_encoder(name, options))
 
     def landmark_detector(self) -> Any:
         """The face landmark detector of the photo path (MediaPipe's face mesh, loaded once)."""
-        if "landmarks" not in self._encoders:
-            from machcreator.photo.landmarks import MediaPipeFaceMesh
+        from machcreator.photo.landmarks import MediaPipeFaceMesh
 
-            self._encoders["landmarks"] = MediaPipeFaceMesh()
-        return self._encoders["landmarks"]
+        return self._component("landmarks", MediaPipeFaceMesh)
 
     def delighter(self, folder: str | None) -> Any:
         """The photo's delighter: the embedded SH one, or a learned one from ``folder`` (loaded once)."""
@@ -207,10 +209,7 @@ class Pipeline:
 
         if folder is None:
             return SHDelighter()
-        key = f"delighter:{folder}"
-        if key not in self._encoders:
-            self._encoders[key] = LearnedDelighter(folder)
-        return self._encoders[key]
+        return self._component(f"delighter:{folder}", lambda: LearnedDelighter(folder))
 
     def warm_up(self) -> None:
         """Load the template and the embedded parser's encoder (slow once per process)."""
