@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -153,3 +154,28 @@ def test_a_learned_delighter_plugs_in_from_a_local_folder(pipeline, astronaut_pn
     (tmp_path / "broken").mkdir()
     with pytest.raises(ModelLoadError, match="config.json"):
         pipeline(request.model_copy(update={"delighter_dir": str(tmp_path / "broken")}))
+
+
+def test_a_detector_blind_to_the_fits_renders_leaves_the_photos_landmarks_as_they_are(pipeline, astronaut_result,
+                                                                                       astronaut_png, monkeypatch):
+    """The detector's-error rounds need the detector to find the rendered face; where it does not,
+    the fit keeps the photo's landmarks and says the check could not be made (null, not NaN)."""
+    from machcreator.photo.head import face_crop
+    from machcreator.photo.image import load_photo
+    from machcreator.photo.report import photo_report
+
+    detector = pipeline.landmark_detector()
+    crop = face_crop(load_photo(str(astronaut_png)), detector)
+
+    class BlindToRenders:  # the crop is already found: every later call is on a render
+        name = detector.name
+
+        def detect(self, image):
+            return []
+
+    monkeypatch.setattr(pipeline, "landmark_detector", lambda: BlindToRenders())
+    fit, _ = pipeline._fit_head(crop, astronaut_result.resolved, astronaut_result.attributes, pipeline.template())
+    assert np.isnan(fit.errors_px["detected"]) and fit.errors_px["final"] <= 2.5, fit.errors_px
+    report = photo_report(fit, SimpleNamespace(psnr_db=0.0, shading_std={}))  # (the texture's part is not at stake)
+    assert report["reprojection_error_px"]["detected"] is None
+    json.dumps(report, allow_nan=False)  # what the manifest writes
