@@ -335,9 +335,11 @@ class Pipeline:
             if head_fit is not None:  # the photo's albedo, delit and completed with the procedural skin
                 from machcreator.photo.head_texture import head_texture as fit_head_texture
 
+                glasses = appearance.get("glasses", "none") != "none"  # worn in the photo, whatever the prompt says
                 head_texture = self.cache.get_or_run(
-                    "head_texture", texture_inputs | {"delighter": request.delighter_dir}, lambda: fit_head_texture(
-                        base, head_fit, correspondence, textures["head_albedo"], delighter=self.delighter(request.delighter_dir)))
+                    "head_texture", texture_inputs | {"delighter": request.delighter_dir, "glasses": glasses},
+                    lambda: fit_head_texture(base, head_fit, correspondence, textures["head_albedo"],
+                                             delighter=self.delighter(request.delighter_dir), glasses=glasses))
                 textures = dict(textures) | {"head_albedo": head_texture.albedo}
             character = Character(
                 skeleton=base.skeleton, parts=base.parts + [part for part, _, _ in cards],

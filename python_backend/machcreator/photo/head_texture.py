@@ -65,9 +65,16 @@ def landmark_uvs(correspondence: Correspondence, head_uvs: np.ndarray, head_face
     return out
 
 
-def error_prone_regions(points: np.ndarray) -> list[np.ndarray]:
+#: MediaPipe landmarks a pair of glasses covers besides the eyes and brows: under the eyes (the
+#: lower rims) and the temples (the hinges)
+UNDER_EYES_AND_TEMPLES = (116, 117, 118, 119, 120, 121, 47, 345, 346, 347, 348, 349, 350, 277, 127, 356, 139, 368)
+
+
+def error_prone_regions(points: np.ndarray, glasses: bool = False) -> list[np.ndarray]:
     """Polygons (each (K, 2)) around the eyes, the mouth and the nostrils, from MediaPipe's own
-    landmark groups (``points`` (478, 2) in any 2D frame: pixels or UVs)."""
+    landmark groups (``points`` (478, 2) in any 2D frame: pixels or UVs); with ``glasses`` one
+    band over both eyes, the brows, the nose's bridge and the temples instead of the eyes (the
+    frames would otherwise be painted onto the skin)."""
     from mediapipe.python.solutions import face_mesh_connections as mesh
 
     def hull(connections) -> np.ndarray:
@@ -81,8 +88,13 @@ def error_prone_regions(points: np.ndarray) -> list[np.ndarray]:
     nostrils = [(i, i) for i in nose if points[i, 1] >= tip_y]
     # the mouth's opening, not the lips: their colour is the photo's to carry over
     opening = [(i, i) for i in INNER_LIPS]
-    polygons = [hull(mesh.FACEMESH_LEFT_EYE | mesh.FACEMESH_LEFT_IRIS), hull(mesh.FACEMESH_RIGHT_EYE | mesh.FACEMESH_RIGHT_IRIS),
-                hull(opening), hull(nostrils)]
+    if glasses:
+        covered = (mesh.FACEMESH_LEFT_EYE | mesh.FACEMESH_RIGHT_EYE | mesh.FACEMESH_LEFT_EYEBROW
+                   | mesh.FACEMESH_RIGHT_EYEBROW | {(i, i) for i in UNDER_EYES_AND_TEMPLES})
+        eyes = [hull(covered)]
+    else:
+        eyes = [hull(mesh.FACEMESH_LEFT_EYE | mesh.FACEMESH_LEFT_IRIS), hull(mesh.FACEMESH_RIGHT_EYE | mesh.FACEMESH_RIGHT_IRIS)]
+    polygons = [*eyes, hull(opening), hull(nostrils)]
     return [p for p in polygons if len(p) >= 3]
 
 
@@ -164,12 +176,13 @@ def _posed(part: MeshPart, expression: np.ndarray) -> np.ndarray:
 
 def head_texture(character: Character, fit: HeadFit, correspondence: Correspondence, procedural_albedo: np.ndarray,
                  delighter: Delighter | None = None, rasterizer: Rasterizer | None = None,
-                 config: TextureFitConfig | None = None) -> HeadTexture:
+                 config: TextureFitConfig | None = None, glasses: bool = False) -> HeadTexture:
     """Extract, delight and complete the head's albedo from the fitted photo.
 
     Args:
         character: built with ``fit.shape`` (its "head" and "eyes" parts are drawn).
         procedural_albedo: (S, S, 3) uint8 the embedded head albedo at the package's size.
+        glasses: the photo shows glasses: the skin they cover comes from the procedural skin.
         config: the texture fit's levels (default :data:`FIT_SIZES`, capped at S).
     """
     size = procedural_albedo.shape[0]
@@ -213,7 +226,7 @@ def head_texture(character: Character, fit: HeadFit, correspondence: Corresponde
     skin = skin_mask(crop.image, crop.landmarks.points[:, :2])
     visibility = texel_visibility(pmap, camera, covered & skin, surface)
     lmk_uv = landmark_uvs(correspondence, head.uvs, head.faces)
-    exclude = region_mask(error_prone_regions(lmk_uv), fitted, max(1, round(fitted * EXCLUDE_DILATE)))
+    exclude = region_mask(error_prone_regions(lmk_uv, glasses), fitted, max(1, round(fitted * EXCLUDE_DILATE)))
     seen_mask = (visibility >= 0.3) & pmap.covered
     delit = (delighter or SHDelighter())(srgb_decode(extracted), pmap.normal, seen_mask)
     delit_srgb = srgb_encode(delit.albedo).astype(np.float32) / 255.0
