@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 from skimage import data
 
-from machcreator.photo.appearance import glasses_ridge, shows_glasses
+from machcreator.photo.appearance import GLASSES_RIDGE, glasses_ridge, shows_glasses
 from machcreator.photo.head import face_crop
 from machcreator.photo.head_texture import error_prone_regions
 from machcreator.photo.image import Photo, load_photo
@@ -38,7 +38,7 @@ def test_rendered_faces_with_and_without_the_generators_glasses(pipeline, glasse
                                       texture_size=256, preview_size=64, hair_detail=0.05))
     image = render(result.character, camera_for_part(head_box(result.character), "front", 512))
     ridge = glasses_ridge(_crop(image, pipeline.landmark_detector()))
-    assert (ridge > 0.47) == (glasses != "none"), ridge
+    assert (ridge > GLASSES_RIDGE) == (glasses != "none"), ridge
 
 
 def test_with_glasses_the_texture_leaves_out_one_band_over_eyes_brows_and_the_nose_bridge(pipeline):

@@ -63,10 +63,10 @@ REGIONS = ("nose", "mouth", "eyes", "cheeks", "jaw", "chin", "forehead", "temple
 class HeadResult:
     """One benchmark head. Errors are scan-to-mesh distances in mm over the truth's face region
     after a similarity alignment (``*_noscale_*``: a rigid one); ``prior_*`` the same for the
-    unfitted prior head (the one the fit starts from). ``scale`` is the similarity's scale on the fitted head (1: the fit got
-    the head's size right). ``reprojection_px`` the fit's final mean landmark error at 512² (against the
-    landmarks with the detector's error taken out), ``detected_px`` the detector on the result's
-    render against the detector on the photo.
+    unfitted prior head (the one the fit starts from). ``scale`` is the similarity's scale on the
+    fitted head (1: the fit got the head's size right). ``reprojection_px`` the fit's final mean
+    landmark error at 512² (against the landmarks with the detector's error taken out),
+    ``detected_px`` the detector on the result's render against the detector on the photo.
     ``seconds`` the whole head (truth built, rendered, fitted, measured), ``fit_seconds`` the
     photo path alone (crop and fit). ``error`` says why a head failed (its numbers are NaN)."""
 
@@ -308,7 +308,7 @@ class _Context:
         for a photo and the prompt "a <gender> aged 35" (seed 0)."""
         if gender not in self._priors:
             from machcreator.attributes import Attributes, apply_overrides, resolve
-            from machcreator.body.geometry import build_geometry, shaped_body
+            from machcreator.body.geometry import character_from_body, shaped_body
             from machcreator.body.shape_table import anny_parameters
             from machcreator.photo.correspondence import cached_correspondence
             from machcreator.photo.head import neutral_face
@@ -316,9 +316,8 @@ class _Context:
             specified = apply_overrides(Attributes(), [f"body.gender={gender}", "body.age_years=35"])
             resolved = resolve(specified, 0)
             parameters = anny_parameters(neutral_face(resolved, specified))
-            correspondence = cached_correspondence(build_geometry(resolved, model=self.model), self.detector,
-                                                   self.cache_dir)
             body = shaped_body(self.model, resolved, parameters)
+            correspondence = cached_correspondence(character_from_body(body), self.detector, self.cache_dir)
             self._priors[gender] = (resolved, parameters, body, correspondence)
         return self._priors[gender]
 
@@ -463,8 +462,8 @@ def print_geometry_report(console, results: list[HeadResult], wall_s: float | No
                           f"{r.fov_deg:.1f}", "—", "—", f"failed: {r.error}", *([""] * 8), f"{r.seconds:.1f}")
             continue
         table.add_row(str(r.index), r.gender, f"{r.age_years:.0f}", f"{r.yaw_deg:+.1f}", f"{r.pitch_deg:+.1f}",
-                      f"{r.fov_deg:.1f}", f"{r.reprojection_px:.2f}", f"{r.detected_px:.2f}", f"{r.fit_median_mm:.2f}", f"{r.fit_mean_mm:.2f}",
-                      f"{r.fit_std_mm:.2f}", f"{r.prior_median_mm:.2f}", f"{r.prior_mean_mm:.2f}",
+                      f"{r.fov_deg:.1f}", f"{r.reprojection_px:.2f}", f"{r.detected_px:.2f}",
+                      f"{r.fit_median_mm:.2f}", f"{r.fit_mean_mm:.2f}", f"{r.fit_std_mm:.2f}", f"{r.prior_median_mm:.2f}", f"{r.prior_mean_mm:.2f}",
                       f"{r.prior_std_mm:.2f}", f"{r.fit_noscale_median_mm:.2f}", f"{r.prior_noscale_median_mm:.2f}",
                       f"{r.scale:.3f}", f"{r.seconds:.1f}")
     console.print(table)
@@ -501,6 +500,7 @@ def print_geometry_report(console, results: list[HeadResult], wall_s: float | No
         median = stats["fit"]["median_of_medians"]
         better = sum(r.fit_median_mm < r.prior_median_mm for r in ok)
         line += (f"; fit median {median:.2f} mm vs prior {stats['prior']['median_of_medians']:.2f} mm: target "
-                 f"{'met' if median <= TARGET_MEDIAN_MM else 'NOT met'}; the fit beats its prior on {better} of {len(ok)} heads")
+                 f"{'met' if median <= TARGET_MEDIAN_MM else 'NOT met'}; "
+                 f"the fit beats its prior on {better} of {len(ok)} heads")
     console.print(line, highlight=False)
     return stats

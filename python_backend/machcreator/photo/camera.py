@@ -59,7 +59,7 @@ class PhotoCamera:
         """The same camera as the preview renderer's :class:`~machcreator.render.preview.Camera`."""
         from machcreator.render.preview import Camera
 
-        right, down, forward = np.asarray(self.rotation, np.float64)
+        _, down, forward = np.asarray(self.rotation, np.float64)  # rows: right, down, forward
         eye = -np.asarray(self.rotation, np.float64).T @ np.asarray(self.translation, np.float64)
         fov = float(np.degrees(2 * np.arctan(0.5 * self.height / self.focal_px)))
         return Camera(eye=tuple(eye), target=tuple(eye + forward), up=tuple(-down), fov_deg=fov, width=self.width,

@@ -157,7 +157,8 @@ def cached_correspondence(character: Character, detector: LandmarkDetector, cach
     found = find_correspondence(character, detector)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp.npz")
-    np.savez(tmp, faces=found.faces, bary=found.bary, meta=json.dumps({"detector": detector.name, "topology": key, "version": METHOD_VERSION}))
+    meta = {"detector": detector.name, "topology": key, "version": METHOD_VERSION}
+    np.savez(tmp, faces=found.faces, bary=found.bary, meta=json.dumps(meta))
     tmp.replace(path)
     return found
 

@@ -93,7 +93,8 @@ def error_prone_regions(points: np.ndarray, glasses: bool = False) -> list[np.nd
                    | mesh.FACEMESH_RIGHT_EYEBROW | {(i, i) for i in UNDER_EYES_AND_TEMPLES})
         eyes = [hull(covered)]
     else:
-        eyes = [hull(mesh.FACEMESH_LEFT_EYE | mesh.FACEMESH_LEFT_IRIS), hull(mesh.FACEMESH_RIGHT_EYE | mesh.FACEMESH_RIGHT_IRIS)]
+        eyes = [hull(mesh.FACEMESH_LEFT_EYE | mesh.FACEMESH_LEFT_IRIS),
+                hull(mesh.FACEMESH_RIGHT_EYE | mesh.FACEMESH_RIGHT_IRIS)]
     polygons = [*eyes, hull(opening), hull(nostrils)]
     return [p for p in polygons if len(p) >= 3]
 
