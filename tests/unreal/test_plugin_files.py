@@ -32,6 +32,15 @@ def test_descriptor_declares_an_editor_plugin_with_its_dependencies():
         assert name == pyzmq_requirement() and len(hash_option.removeprefix("--hash=sha256:")) == 64
 
 
+def test_the_descriptor_names_no_engine_version():
+    """A content-only plugin with an ``EngineVersion`` makes every other engine version ask "designed
+    for build 5.4.0, load anyway?" at each start (IPluginManager's compatibility check, which reads
+    EngineVersion only when it is set); without it the plugin loads silently on 5.4-5.7."""
+    descriptor = json.loads((PLUGIN / "MachCreator.uplugin").read_text())
+    assert "EngineVersion" not in descriptor
+    assert not descriptor.get("Modules")  # no binaries: nothing ties it to one engine build
+
+
 def test_the_plugins_attribute_fields_match_the_backend():
     shipped = json.loads((PLUGIN / "Content/Python/machcreator_editor/attribute_fields.json").read_text())
     assert shipped == editor_fields(), "run: mach attributes --editor-fields > " \
