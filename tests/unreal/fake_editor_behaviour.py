@@ -13,6 +13,8 @@ from pathlib import Path
 import pygltflib
 from PIL import Image
 
+from fake_materials import install_materials
+from fake_metahuman import install_metahuman
 from fake_unreal import Dialog, EnumValue, FakeEditor, FakeObject, ImportRecord, PropertyDef, SlowTask, ValueDef
 
 #: uproperty meta keys Unreal's details panel understands (a typo here is silently ignored in the
@@ -330,55 +332,7 @@ def install(editor: FakeEditor) -> None:  # noqa: C901 - one registry of behavio
 
     h("SkeletalMesh", "get_all_morph_target_names")(lambda mesh: list(mesh._data.get("morphs", [])))
 
-    # --- materials -------------------------------------------------------------------------
-    def graph(material):
-        return material._data.setdefault("graph", {"expressions": [], "properties": {}, "links": []})
-
-    @h("MaterialEditingLibrary", "create_material_expression")
-    def _expression(cls, material, expression_class, node_pos_x=0, node_pos_y=0):
-        node = editor.new(expression_class._spec_name)
-        graph(material)["expressions"].append(node)
-        return node
-
-    @h("MaterialEditingLibrary", "delete_all_material_expressions")
-    def _clear(cls, material):
-        material._data["graph"] = {"expressions": [], "properties": {}, "links": []}
-
-    @h("MaterialEditingLibrary", "connect_material_property")
-    def _connect_property(cls, from_expression, from_output_name, property_):
-        graph_of = next(m for m in editor.assets.values() if from_expression in m._data.get("graph", {}).get("expressions", []))
-        graph(graph_of)["properties"][property_.name] = (from_expression, from_output_name)
-        return True
-
-    @h("MaterialEditingLibrary", "connect_material_expressions")
-    def _connect(cls, from_expression, from_output_name, to_expression, to_input_name):
-        graph_of = next(m for m in editor.assets.values() if from_expression in m._data.get("graph", {}).get("expressions", []))
-        graph(graph_of)["links"].append((from_expression, from_output_name, to_expression, to_input_name))
-        return True
-
-    @h("MaterialEditingLibrary", "set_material_instance_parent")
-    def _parent(cls, instance, new_parent):
-        instance._props["parent"] = new_parent
-
-    def parameter(instance, name: str, expression_class: str):
-        parent = instance._props.get("parent")
-        expressions = graph(parent)["expressions"] if parent is not None else []
-        return any(_is(e, expression_class, editor) and e._props.get("parameter_name") == str(name) for e in expressions)
-
-    def setter(kind: str, expression_class: str):
-        def set_value(cls, instance, parameter_name, value, association=None):
-            if not parameter(instance, parameter_name, expression_class):
-                return False
-            instance._data.setdefault(kind, {})[str(parameter_name)] = value
-            return True
-        return set_value
-
-    h("MaterialEditingLibrary", "set_material_instance_texture_parameter_value")(
-        setter("textures", "MaterialExpressionTextureSampleParameter2D"))
-    h("MaterialEditingLibrary", "set_material_instance_scalar_parameter_value")(
-        setter("scalars", "MaterialExpressionScalarParameter"))
-    h("MaterialEditingLibrary", "set_material_instance_vector_parameter_value")(
-        setter("vectors", "MaterialExpressionVectorParameter"))
+    install_materials(editor)
 
     # --- grooms ----------------------------------------------------------------------------
     @h("GroomLibrary", "create_new_groom_binding_asset_with_path")
@@ -519,57 +473,7 @@ def install(editor: FakeEditor) -> None:  # noqa: C901 - one registry of behavio
     def _entry_command(entry, type, custom_type, string):
         entry._data["command"] = (type, str(string))
 
-    _install_metahuman(editor)
-
-
-def _install_metahuman(editor: FakeEditor) -> None:
-    """A MetaHuman Character editor (UE 5.7 API) that records what a script asks of it."""
-    h = editor.handle
-    state: dict = {"editing": set(), "landmarks": [(x, 10.0, 160.0 + z) for x in (-3.0, 0.0, 3.0) for z in (-4.0, 0.0, 4.0)]}
-    editor.metahuman = state
-    S = "MetaHumanCharacterEditorSubsystem"
-
-    @h(S, "try_add_object_to_edit")
-    def _add(subsystem, character):
-        state["editing"].add(character._asset_path)
-        return True
-
-    @h(S, "remove_object_to_edit")
-    def _remove(subsystem, character):
-        state["editing"].discard(character._asset_path)
-
-    def editing(character):
-        if character._asset_path not in state["editing"]:
-            raise RuntimeError("MetaHuman Creator: the character is not open for editing")
-
-    @h(S, "get_face_landmarks")
-    def _landmarks(subsystem, character):
-        editing(character)
-        return [editor.new("Vector", x=x, y=y, z=z) for x, y, z in state["landmarks"]]
-
-    @h(S, "translate_face_landmarks")
-    def _translate(subsystem, character, landmark_indices, deltas):
-        editing(character)
-        character._data["landmark_deltas"] = [(i, _xyz(d)) for i, d in zip(landmark_indices, deltas)]
-
-    @h(S, "commit_face_state")
-    def _commit(subsystem, character):
-        editing(character)
-        character._data["committed"] = True
-
-    @h(S, "request_auto_rigging")
-    def _rig(subsystem, character, params=None):
-        editing(character)
-        character._data["rig"] = params.rig_type.name if params is not None else None
-
-    h(S, "can_build_meta_human")(lambda subsystem, character, log_error=False: bool(character._data.get("rig")))
-
-    @h(S, "build_meta_human")
-    def _build(subsystem, character, params):
-        editing(character)
-        name = params.name_override
-        editor.new("SkeletalMesh", f"/Game/MetaHumans/{name}/Face/SKM_{name}_FaceMesh")
-        character._data["built"] = params.pipeline_type.name
+    install_metahuman(editor)
 
 
 def _uprop_default(editor: FakeEditor, type_):
