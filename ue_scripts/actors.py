@@ -5,7 +5,9 @@ from dataclasses import dataclass, field
 
 import unreal
 
+from ue_scripts import metahuman
 from ue_scripts.import_package import ImportedCharacter
+from ue_scripts.metahuman import RigBinding
 
 TAG = "MachCreator"
 TAG_CHARACTER = "MachCreator.Character="
@@ -14,6 +16,14 @@ TAG_PACKAGE = "MachCreator.Package="
 TAG_GROOM = "MachCreator.Groom="
 TAG_ASSET = "MachCreator.Asset="
 OUTLINER_FOLDER = "MachCreator"
+#: the Unreal yaw the imported mesh faces at actor yaw 0: glTF's front (+Z) arrives as Unreal's +Y
+#: (Interchange's glTF conversion (x, y, z) -> (x, z, y)), while an actor's forward is +X
+MESH_FRONT_YAW_DEG = 90.0
+
+
+def actor_yaw(facing_yaw_deg: float) -> float:
+    """The actor yaw that turns the character to face ``facing_yaw_deg`` (Unreal yaw, 0 = +X)."""
+    return (float(facing_yaw_deg) - MESH_FRONT_YAW_DEG + 180.0) % 360.0 - 180.0
 
 
 @dataclass
@@ -43,8 +53,12 @@ def _actors() -> object:
     return unreal.get_editor_subsystem(unreal.EditorActorSubsystem)
 
 
-def _bind_grooms(placed: PlacedCharacter, character: ImportedCharacter, location, rotation) -> None:
+def _bind_grooms(placed: PlacedCharacter, character: ImportedCharacter, location, rotation,
+                 rig: RigBinding | None = None) -> None:
+    """One groom actor per groom, attached to the character; on a built MetaHuman the grooms use the
+    bindings to its face."""
     rule = unreal.AttachmentRule.SNAP_TO_TARGET
+    bindings = rig.bindings if rig is not None and rig.kind == "metahuman" else character.bindings
     for name, groom in character.grooms.items():
         groom_actor = placed.grooms.get(name)
         if groom_actor is None:
@@ -55,7 +69,7 @@ def _bind_grooms(placed: PlacedCharacter, character: ImportedCharacter, location
             placed.grooms[name] = groom_actor
         component = groom_actor.groom_component
         component.set_groom_asset(groom)
-        component.set_binding_asset(character.bindings[name])
+        component.set_binding_asset(bindings[name])
 
 
 def _bind_studio_meshes(placed: PlacedCharacter, character: ImportedCharacter, location, rotation) -> None:
@@ -74,19 +88,25 @@ def _bind_studio_meshes(placed: PlacedCharacter, character: ImportedCharacter, l
         placed.studio[asset_id] = actor
 
 
-def place(character: ImportedCharacter, location=None, yaw_deg: float = 0.0, *, job_id: str | None = None,
-          package_dir: str | None = None, label: str | None = None) -> PlacedCharacter:
-    """Spawn the character at ``location`` (cm) facing ``yaw_deg``; grooms follow the mesh."""
+def place(character: ImportedCharacter, location=None, facing_yaw_deg: float = MESH_FRONT_YAW_DEG, *,
+          job_id: str | None = None, package_dir: str | None = None, label: str | None = None,
+          rig: RigBinding | None = None) -> PlacedCharacter:
+    """Spawn the character at ``location`` (cm) facing ``facing_yaw_deg`` (Unreal yaw, 0 = +X; the
+    default keeps the actor unrotated); grooms follow the mesh. A built MetaHuman (``rig``) is placed
+    instead of the imported mesh."""
     location = location or unreal.Vector(0.0, 0.0, 0.0)
-    rotation = unreal.Rotator(0.0, 0.0, float(yaw_deg))
-    actor = _actors().spawn_actor_from_object(character.skeletal_mesh, location, rotation)
+    rotation = unreal.Rotator(0.0, 0.0, actor_yaw(facing_yaw_deg))
+    if rig is not None and rig.kind == "metahuman":
+        actor = metahuman.spawn_metahuman(rig, location, rotation)
+    else:
+        actor = _actors().spawn_actor_from_object(character.skeletal_mesh, location, rotation)
     if actor is None:
         raise RuntimeError(f"cannot place {character.skeletal_mesh.get_path_name()} in the level")
     actor.set_actor_label(label or character.name)
     actor.tags = _with_source([TAG, TAG_CHARACTER + character.name], job_id, package_dir)
     actor.set_folder_path(OUTLINER_FOLDER)
     placed = PlacedCharacter(actor, {})
-    _bind_grooms(placed, character, location, rotation)
+    _bind_grooms(placed, character, location, rotation, rig)
     for groom_actor in placed.grooms.values():
         groom_actor.set_folder_path(OUTLINER_FOLDER)
     _bind_studio_meshes(placed, character, location, rotation)
@@ -113,13 +133,13 @@ def find_placed(actor) -> PlacedCharacter | None:
 
 
 def refresh(placed: PlacedCharacter, character: ImportedCharacter, *, job_id: str | None = None,
-            package_dir: str | None = None) -> None:
+            package_dir: str | None = None, rig: RigBinding | None = None) -> None:
     """After a re-import in place: point the actors at the new mesh, grooms and bindings."""
     placed.actor.skeletal_mesh_component.set_skeletal_mesh_asset(character.skeletal_mesh)
     for name in list(placed.grooms):
         if name not in character.grooms:  # the edit removed this groom (e.g. shaved the beard)
             _actors().destroy_actor(placed.grooms.pop(name))
-    _bind_grooms(placed, character, placed.actor.get_actor_location(), placed.actor.get_actor_rotation())
+    _bind_grooms(placed, character, placed.actor.get_actor_location(), placed.actor.get_actor_rotation(), rig)
     _bind_studio_meshes(placed, character, placed.actor.get_actor_location(), placed.actor.get_actor_rotation())
     kept = [t for t in (str(x) for x in placed.actor.tags) if not t.startswith((TAG_JOB, TAG_PACKAGE))]
     placed.actor.tags = _with_source(kept, job_id, package_dir)

@@ -12,17 +12,19 @@ place (actors using them keep working); a step that fails deletes what it create
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 import unreal
 
-from ue_scripts import assets, grooms, materials
+from ue_scripts import assets, grooms, materials, ticker
 from ue_scripts.environment import EngineInfo, engine_info
 from ue_scripts.package import CharacterPackage, read_package
 
 Progress = Callable[[float, str], None]
+T = TypeVar("T")
 GLTF_PIPELINE = "/Interchange/Pipelines/DefaultGLTFAssetsPipeline"
 
 
@@ -94,7 +96,13 @@ def import_mesh(pkg: CharacterPackage, folder: str, content_root: str):
     params.override_pipelines.append(unreal.SoftObjectPath(pipeline.get_path_name()))
     source = unreal.InterchangeManager.create_source_data(str(pkg.glb.resolve()))
     manager = unreal.InterchangeManager.get_interchange_manager_scripted()
-    imported = manager.import_asset(folder, source, params) or []
+    result = manager.import_asset(folder, source, params)
+    if isinstance(result, bool):  # 5.4 says only whether it worked; 5.5+ returns the imported objects
+        imported = [unreal.EditorAssetLibrary.load_asset(assets.package_path(p))
+                    for p in unreal.EditorAssetLibrary.list_assets(folder, recursive=True, include_folder=False)] \
+            if result else []
+    else:
+        imported = list(result or [])
     meshes = [a for a in imported if isinstance(a, unreal.SkeletalMesh)]
     if not meshes:
         raise RuntimeError(f"Interchange made no skeletal mesh from {pkg.glb.name} (see the Output Log)")
@@ -136,26 +144,29 @@ def load_studio_meshes(pkg: CharacterPackage) -> dict[str, object]:
     return out
 
 
-def import_character(package_dir: str | Path, *, content_root: str = assets.DEFAULT_CONTENT_ROOT,
-                     name: str | None = None, with_grooms: bool = True, verify_checksums: bool = True,
-                     info: EngineInfo | None = None, progress: Progress = _no_progress) -> ImportedCharacter:
-    """Import (or re-import in place) one package; see the module docstring."""
+def import_steps(package_dir: str | Path, *, content_root: str = assets.DEFAULT_CONTENT_ROOT,
+                 name: str | None = None, with_grooms: bool = True, verify_checksums: bool = True,
+                 info: EngineInfo | None = None) -> Generator[tuple[float, str], None, ImportedCharacter]:
+    """Import (or re-import in place) one package, one step per ``next()``: each yields (fraction
+    done, what the next step does) before doing it and the generator returns the character. The
+    editor runs one step per frame; closing the generator (a cancel) deletes what it created."""
     content_root = assets.check_content_root(content_root)
     info = info or engine_info()
     info.require("import")
-    progress(0.0, "checking the package")
+    yield 0.0, "checking the package"
     pkg = read_package(package_dir, verify_checksums=verify_checksums, name=name)
     with_grooms = with_grooms and bool(pkg.grooms)
     if with_grooms:
         info.require("grooms")
     folder = assets.character_folder(content_root, pkg.name)
     with assets.rollback_on_failure(folder):
+        yield 0.05, "building the master materials"
         masters = materials.ensure_masters(content_root)
-        progress(0.1, "importing textures")
+        yield 0.1, "importing textures"
         textures = import_textures(pkg, f"{folder}/Textures")
-        progress(0.3, "importing the skeletal mesh")
+        yield 0.3, "importing the skeletal mesh"
         mesh = import_mesh(pkg, f"{folder}/Mesh", content_root)
-        progress(0.5, "building materials")
+        yield 0.5, "building materials"
         instances = {slot.name: materials.make_instance(slot, f"{folder}/Materials", masters, textures,
                                                         hide=with_grooms)
                      for slot in pkg.materials}
@@ -163,11 +174,30 @@ def import_character(package_dir: str | Path, *, content_root: str = assets.DEFA
         character = ImportedCharacter(pkg.name, folder, pkg, mesh, textures, instances,
                                       studio_meshes=load_studio_meshes(pkg))
         if with_grooms:
-            progress(0.6, "importing grooms")
+            yield 0.6, "importing grooms"
             character.grooms, character.bindings = grooms.import_grooms(pkg, f"{folder}/Grooms", mesh, content_root)
-        progress(0.95, "saving")
+        yield 0.95, "saving"
         unreal.EditorAssetLibrary.save_directory(folder, only_if_is_dirty=False, recursive=True)
-    progress(1.0, f"imported {pkg.name}")
+    return character
+
+
+def run_steps(steps: Generator[tuple[float, str], None, T], progress: Progress = _no_progress) -> T:
+    """Drive a step generator to its end in one go (scripts, commandlets), reporting each step."""
+    while True:
+        try:
+            fraction, message = next(steps)
+        except StopIteration as stop:
+            return stop.value
+        progress(fraction, message)
+
+
+def import_character(package_dir: str | Path, *, content_root: str = assets.DEFAULT_CONTENT_ROOT,
+                     name: str | None = None, with_grooms: bool = True, verify_checksums: bool = True,
+                     info: EngineInfo | None = None, progress: Progress = _no_progress) -> ImportedCharacter:
+    """Import (or re-import in place) one package at once; see :func:`import_steps`."""
+    character = run_steps(import_steps(package_dir, content_root=content_root, name=name, with_grooms=with_grooms,
+                                       verify_checksums=verify_checksums, info=info), progress)
+    progress(1.0, f"imported {character.name}")
     return character
 
 
@@ -176,7 +206,7 @@ def main(argv: list[str]) -> int:
     if not argv:
         unreal.log_error("usage: import_package.py PACKAGE_DIR [/Game/CONTENT_ROOT]")
         return 2
-    with unreal.ScopedSlowTask(100, "Importing MachCreator character") as task:
+    with ticker.exclusive(), unreal.ScopedSlowTask(100, "Importing MachCreator character") as task:
         task.make_dialog(True)
         done = [0.0]
 

@@ -1,6 +1,9 @@
 """Populate a level: N distinct characters from one batch request, placed in one undoable step.
 
-From the Python console (a backend must be running, e.g. ``mach serve``)::
+The editor's menu runs a :class:`Population` a short step per frame (jobs polled, packages fetched on
+a thread, imported one step per frame, all placed at the end in one transaction), so the editor
+keeps running. From the Python console it runs to the end at once (a backend must be running,
+e.g. ``mach serve``)::
 
     from machcreator.client import Client
     from ue_scripts import population
@@ -12,16 +15,20 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import unreal
 
 from machcreator.client import Client
-from ue_scripts import actors, assets
-from ue_scripts.import_package import import_character
+from ue_scripts import actors, assets, ticker
+from ue_scripts.download import Download
+from ue_scripts.import_package import ImportedCharacter, import_steps
 
-FINAL_STATES = ("done", "failed", "cancelled")
+FINAL_STATES = ("done", "failed", "cancelled", "expired")
+#: seconds between two status requests for the batch
+STATUS_PERIOD_S = 0.3
 
 
 class PopulationCancelled(RuntimeError):
@@ -64,7 +71,7 @@ class Layout:
     origin: tuple[float, float, float] = (0.0, 0.0, 0.0)
     spacing_cm: float = 150.0
     columns: int = 0  # 0: a square-ish grid
-    yaw_deg: float = 0.0
+    yaw_deg: float = actors.MESH_FRONT_YAW_DEG  # grid: the direction they face (Unreal yaw, 0 = +X)
     spline_actor: str = ""
     target_tag: str = ""
 
@@ -81,7 +88,9 @@ def _level_actors():
 
 
 def slots(layout: Layout, n: int) -> list[tuple[object, float]]:
-    """``n`` (location cm, yaw deg) pairs; raises ValueError before anything is generated."""
+    """``n`` (location cm, facing yaw deg) pairs: where each character stands and the Unreal yaw it
+    faces (along the spline, where a target point points); raises ValueError before anything is
+    generated."""
     if n <= 0:
         raise ValueError("nothing to place: the crowd is empty")
     if layout.kind == "grid":
@@ -112,63 +121,181 @@ def slots(layout: Layout, n: int) -> list[tuple[object, float]]:
     raise ValueError(f"layout kind must be grid, spline or targets, not {layout.kind!r}")
 
 
+class Population:
+    """One crowd from submission to placement, a short step at a time (:meth:`step`).
+
+    Imports and saves happen as characters arrive, outside any transaction; the placement of the
+    whole crowd is one transaction at the end, so one undo removes it. Cancel stops the backend's
+    remaining jobs and places nothing (imported assets stay for reuse).
+    """
+
+    def __init__(self, client: Client, crowd: Crowd, layout: Layout, *,
+                 content_root: str = assets.DEFAULT_CONTENT_ROOT, download_dir: str | Path | None = None,
+                 name_prefix: str = "Crowd",
+                 progress: Callable[[float, str], None] | None = None):
+        self.places = slots(layout, crowd.size)  # a bad layout fails before the backend does any work
+        self.content_root = assets.check_content_root(content_root)
+        self.download_dir = Path(download_dir or Path(unreal.Paths.project_saved_dir()) / "MachCreator" / "Packages")
+        self.client, self.name_prefix = client, name_prefix
+        self.report = progress or (lambda fraction, message: None)
+        if crowd.prompts:
+            self.batch_id, self.job_ids = client.batch(crowd.prompts, seed=crowd.seed, **crowd.options)
+        else:
+            self.batch_id, self.job_ids = client.batch(count=crowd.count, prompt=crowd.prompt, seed=crowd.seed,
+                                                       diversity=crowd.diversity(), **crowd.options)
+        self.states: dict[str, dict] = {job_id: {"state": "queued"} for job_id in self.job_ids}
+        self.characters: dict[int, tuple[ImportedCharacter, Path]] = {}
+        self.failures: dict[int, str] = {}
+        self.result: PopulationResult | None = None
+        self.cancel_requested = False
+        self.cancelled = False
+        self._status_request: str | None = None
+        self._next_status = 0.0
+        self._download: tuple[int, Download] | None = None
+        self._import: tuple[int, Path, Generator] | None = None
+
+    @property
+    def finished(self) -> bool:
+        return self.result is not None or self.cancelled
+
+    def label(self, index: int) -> str:
+        return f"character {index + 1} of {len(self.job_ids)}"
+
+    def cancel(self) -> None:
+        self.cancel_requested = True
+
+    def step(self) -> bool:
+        """One short piece of work; False once the crowd is placed, or cancelled."""
+        if self.cancel_requested:
+            self._cancel()
+            return False
+        if self._import is not None:
+            self._step_import()
+        elif self._download is not None and self._download[1].finished:
+            self._start_import()
+        else:
+            self._poll_status()
+            if self._download is None:
+                self._start_download()
+        if self._all_in():
+            self._place_all()
+            return False
+        return True
+
+    def _report(self, message: str) -> None:
+        done = len(self.characters) + len(self.failures)
+        self.report(done / max(1, len(self.job_ids)), message)
+
+    def _poll_status(self) -> None:
+        for update in self.client.poll():
+            if update.request_id != self._status_request:
+                continue
+            self._status_request = None
+            if update.kind == "reply":
+                for job in update.data["batch"]["jobs"]:
+                    self.states[job["job_id"]] = job
+        if self._status_request is None and time.monotonic() >= self._next_status:
+            self._status_request = self.client.send("status", batch_id=self.batch_id)
+            self._next_status = time.monotonic() + STATUS_PERIOD_S
+        for index, job_id in enumerate(self.job_ids):
+            job = self.states[job_id]
+            if job["state"] in FINAL_STATES and job["state"] != "done" and index not in self.failures:
+                self.failures[index] = f"{self.label(index)}: {job['state']}: {job.get('error') or 'no reason given'}"
+                self._report(self.failures[index])
+
+    def _waiting_download(self) -> int | None:
+        for index, job_id in enumerate(self.job_ids):
+            if self.states[job_id]["state"] == "done" and index not in self.characters and index not in self.failures:
+                return index
+        return None
+
+    def _start_download(self) -> None:
+        index = self._waiting_download()
+        if index is None:
+            running = [j for j in self.states.values() if j["state"] not in FINAL_STATES]
+            if running:
+                j = running[0]
+                self._report(f"{len(running)} still generating; {j.get('stage') or j['state']}")
+            return
+        self._report(f"{self.label(index)}: downloading")
+        self._download = (index, Download(self.client, self.job_ids[index], self.download_dir / self._name(index)))
+
+    def _name(self, index: int) -> str:
+        return f"{self.name_prefix}_{self.batch_id[:6]}_{index + 1:03d}"
+
+    def _start_import(self) -> None:
+        index, download = self._download
+        self._download = None
+        if download.error is not None:
+            self.failures[index] = f"{self.label(index)}: download failed: {download.error}"
+            return
+        steps = import_steps(download.path, content_root=self.content_root, name=self._name(index))
+        self._import = (index, download.path, steps)
+
+    def _step_import(self) -> None:
+        index, package, steps = self._import
+        try:
+            fraction, message = next(steps)
+        except StopIteration as stop:
+            self._import = None
+            self.characters[index] = (stop.value, package)
+            self._report(f"{self.label(index)}: imported")
+            return
+        except Exception as exc:  # one broken character does not stop the crowd
+            self._import = None
+            self.failures[index] = f"{self.label(index)}: import failed: {type(exc).__name__}: {exc}"
+            return
+        self._report(f"{self.label(index)}: {message}")
+
+    def _all_in(self) -> bool:
+        return len(self.characters) + len(self.failures) == len(self.job_ids)
+
+    def _place_all(self) -> None:
+        """The whole crowd in one undoable transaction (spawning is quick; nothing is imported here)."""
+        placed = []
+        with unreal.ScopedEditorTransaction(f"Populate level with {len(self.characters)} MachCreator characters"):
+            for index in sorted(self.characters):
+                character, package = self.characters[index]
+                location, facing = self.places[index]
+                placed.append(actors.place(character, location, facing, job_id=self.job_ids[index],
+                                           package_dir=str(package)))
+        self.result = PopulationResult(self.batch_id, placed, [self.failures[i] for i in sorted(self.failures)])
+        self.report(1.0, f"placed {len(placed)} characters")
+
+    def _cancel(self) -> None:
+        if self._import is not None:
+            self._import[2].close()  # deletes what the half-done import created
+            self._import = None
+        for job_id in self.job_ids:
+            if self.states[job_id]["state"] not in FINAL_STATES:
+                self.client.send("cancel", job_id=job_id)
+        self.client.poll()
+        self.cancelled = True
+        self.report(1.0, "cancelled: nothing was placed")
+
+
 def populate(client: Client, crowd: Crowd, layout: Layout, *, content_root: str = assets.DEFAULT_CONTENT_ROOT,
              download_dir: str | Path | None = None, name_prefix: str = "Crowd") -> PopulationResult:
-    """Generate the crowd as one batch, import each character as it finishes, place them all in one
-    undoable transaction. A progress dialog shows every stage; Cancel stops the backend's jobs and
-    removes what was placed."""
-    places = slots(layout, crowd.size)  # a bad layout fails before the backend does any work
-    content_root = assets.check_content_root(content_root)
-    download = Path(download_dir or Path(unreal.Paths.project_saved_dir()) / "MachCreator" / "Packages")
-    if crowd.prompts:
-        batch_id, job_ids = client.batch(crowd.prompts, seed=crowd.seed, **crowd.options)
-    else:
-        batch_id, job_ids = client.batch(count=crowd.count, prompt=crowd.prompt, seed=crowd.seed,
-                                         diversity=crowd.diversity(), **crowd.options)
-    result = PopulationResult(batch_id, [], [])
-    steps = 2 * len(job_ids)
-    with unreal.ScopedEditorTransaction(f"Populate level with {len(job_ids)} MachCreator characters") as transaction:
-        with unreal.ScopedSlowTask(steps, "Generating characters") as task:
-            task.make_dialog(True)
-            try:
-                for index, job_id in enumerate(job_ids):
-                    label = f"character {index + 1} of {len(job_ids)}"
-                    job = _wait(client, job_id, task, label)
-                    task.enter_progress_frame(1, f"{label}: {job['state']}")
-                    if job["state"] != "done":
-                        result.failures.append(f"{label}: {job['state']}: {job.get('error') or 'no reason given'}")
-                        task.enter_progress_frame(1)
-                        continue
-                    name = f"{name_prefix}_{batch_id[:6]}_{index + 1:03d}"
-                    package = client.fetch(job_id, download / name)
-                    character = import_character(package, content_root=content_root, name=name)
-                    location, yaw = places[index]
-                    result.placed.append(actors.place(character, location, yaw, job_id=job_id,
-                                                      package_dir=str(package)))
-                    task.enter_progress_frame(1, f"{label}: placed")
-            except PopulationCancelled:
-                for job_id in job_ids:
-                    client.cancel(job_id)
-                for placed in result.placed:
-                    for groom in placed.grooms.values():
-                        unreal.get_editor_subsystem(unreal.EditorActorSubsystem).destroy_actor(groom)
-                    unreal.get_editor_subsystem(unreal.EditorActorSubsystem).destroy_actor(placed.actor)
-                transaction.cancel()
-                raise
-    return result
+    """Generate, import and place a crowd in one blocking call (for scripts), with a progress dialog
+    whose Cancel stops the backend's jobs and places nothing."""
+    # the dialog ticks Slate: the plugin's own tasks are held still meanwhile
+    with ticker.exclusive(), unreal.ScopedSlowTask(100.0, "Generating characters") as task:
+        task.make_dialog(True)
+        shown = [0.0]
 
+        def progress(fraction: float, message: str) -> None:
+            task.enter_progress_frame(max(0.0, 100.0 * fraction - shown[0]), message)
+            shown[0] = max(shown[0], 100.0 * fraction)
 
-def _wait(client: Client, job_id: str, task, label: str) -> dict:
-    """Follow one job's events, keeping the dialog responsive and honouring Cancel."""
-    after = 0
-    while True:
-        if task.should_cancel():
-            raise PopulationCancelled("population cancelled")
-        reply = client.events(job_id, after=after, wait_ms=200)
-        for event in reply["events"]:
-            after = event["seq"]
-            if event.get("stage"):
-                task.enter_progress_frame(0, f"{label}: {event['stage']} {event.get('message', '')}".strip())
-        if reply["state"] in FINAL_STATES and not reply["events"]:
-            return client.status(job_id)["job"]
-        time.sleep(0.01)
+        population = Population(client, crowd, layout, content_root=content_root, download_dir=download_dir,
+                                name_prefix=name_prefix, progress=progress)
+        while True:
+            if task.should_cancel():
+                population.cancel()
+            if not population.step():
+                break
+            if population._import is None:
+                time.sleep(0.02)
+    if population.cancelled:
+        raise PopulationCancelled("population cancelled")
+    return population.result

@@ -18,7 +18,7 @@ def test_init_unreal_registers_the_machcreator_menu(editor):
     assert menu._data["label"] == "MachCreator"
     entries = editor.menu_entries["LevelEditor.MainMenu.MachCreator"]
     assert [e._data["label"] for e in entries] == ["Generate Character…", "Edit Selected Character…",
-                                                    "Populate Level…", "Backend…"]
+                                                    "Populate Level…", "Cancel Running Jobs", "Backend…"]
     commands = importlib.import_module("machcreator_editor.commands")
     for entry in entries:
         kind, command = entry._data["command"]
@@ -74,6 +74,8 @@ def _fill(prompt: str, **values):
 
 
 def test_generate_shows_progress_without_blocking_and_places_the_character(editor, backend_endpoint):
+    """Issue 20 (1): failed before the fix: a modal slow task stayed open for the whole job, and its
+    frames ticked Slate, re-entering the job's own tick callback."""
     from machcreator_editor import commands
     from machcreator_editor import request as req
     configure(editor, endpoint=backend_endpoint, start_local_backend=False, **SMALL_SETTINGS)
@@ -81,16 +83,16 @@ def test_generate_shows_progress_without_blocking_and_places_the_character(edito
                                    hair_style=req.ENUMS["hair.style"].BOB)
     monitor = commands.generate_character()
     assert monitor is not None and monitor.running and len(editor.tick_callbacks) == 1
-    ticks = run_until_finished(editor, monitor)
+    ticks = run_until_finished(editor, monitor, between_ticks=lambda: _assert_not_modal(editor))
     assert monitor.state == "done", monitor.error
     assert ticks > 5  # the editor kept ticking while the backend worked
     assert not editor.tick_callbacks and not editor.dialogs
-    task = editor.slow_tasks[-1]
-    assert task.dialog and task.can_cancel and not task.open
-    messages = " ".join(m for _, m in task.frames)
-    for stage in ("geometry", "hair", "textures", "downloading", "importing the skeletal mesh"):
+    messages = " ".join(monitor.progress.history)
+    for stage in ("geometry", "hair", "textures", "downloading", "importing the skeletal mesh", "is in the level"):
         assert stage in messages
-    assert abs(sum(w for w, _ in task.frames) - 100.0) < 1e-6
+    assert monitor.progress.fraction == 1.0
+    assert any("is in the level" in text for text in editor.screen_messages.values())  # the viewport line
+    assert len([i for i in editor.imports if i.kind == "interchange"]) == 1  # imported once, never re-entered
     placed = monitor.placed
     assert placed.actor in editor.actors and editor.selected == [placed.actor]
     assert placed.tag("MachCreator.Job=") == monitor.job_id
@@ -100,6 +102,12 @@ def test_generate_shows_progress_without_blocking_and_places_the_character(edito
     name = placed.tag("MachCreator.Character=")
     assert name.startswith("A_Young_Woman_With_4")
     assert editor.assets_under(f"/Game/MachCreator/Characters/{name}")
+
+
+def _assert_not_modal(editor):
+    """Between frames nothing of ours holds the editor: no open slow task, no modal window."""
+    assert not [t for t in editor.slow_tasks if t.open]
+    assert editor.modal_depth == 0
 
 
 def test_a_photo_travels_with_the_request_and_a_bad_one_says_why(editor, backend_endpoint, tmp_path):
@@ -124,19 +132,20 @@ def test_a_photo_travels_with_the_request_and_a_bad_one_says_why(editor, backend
         assert client.status(monitor.job_id)["job"]["request"]["photo"]  # the server kept the image
 
 
-def test_cancel_in_the_progress_dialog_stops_the_job(editor, backend_endpoint):
+def test_cancel_running_jobs_stops_the_job(editor, backend_endpoint):
     from machcreator_editor import commands
     configure(editor, endpoint=backend_endpoint, start_local_backend=False, **SMALL_SETTINGS)
     editor.on_details_view = _fill("an old man with a long white beard", seed=11)
     monitor = commands.generate_character()
     while monitor.state == "queued":
         editor.tick()
-    editor.cancel_slow_tasks = True  # the user presses Cancel
+    assert commands.cancel_running_jobs() == 1  # the menu's Cancel Running Jobs
     run_until_finished(editor, monitor)
     assert monitor.state == "cancelled" and monitor.placed is None
     assert not editor.dialogs and not editor.actors
     with Client(backend_endpoint) as client:
-        assert client.status(monitor.job_id)["job"]["state"] == "cancelled"
+        assert client.wait(monitor.job_id, timeout_s=60)["state"] == "cancelled"
+    assert commands.cancel_running_jobs() == 0 and "No MachCreator job" in editor.dialogs[-1].message
 
 
 def test_backend_errors_appear_in_a_dialog(editor, backend_endpoint):
@@ -217,3 +226,32 @@ def test_the_backend_dialog_starts_and_stops_a_local_backend(editor):
     finally:
         local.stop()
     assert local.process.poll() is not None
+
+
+def test_the_backend_dialog_reports_the_servers_queue(editor, backend_endpoint):
+    """Issue 20 (10): failed before the fix: the dialog read a ``queued`` field the server never
+    sends (it sends ``counts`` and ``queue``), so it always said 0 jobs queued."""
+    from machcreator_editor import commands
+    configure(editor, endpoint=backend_endpoint, start_local_backend=False)
+    with Client(backend_endpoint) as client:
+        jobs = [client.generate("a man", seed=100 + i, **SMALL_SETTINGS) for i in range(5)]
+        try:
+            before = client.status()["server"]["counts"].get("queued", 0)
+            commands.backend_settings()
+            after = client.status()["server"]["counts"].get("queued", 0)
+        finally:
+            for job_id in jobs:
+                client.cancel(job_id)
+    message = editor.dialogs[-1].message
+    assert max(before, after) >= 1
+    assert any(f"{n} jobs queued" in message for n in (before, after)), message
+    assert "workers w" in message or "workers " in message
+
+
+def test_a_status_reply_without_its_fields_is_refused():
+    from machcreator_editor.replies import ReplyError, ServerStatus
+    with pytest.raises(ReplyError, match="no 'counts'"):
+        ServerStatus.from_reply({"queued": 3, "workers": []})
+    status = ServerStatus.from_reply({"version": "1", "counts": {"queued": 3, "running": 1}, "queue": ["j_1"],
+                                      "workers": [{"name": "w1", "state": "busy", "job_id": "j_0"}]})
+    assert status.queued == 3 and status.summary() == "backend 1; workers w1 busy; 3 jobs queued, 1 running"

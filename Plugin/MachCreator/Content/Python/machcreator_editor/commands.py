@@ -9,21 +9,24 @@ from machcreator.client import BackendError, RequestFailed
 from machcreator_editor import backend as backend_mod
 from machcreator_editor import request as req
 from machcreator_editor import settings as settings_mod
-from machcreator_editor.jobs import JobMonitor, describe
-from ue_scripts import actors, assets, population
+from machcreator_editor.jobs import JobMonitor, PopulationMonitor, cancel_all, describe
+from machcreator_editor.replies import ServerStatus
+from ue_scripts import actors, assets, population, ticker
 from ue_scripts.package import PackageError, asset_name, read_package
 
 MAX_PROMPT_CHARS = 2000
 
 
 def _error(message: str) -> None:
-    unreal.EditorDialog.show_message("MachCreator", message, unreal.AppMsgType.OK)
+    with ticker.exclusive():  # the dialog's modal loop ticks Slate: running jobs wait for it
+        unreal.EditorDialog.show_message("MachCreator", message, unreal.AppMsgType.OK)
 
 
 def _details(title: str, obj) -> bool:
     options = unreal.EditorDialogLibraryObjectDetailsViewOptions(show_object_name=False, allow_search=True,
                                                                  min_width=520, min_height=640)
-    return unreal.EditorDialog.show_object_details_view(title, obj, options)
+    with ticker.exclusive():
+        return unreal.EditorDialog.show_object_details_view(title, obj, options)
 
 
 def _options(request, settings: settings_mod.Settings) -> dict:
@@ -142,8 +145,9 @@ def _crowd(request, settings: settings_mod.Settings) -> tuple[population.Crowd, 
     return crowd, layout
 
 
-def populate_level(request=None) -> population.PopulationResult | None:
-    """Populate Level…: a crowd from prompts or seeded random attributes, placed in one undo step."""
+def populate_level(request=None) -> PopulationMonitor | None:
+    """Populate Level…: a crowd from prompts or seeded random attributes, generated and imported in
+    the background and placed in one undo step."""
     settings = settings_mod.load()
     if request is None:
         request = req.MachCrowdRequest()
@@ -154,19 +158,21 @@ def populate_level(request=None) -> population.PopulationResult | None:
         return None
     try:
         crowd, layout = _crowd(request, settings)
-        client = backend_mod.get(settings).ensure()
-        result = population.populate(client, crowd, layout, content_root=settings.content_root,
-                                     download_dir=settings_mod.saved_dir() / "Packages")
-    except population.PopulationCancelled:
-        _error("Population cancelled: nothing was placed.")
-        return None
+        backend = backend_mod.get(settings)
+        crowd_population = population.Population(backend.ensure(), crowd, layout, content_root=settings.content_root,
+                                                  download_dir=settings_mod.saved_dir() / "Packages")
     except (BackendError, PackageError, ValueError, RuntimeError) as exc:
         _error(describe(exc))
         return None
-    if result.failures:
-        _error(f"Placed {len(result.placed)} characters; {len(result.failures)} could not be made:\n"
-               + "\n".join(result.failures))
-    return result
+    return PopulationMonitor(crowd_population, f"MachCreator: {crowd.size} characters").start()
+
+
+def cancel_running_jobs() -> int:
+    """Cancel Running Jobs: every generation, edit and population this editor is following."""
+    count = cancel_all()
+    if not count:
+        _error("No MachCreator job is running.")
+    return count
 
 
 def backend_settings(request=None) -> settings_mod.Settings | None:
@@ -189,12 +195,10 @@ def backend_settings(request=None) -> settings_mod.Settings | None:
         return None
     settings_mod.save(new)
     backend = backend_mod.get(new)
-    status = backend.status()
-    if status is None:
+    reply = backend.status()
+    if reply is None:
         where = "it starts on the next Generate" if new.start_local_backend else "start `mach serve` there"
         _error(f"No backend answers at {new.endpoint} yet; {where}.")
     else:
-        workers = ", ".join(f"{w['name']} {w['state']}" for w in status.get("workers", []))
-        unreal.EditorDialog.show_message("MachCreator", f"Connected to {new.endpoint}: workers {workers}; "
-                                         f"{status.get('queued', 0)} jobs queued.", unreal.AppMsgType.OK)
+        _error(f"Connected to {new.endpoint}: {ServerStatus.from_reply(reply).summary()}.")
     return new

@@ -12,6 +12,9 @@ ENTRIES = (
      "the stages they feed re-run", "edit_selected_character"),
     ("MachCreator.Populate", "Populate Level…", "Place many distinct characters on a grid, a spline or "
      "target points", "populate_level"),
+    ("MachCreator.Cancel", "Cancel Running Jobs", "Stop every generation, edit and population this editor "
+     "is following (the editor stays usable while they run; their progress is in the viewport and Output Log)",
+     "cancel_running_jobs"),
     ("MachCreator.Backend", "Backend…", "Where the generator runs (local or remote) and import options",
      "backend_settings"),
 )
