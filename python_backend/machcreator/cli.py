@@ -585,6 +585,9 @@ def unreal_install(
     vendored = f", pyzmq vendored for {', '.join(result.vendored)}" if result.vendored else ""
     out_console.print(f"Installed MachCreator into {result.plugin_dir} ({result.files} files{vendored}). "
                       "Restart the editor; the MachCreator menu is in the main menu bar.", highlight=False)
+    if result.leftover is not None:
+        err_console.print(f"[yellow]warning:[/] part of the replaced plugin is still in use and was left in "
+                          f"{result.leftover}; delete it once the editor is closed", highlight=False, soft_wrap=True)
 
 
 def main() -> None:

@@ -28,7 +28,7 @@ from typing import Any
 
 import zmq
 
-from machcreator.files import relative_member, sha256_file
+from machcreator.files import relative_member, replace_file, sha256_file
 from machcreator.service import protocol as P
 
 DEFAULT_ENDPOINT = "tcp://127.0.0.1:5555"
@@ -364,7 +364,7 @@ class Client:
             if sha256_file(part) != f["sha256"]:
                 part.unlink()
                 raise ChecksumError(f"{f['path']}: the download does not match its sha256; fetch again")
-            part.replace(target)
+            replace_file(part, target)  # retried while Windows says the old file is in use
             done += f["bytes"]
         if on_progress:
             on_progress(total, total)

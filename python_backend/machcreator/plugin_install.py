@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import machcreator
+from machcreator.files import remove_tree, replace_dir
 
 REPO = Path(machcreator.__file__).resolve().parents[2]
 #: the client and what it imports; nothing else of the backend goes into the editor
@@ -34,6 +35,8 @@ class InstallResult:
     plugin_dir: Path
     files: int
     vendored: tuple[str, ...]
+    #: the replaced plugin, when a file in it was still in use and it could not be deleted
+    leftover: Path | None = None
 
 
 def plugin_source() -> Path:
@@ -92,14 +95,28 @@ def install(project: Path, *, force: bool = False, vendor_platforms: list[str] |
     if dest.exists() and not force:
         raise InstallError(f"{dest} exists; pass --force to replace it")
     dest.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=dest.parent, prefix=".MachCreator-") as tmp:
-        stage = Path(tmp) / "MachCreator"
+    # the staging folder sits beside the plugin (one volume: renames, no copies). Not a
+    # TemporaryDirectory: on Windows its cleanup recurses without end on a file still in use
+    tmp = Path(tempfile.mkdtemp(dir=dest.parent, prefix=".MachCreator-"))
+    try:
+        stage = tmp / "MachCreator"
         files = _stage(stage)
         if vendor_platforms:
             _vendor_pyzmq(stage / "Content" / "Python", vendor_platforms)
             files = sum(1 for p in stage.rglob("*") if p.is_file())
-        if dest.exists():
-            old = Path(tmp) / "old"
-            dest.rename(old)
-        stage.rename(dest)
-    return InstallResult(dest, files, tuple(vendor_platforms or ()))
+        old = tmp / "old"
+        try:
+            removed = replace_dir(stage, dest, old)
+        except PermissionError as exc:  # Windows: the running editor holds a file of the plugin
+            raise InstallError(f"cannot replace {dest}: {exc.filename or 'a file in it'} is in use; close the Unreal "
+                               "Editor and run the command again") from None
+        if not removed:
+            # what is left must not load as a second MachCreator plugin: hide its descriptor
+            try:
+                (old / "MachCreator.uplugin").rename(old / "MachCreator.uplugin.removed")
+            except OSError:
+                pass
+    finally:
+        # a file of the old plugin still held open (Windows) stays behind: reported, not fatal
+        leftover = None if remove_tree(tmp) else tmp
+    return InstallResult(dest, files, tuple(vendor_platforms or ()), leftover)

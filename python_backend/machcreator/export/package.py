@@ -22,6 +22,7 @@ import glob
 import math
 import os
 import platform
+import secrets
 import shutil
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
@@ -36,7 +37,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from machcreator import __version__
 from machcreator.character import Groom
 from machcreator.errors import OutputError, PackageError
-from machcreator.files import relative_member, sha256_file
+from machcreator.files import relative_member, replace_dir, sha256_file
 
 FORMAT_NAME = "machcreator.character-package"
 #: 1.1: grooms (grooms/*.abc and *.usdc, the manifest's ``grooms`` list); 1.2: a head fitted
@@ -287,29 +288,28 @@ def remove_stale_partials(out_dir: Path) -> list[Path]:
 
 
 def _process_alive(pid: int) -> bool:
+    # psutil, not os.kill(pid, 0): on Windows that sends CTRL_C_EVENT to a process group (or fails
+    # with WinError 87) instead of asking whether the process exists
+    import psutil
+
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
         return False
-    except PermissionError:  # someone else's process
+    except psutil.Error:  # someone else's process
         return True
-    return True
 
 
 def _swap_into_place(tmp: Path, out_dir: Path) -> None:
-    """Rename the finished folder into place; an old one (``--force``) is removed only after."""
-    old = None
-    if out_dir.exists():
-        old = out_dir.with_name(f".{out_dir.name}.{os.getpid()}-old.partial")
-        out_dir.rename(old)
-    try:
-        tmp.rename(out_dir)
-    except BaseException:
-        if old is not None:
-            old.rename(out_dir)
-        raise
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+    """Rename the finished folder into place; an old one (``--force``) is removed only after.
+
+    The old folder is renamed aside first and nothing is renamed onto an existing path, so this is
+    the same on Windows, where renames are also retried while a file is held open (an antivirus
+    scanning the new files, a viewer holding an old one). An old folder that cannot be deleted yet
+    stays as ``.NAME.PID-old-*.partial``, swept by a later write once this process has ended.
+    """
+    aside = out_dir.with_name(f".{out_dir.name}.{os.getpid()}-old-{secrets.token_hex(4)}.partial")
+    replace_dir(tmp, out_dir, aside)
 
 
 # --- reading and validating ----------------------------------------------------------------------
