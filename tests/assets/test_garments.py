@@ -7,6 +7,8 @@ pose and in every test pose, to within POKE_TOLERANCE_M.
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 import trimesh
@@ -47,12 +49,22 @@ def bodies() -> dict[str, BodySurface]:
     return out
 
 
-def _inner_vertices(asset, surface: BodySurface) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """The garment's main part and the mask of its vertices that face the body (the inner shell)."""
+def _inner_vertices(asset, surface: BodySurface) -> tuple[np.ndarray, np.ndarray, tuple, np.ndarray]:
+    """The garment's main part, welded, and the mask of its vertices that face the body (the
+    inner shell).
+
+    Welded: the copies of a vertex along its UV seams (bit-identical, up to three where regions
+    meet) are merged, so each cloth point counts once and its normal spans all its faces. Measured
+    on the split mesh, each copy had a one-sided normal (12° apart at a hip vertex of a jacket's
+    lining) and the k-d tree's pick among equidistant copies, which hangs on the last digits of
+    every coordinate, decided the result (see test_layering_does_not_hang_on_the_skins_last_digits).
+    """
     part = asset.parts[0]
-    _, nearest = surface.tree.query(part.positions)
-    inner = np.einsum("nc,nc->n", part.positions - surface.positions[nearest], part.normals) < 0
-    return part.positions.astype(np.float64), part.faces, (part.joints, part.weights), inner
+    _, first, inverse = np.unique(part.positions, axis=0, return_index=True, return_inverse=True)
+    pos, faces = part.positions[first].astype(np.float64), inverse.reshape(-1)[part.faces]
+    _, nearest = surface.tree.query(pos)
+    inner = np.einsum("nc,nc->n", pos - surface.positions[nearest], part.normals[first]) < 0
+    return pos, faces, (part.joints[first], part.weights[first]), inner
 
 
 def _pose(points, joints, weights, surface, pose):
@@ -110,7 +122,17 @@ def test_skin_stays_inside_the_garment_in_rest_and_test_poses(kind, who, bodies)
 @pytest.mark.parametrize("under, over", [("shirt", "suit_jacket"), ("dress", "coat"), ("sweater", "coat"),
                                          ("t_shirt", "jacket"), ("skirt", "sweater"), ("skirt", "jacket")])
 def test_layered_garments_do_not_intersect(under, over, bodies):
-    surface = bodies["large_man"]
+    through, deepest, covered, _ = _layer_overlap(under, over, bodies["large_man"])
+    assert covered > 100
+    assert through <= LAYER_MAX_SHARE and deepest <= LAYER_MAX_M, \
+        f"{through:.2%} of {under} passes {over}'s lining (deepest {deepest * 1000:.1f} mm)"
+
+
+def _layer_overlap(under: str, over: str, surface: BodySurface) -> tuple[float, float, int, list]:
+    """``over`` fitted over ``under``: the share of the under garment's outside that passes the over
+    garment's lining by more than LAYER_TOLERANCE_M, where the over garment covers the skin by
+    CHECK_INSIDE_M or more, how far the deepest point passes it (metres), how many points were
+    checked, and the two garments' main parts."""
     inner = fit_garment(under, surface, color=(200, 200, 200), num_morphs=52)
     outer = fit_garment(over, surface, color=(40, 40, 40), layers=[surface.cloud, inner.outer_surface], num_morphs=52)
     visible = hide_covered_cloth([inner, outer], surface)[0]
@@ -120,7 +142,6 @@ def test_layered_garments_do_not_intersect(under, over, bodies):
     f = coverage(GARMENTS[over], surface, body_frame(surface))
     _, nearest = surface.tree.query(under_pos)
     covered = (f[nearest] > CHECK_INSIDE_M) & ~under_lining
-    assert covered.sum() > 100
     pos, faces, _, inside = _inner_vertices(outer, surface)
 
     normals = vertex_normals(pos, faces)
@@ -128,8 +149,24 @@ def test_layered_garments_do_not_intersect(under, over, bodies):
     _, k = cKDTree(pos[inside]).query(points)
     beyond = -np.einsum("nc,nc->n", points - pos[inside][k], normals[inside][k])
     through = beyond > LAYER_TOLERANCE_M
-    assert through.mean() <= LAYER_MAX_SHARE and beyond.max() <= LAYER_MAX_M, \
-        f"{through.mean():.2%} of {under} passes {over}'s lining (deepest {beyond.max() * 1000:.1f} mm)"
+    return float(through.mean()), float(beyond.max()), int(covered.sum()), [inner.parts[0], outer.parts[0]]
+
+
+def test_layering_does_not_hang_on_the_skins_last_digits(bodies):
+    """The skin moved by 0.1 µm (a float32's rounding at 1 m: what another CPU, BLAS or library
+    release does to it) fits the same garments: the same meshes (the back seam's UV split does
+    not hang on which side of x = 0 the midline vertices fall) within 10 µm, and the same overlap.
+
+    Before the fix, this noise took a t-shirt under a jacket from 1.06 % to 2.13 % past the
+    jacket's lining (limit 1.5 %) and added 18 vertices to both garments."""
+    surface = bodies["large_man"]
+    noise = np.random.default_rng(4).normal(0.0, 1e-7, surface.positions.shape)
+    moved = dataclasses.replace(surface, positions=surface.positions + noise,
+                                normals=vertex_normals(surface.positions + noise, surface.faces))
+    before, after = _layer_overlap("t_shirt", "jacket", surface), _layer_overlap("t_shirt", "jacket", moved)
+    for a, b in zip(before[3], after[3]):
+        assert np.array_equal(a.faces, b.faces) and np.abs(a.positions - b.positions).max() < 1e-5
+    assert before[0] == after[0] and before[2] == after[2] and abs(before[1] - after[1]) < 1e-5
 
 
 def test_cloth_an_outer_garment_covers_for_sure_is_dropped_and_the_rest_kept(bodies):

@@ -42,6 +42,9 @@ from machcreator.render.surface import vertex_normals
 HIDE_MARGIN_M = 0.04
 #: gap kept between the skin (or the garment under) and a garment's inner surface, metres
 CLEARANCE_M = 0.003
+#: a cloth vertex this close to a UV seam's angle (radians; 1e-4 is 15 µm at 15 cm from the axis,
+#: far below the mesh's ~1 cm spacing) counts as on the seam
+SEAM_SNAP_RAD = 1e-4
 
 
 @dataclass(frozen=True)
@@ -331,7 +334,12 @@ def _cylinder_uv(points: np.ndarray, origin: np.ndarray, axis: np.ndarray, ref: 
     ref = ref / np.linalg.norm(ref)
     other = np.cross(axis, ref)
     d = points - origin
-    return np.stack([np.arctan2(d @ other, d @ ref), -(d @ axis)], 1)
+    angle = np.arctan2(d @ other, d @ ref)
+    # the seam (±π) of the torso lies on the body's midline at the back, where the skin has a row
+    # of vertices at x = ±0 or a float's rounding off it: their side of the seam, so the garment's
+    # UV split and vertex count, must not hang on the sign of their last digits. They all take +π.
+    angle = np.where(angle < -np.pi + SEAM_SNAP_RAD, angle + 2 * np.pi, angle)
+    return np.stack([angle, -(d @ axis)], 1)
 
 
 def _corner_uvs(points: np.ndarray, faces: np.ndarray, region: np.ndarray, axes: list[tuple]) -> np.ndarray:
