@@ -1,4 +1,5 @@
-"""Fixtures for the editor tests: a fresh fake editor installed as ``unreal`` for each test."""
+"""Fixtures for the editor tests: a fresh fake editor installed as ``unreal`` for each test, once per
+supported engine version (the test id names it: ``test_x[5.4]``)."""
 from __future__ import annotations
 
 import sys
@@ -6,6 +7,10 @@ import sys
 import pytest
 
 from fake_unreal import FakeEditor
+from unreal_api import VERSIONS
+
+#: the engine versions every editor test runs on (5.7 is the 5.6 stub plus the 5.7 extras)
+EDITOR_VERSIONS = VERSIONS
 
 #: modules that bind ``unreal`` at import: re-imported against each test's fake editor
 EDITOR_MODULES = ("ue_scripts", "machcreator_editor", "init_unreal")
@@ -23,9 +28,22 @@ def install(editor: FakeEditor, monkeypatch) -> FakeEditor:
     return editor
 
 
-@pytest.fixture
-def editor(tmp_path, monkeypatch):
-    yield install(FakeEditor(tmp_path), monkeypatch)
+def new_editor(tmp_path, monkeypatch, version: str, **kwargs) -> FakeEditor:
+    """A fake editor of ``version`` (with ``plugins=``, ``engine_version=``...) installed as ``unreal``."""
+    return install(FakeEditor(tmp_path, version, **kwargs), monkeypatch)
+
+
+@pytest.fixture(params=EDITOR_VERSIONS)
+def unreal_version(request) -> str:
+    """One engine version per test run, for tests that build their editor with :func:`new_editor`
+    (import this fixture next to them)."""
+    return request.param
+
+
+@pytest.fixture(params=EDITOR_VERSIONS)
+def editor(request, tmp_path, monkeypatch):
+    """A fresh fake editor of each supported version (``editor.version``)."""
+    yield new_editor(tmp_path, monkeypatch, request.param)
     purge_editor_modules()
 
 

@@ -15,7 +15,8 @@ from PIL import Image
 
 from fake_materials import install_materials
 from fake_metahuman import install_metahuman
-from fake_unreal import Dialog, EnumValue, FakeEditor, FakeObject, ImportRecord, PropertyDef, SlowTask, ValueDef
+from fake_unreal import (ENGINE_SECONDS, Dialog, EnumValue, FakeEditor, FakeObject, ImportRecord, PropertyDef,
+                         SlowTask, ValueDef)
 
 #: uproperty meta keys Unreal's details panel understands (a typo here is silently ignored in the
 #: editor, so the fake refuses it)
@@ -115,41 +116,69 @@ def install(editor: FakeEditor) -> None:  # noqa: C901 - one registry of behavio
     def _unregister_tick(_, handle):
         if handle not in editor.tick_callbacks:
             raise ValueError(f"no post-tick callback with handle {handle!r}")
-        del editor.tick_callbacks[handle]
+        del editor.tick_callbacks[handle]  # a tick running now does not call it again
 
     # --- engine facts --------------------------------------------------------------------
     h("SystemLibrary", "get_engine_version")(lambda cls: editor.engine_version)
+
+    # console variables: UKismetSystemLibrary::GetConsoleVariable*Value warns and returns 0 for an unknown name
+    def cvar(kind):
+        def read(cls, variable_name):
+            name = str(variable_name)
+            if name not in editor.console_variables:
+                editor.logs.append(("log_warning", f"Failed to find console variable '{name}'."))
+                return kind()
+            return kind(editor.console_variables[name])
+        return read
+
+    for kind, suffix in ((bool, "bool"), (int, "int"), (float, "float"), (str, "string")):
+        h("SystemLibrary", f"get_console_variable_{suffix}_value")(cvar(kind))
+
+    @h("SystemLibrary", "print_string")
+    def _print(cls, world_context_object, string="Hello", print_to_screen=True, print_to_log=True,
+               text_color=None, duration=2.0, key="None"):
+        if print_to_log:
+            editor.logs.append(("log", f"LogBlueprintUserMessages: {string}"))
     h("PluginBlueprintLibrary", "get_enabled_plugin_names")(lambda cls: sorted(editor.plugins))
     h("PluginBlueprintLibrary", "is_plugin_mounted")(lambda cls, plugin_name: plugin_name in editor.plugins)
     h("Paths", "project_saved_dir")(lambda cls: str(editor.project_dir / "Saved") + "/")
     h("Paths", "project_dir")(lambda cls: str(editor.project_dir) + "/")
 
-    # --- slow tasks and transactions -------------------------------------------------------
+    @h("Paths", "convert_relative_path_to_full")
+    def _full_path(cls, path, base_path=""):
+        full = Path(base_path or editor.project_dir) / str(path) if not Path(str(path)).is_absolute() else Path(str(path))
+        return full.resolve().as_posix() + ("/" if str(path).endswith("/") else "")
+
+    # --- slow tasks and transactions (Slate ticks: see fake_unreal's docstring) ---------------
     @h("ScopedSlowTask", "__enter__")
     def _task_enter(task):
         init = task._data["init"]
-        state = SlowTask(float(init["work"]), str(init.get("desc", "")), open=True)
-        task._data["state"] = state
-        editor.slow_tasks.append(state)
+        task._data["state"] = editor.begin_slow_task(SlowTask(float(init["work"]), str(init.get("desc", ""))))
         return task
 
     @h("ScopedSlowTask", "__exit__")
     def _task_exit(task, type, value, traceback):
-        task._data["state"].open = False
+        editor.end_slow_task(_state(task))
         return False
 
     @h("ScopedSlowTask", "make_dialog")
     def _task_dialog(task, can_cancel=False, allow_in_pie=False):
-        task._data["state"].dialog, task._data["state"].can_cancel = True, can_cancel
+        editor.slow_task_dialog(_state(task), bool(can_cancel))
 
     @h("ScopedSlowTask", "enter_progress_frame")
     def _task_frame(task, work=1.0, desc=""):
-        state = task._data["state"]
-        if not state.open:
-            raise RuntimeError("enter_progress_frame on a slow task that is not entered")
-        state.frames.append((float(work), str(desc)))
+        editor.slow_task_frame(_state(task), float(work), str(desc))
 
-    h("ScopedSlowTask", "should_cancel")(lambda task: bool(editor.cancel_slow_tasks and task._data["state"].can_cancel))
+    @h("ScopedSlowTask", "should_cancel")
+    def _should_cancel(task):
+        # FSlowTask::ShouldCancel: the user's Cancel on the open progress window, if it has the button
+        window = next((w for w in editor.modal_windows if w.kind == "slow_task"), None)
+        return bool(editor.cancel_slow_tasks and window is not None and window.task.can_cancel)
+
+    def _state(task) -> SlowTask:
+        if "state" not in task._data:
+            raise RuntimeError("a ScopedSlowTask used before __enter__ (use it in a with block)")
+        return task._data["state"]
 
     @h("ScopedEditorTransaction", "__enter__")
     def _tx_enter(tx):
@@ -213,12 +242,19 @@ def install(editor: FakeEditor) -> None:  # noqa: C901 - one registry of behavio
     @h("EditorAssetLibrary", "save_loaded_asset")
     def _save(cls, asset_to_save, only_if_is_dirty=True):
         editor.saved.add(asset_to_save._asset_path)
+        editor.dirty.discard(asset_to_save._asset_path)
         return True
 
     @h("EditorAssetLibrary", "save_directory")
     def _save_dir(cls, directory_path, only_if_is_dirty=True, recursive=True):
-        editor.saved.update(editor.assets_under(directory_path))
+        saved = set(editor.assets_under(directory_path))
+        editor.saved.update(saved)
+        editor.dirty -= saved
         return True
+
+    @h("unreal", "load_object")
+    def _load_object(_, outer, name, type=None, follow_redirectors=True):
+        return editor.assets.get(_package(str(name)))
 
     h("EditorAssetLibrary", "get_metadata_tag")(lambda cls, object, tag: object._data.get("metadata", {}).get(str(tag), ""))
 
@@ -245,39 +281,50 @@ def install(editor: FakeEditor) -> None:  # noqa: C901 - one registry of behavio
     # --- imports ---------------------------------------------------------------------------
     @h("AssetTools", "import_asset_tasks")
     def _import_tasks(tools, import_tasks):
-        for task in import_tasks:
-            task._props["imported_object_paths"] = []
-            filename = Path(task.filename)
-            folder = task.destination_path.rstrip("/")
-            if not filename.is_file():
-                editor.logs.append(("log_error", f"import: {filename} does not exist"))
-                continue
-            path = f"{folder}/{filename.stem}"
-            if exists(path) and not task.replace_existing:
-                continue
-            suffix = filename.suffix.lower()
-            if suffix == ".png":
-                with Image.open(filename) as im:
-                    size = im.size
-                asset = editor.new("Texture2D", path)
-                asset._data.update(source=str(filename), size=size)
-            elif suffix == ".abc":
-                if not (_is(task.factory, "HairStrandsFactory", editor) and _is(task.options, "GroomImportOptions", editor)):
-                    raise RuntimeError("an .abc without HairStrandsFactory and GroomImportOptions imports as a "
-                                       "geometry cache (or opens a dialog)")
-                if "conversion_settings" not in task.options._props:
-                    raise RuntimeError("groom import without explicit conversion settings uses the user's last ones")
-                if filename.read_bytes()[:5] != b"Ogawa":
-                    editor.logs.append(("log_error", f"import: {filename} is not an Alembic (Ogawa) file"))
-                    continue
-                settings = task.options.conversion_settings
-                asset = editor.new("GroomAsset", path)
-                asset._data.update(source=str(filename), rotation=_xyz(settings.rotation), scale=_xyz(settings.scale))
-            else:
-                editor.logs.append(("log_error", f"import: no factory for {filename.suffix}"))
-                continue
-            editor.imports.append(_record("task", filename, folder, task.options))
-            task._props["imported_object_paths"] = [f"{path}.{filename.stem}"]
+        # UAssetToolsImpl::ImportAssetTasks: FScopedSlowTask(N, "Importing") + MakeDialog, one frame per file
+        with editor.engine_slow_task(len(import_tasks), "Importing", "AssetTools.import_asset_tasks", dialog=True) as slow:
+            for task in import_tasks:
+                editor.slow_task_frame(slow, 1.0, f'Importing "{Path(str(task.filename)).stem}"...')
+                editor.advance(ENGINE_SECONDS["import_file"])
+                _import_one(task)
+
+    def _import_one(task):
+        """One AssetImportTask, as the factory its file needs imports it."""
+        task._props["imported_object_paths"] = []
+        filename = Path(task.filename)
+        folder = task.destination_path.rstrip("/")
+        if not filename.is_file():
+            editor.logs.append(("log_error", f"import: {filename} does not exist"))
+            return
+        path = f"{folder}/{filename.stem}"
+        if exists(path) and not task.replace_existing:
+            return
+        suffix = filename.suffix.lower()
+        if suffix == ".png":
+            with Image.open(filename) as im:
+                size = im.size
+            # the texture factory's defaults: an sRGB colour texture (the script sets its role's settings)
+            asset = editor.new("Texture2D", path, srgb=True,
+                               compression_settings=U.TextureCompressionSettings.TC_DEFAULT)
+            asset._data.update(source=str(filename), size=size)
+        elif suffix == ".abc":
+            if not (_is(task.factory, "HairStrandsFactory", editor) and _is(task.options, "GroomImportOptions", editor)):
+                raise RuntimeError("an .abc without HairStrandsFactory and GroomImportOptions imports as a "
+                                   "geometry cache (or opens a dialog)")
+            if "conversion_settings" not in task.options._props:
+                raise RuntimeError("groom import without explicit conversion settings uses the user's last ones")
+            if filename.read_bytes()[:5] != b"Ogawa":
+                editor.logs.append(("log_error", f"import: {filename} is not an Alembic (Ogawa) file"))
+                return
+            settings = task.options.conversion_settings
+            asset = editor.new("GroomAsset", path)
+            asset._data.update(source=str(filename), rotation=_xyz(settings.rotation), scale=_xyz(settings.scale))
+        else:
+            editor.logs.append(("log_error", f"import: no factory for {filename.suffix}"))
+            return
+        editor.imports.append(_record("task", filename, folder, task.options))
+        task._props["imported_object_paths"] = [f"{path}.{filename.stem}"]
+
 
     h("InterchangeManager", "get_interchange_manager_scripted")(lambda cls: editor.subsystem("InterchangeManager"))
 
@@ -289,6 +336,14 @@ def install(editor: FakeEditor) -> None:  # noqa: C901 - one registry of behavio
 
     @h("InterchangeManager", "import_asset")
     def _interchange(manager, content_path, source_data, import_asset_parameters):
+        # a synchronous Interchange import shows its progress through a slow task of its own; 5.4's
+        # stub declares -> bool, 5.5 on the imported objects (FakeEditor._as_declared converts)
+        with editor.engine_slow_task(1, "Importing", "InterchangeManager.import_asset", dialog=False) as slow:
+            editor.advance(ENGINE_SECONDS["interchange_import"])
+            editor.slow_task_frame(slow, 1.0, f"Importing {Path(str(source_data._data['filename'])).name}")
+            return _interchange_import(content_path, source_data, import_asset_parameters)
+
+    def _interchange_import(content_path, source_data, import_asset_parameters):
         params = import_asset_parameters
         if not params.is_automated:
             raise RuntimeError("a non-automated Interchange import opens a dialog")
@@ -315,7 +370,9 @@ def install(editor: FakeEditor) -> None:  # noqa: C901 - one registry of behavio
         morphs = [t for m in gltf.meshes for t in (m.extras or {}).get("targetNames", [])]
         mesh._data.update(source=str(filename), morphs=morphs if pipeline.mesh_pipeline.import_morph_targets else [],
                           vertices=sum(gltf.accessors[p.attributes.POSITION].count for m in gltf.meshes for p in m.primitives),
-                          curve_metadata=pipeline.common_skeletal_meshes_and_animations_properties.add_curve_metadata_to_skeleton)
+                          # the setting is new in 5.6's pipeline (None: this version has no such setting)
+                          curve_metadata=_setting(pipeline.common_skeletal_meshes_and_animations_properties,
+                                                  "add_curve_metadata_to_skeleton"))
         slots = []
         for material in gltf.materials:
             slot = editor.new("SkeletalMaterial", material_slot_name=material.name,
@@ -359,6 +416,7 @@ def install(editor: FakeEditor) -> None:  # noqa: C901 - one registry of behavio
             raise NotImplementedError("the fake spawns actors from skeletal meshes only")
         actor = editor.new("SkeletalMeshActor")
         actor.skeletal_mesh_component._props["skeletal_mesh_asset"] = object_to_use
+        editor.mesh_drawn(object_to_use)  # a render proxy: its materials' usage flags are checked
         return place(actor, location, rotation)
 
     @h("EditorActorSubsystem", "spawn_actor_from_class")
@@ -407,6 +465,8 @@ def install(editor: FakeEditor) -> None:  # noqa: C901 - one registry of behavio
     @h("SkeletalMeshComponent", "set_skeletal_mesh_asset")
     def _set_mesh(component, new_mesh):
         component._props["skeletal_mesh_asset"] = new_mesh
+        if new_mesh is not None:
+            editor.mesh_drawn(new_mesh)
 
     @h("GroomComponent", "set_groom_asset")
     def _set_groom(component, asset):
@@ -428,10 +488,12 @@ def install(editor: FakeEditor) -> None:  # noqa: C901 - one registry of behavio
         return editor.new("Rotator", roll=0.0, pitch=0.0, yaw=_along(spline._data["points"], distance)[3])
 
     # --- dialogs and menus ----------------------------------------------------------------
+    # modal: FMessageDialog / the details view run Slate's modal loop until the user answers
     @h("EditorDialog", "show_message")
     def _message(cls, title, message, message_type, default_value=None, message_category=None):
         dialog = Dialog(str(title), str(message), message_type)
         editor.dialogs.append(dialog)
+        editor.run_modal("message", dialog.title)
         if editor.message_reply is not None:
             return editor.message_reply(dialog)
         return U.AppReturnType.YES if message_type.name.startswith("YES") else U.AppReturnType.OK
@@ -439,6 +501,7 @@ def install(editor: FakeEditor) -> None:  # noqa: C901 - one registry of behavio
     @h("EditorDialog", "show_object_details_view")
     def _details(cls, title, out_object, options=None):
         editor.details_views.append((str(title), out_object))
+        editor.run_modal("details", str(title))
         return bool(editor.on_details_view(out_object))
 
     h("ToolMenus", "get")(lambda cls: editor.subsystem("ToolMenus"))
@@ -474,6 +537,12 @@ def install(editor: FakeEditor) -> None:  # noqa: C901 - one registry of behavio
         entry._data["command"] = (type, str(string))
 
     install_metahuman(editor)
+
+
+def _setting(obj: FakeObject, name: str):
+    """A setting the engine reads, where this version has it (None where it does not)."""
+    editor = type(obj)._editor
+    return obj.get_editor_property(name) if editor.api.editor_prop(obj._spec_name, name) is not None else None
 
 
 def _uprop_default(editor: FakeEditor, type_):

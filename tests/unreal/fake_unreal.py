@@ -1,31 +1,77 @@
-"""A strict, recording fake of the ``unreal`` module, generated from the 5.6 API stub.
+"""A strict, recording fake of the ``unreal`` module, generated from one engine version's API stub.
 
-Every class, function, property and keyword argument is looked up in :mod:`unreal_api` (the stub
-plus ``ue_scripts/unreal_api_extras.json``); anything else raises, so a misspelt name or a wrong
-keyword fails the test just as it would in the editor. Calls are recorded in ``FakeEditor.calls``.
+``FakeEditor(tmp, "5.4")`` simulates UE 5.4 (stub 0.1), "5.5" (0.2.1), "5.6" (0.3) or "5.7" (the
+0.3 stub plus the extras new in 5.7; see :mod:`unreal_api`). Every class, function, property and
+keyword argument is looked up in that version's API (the stub plus
+``ue_scripts/unreal_api_extras.json``); anything else raises, so a misspelt name, a wrong keyword
+or a name that version lacks fails the test just as it would in that editor. A value a behaviour
+returns is converted to what that version's stub declares (``InterchangeManager.import_asset``
+returns the imported objects from 5.5 on, a bool in 5.4). Calls are recorded in
+``FakeEditor.calls``.
 
 Behaviour is simulated only where a script consumes a value: the asset registry, imports (which
 read the real package files: the glb with pygltflib, PNG sizes with Pillow, the Alembic header),
-material graphs, actors, menus, dialogs, Slate ticks, slow tasks and transactions. A method with a
-return value and no simulated behaviour raises ``NotImplementedError`` rather than inventing one.
+material graphs and their compilation, actors, menus, dialogs, slow tasks and transactions, and
+Slate as the editor ticks it (see "Slate" below). A method with a return value and no simulated
+behaviour raises ``NotImplementedError`` rather than inventing one.
+
+Slate (engine source: ``FSlowTask`` in Runtime/Core/Private/Misc/SlowTask.cpp,
+``FFeedbackContext::RequestUpdateUI`` in FeedbackContext.cpp, ``FFeedbackContextEditor`` in
+Editor/UnrealEd/Private/FeedbackContextEditor.cpp and ``FSlateApplication::AddModalWindow`` /
+``TickAndDrawWidgets`` in Slate/Private/Framework/Application/SlateApplication.cpp, e.g.
+https://github.com/unicorn2022/UE5.8.0/blob/5d9a05c15b1f8c6d7b3354b360677ce30d688149/Engine/Source/Editor/UnrealEd/Private/FeedbackContextEditor.cpp):
+
+* the post-tick callbacks (``register_slate_post_tick_callback``) run at the end of every Slate
+  tick: each editor frame (:meth:`FakeEditor.tick`), each frame of a modal dialog's loop, and
+  each time a slow task's progress is shown;
+* a slow task's ``make_dialog`` opens the progress window, a *modal* window (nothing else in the
+  editor takes input), unless one is already open, and ticks Slate three times (the window is
+  shown, then ``ForceRefresh``); ``enter_progress_frame`` asks for a UI update, which at most five
+  times a second (``MinUpdateTimeS = 0.2`` of the fake's clock) ticks Slate while the progress
+  window is the active modal window; leaving the task that opened the window ticks twice more and
+  closes it. So a post-tick callback that reports progress is re-entered from inside itself,
+  exactly as in the editor; the fake lets that happen up to ``max_reentry`` levels deep and then
+  stops the run with :class:`EditorCrash` (the editor recurses until the stack overflows);
+* slow tasks must be left in the reverse order they were entered (the engine's
+  ``ensureMsgf(Task == this, "Out-of-order slow task construction/destruction")``): the fake raises;
+* ``EditorDialog.show_message`` and ``show_object_details_view`` open a modal window and run
+  Slate's modal loop (``dialog_ticks`` ticks) until the user answers;
+* the engine's own imports (``AssetTools.import_asset_tasks``, ``InterchangeManager.import_asset``)
+  open slow tasks of their own and take time on the fake's clock (``ENGINE_SECONDS``), so their
+  progress ticks Slate too.
+
+``editor.modal_depth`` is the number of modal windows open; ``editor.slate_ticks`` records every
+tick (where it came from, the modal depth); :meth:`FakeEditor.modal_ticks` and
+:meth:`FakeEditor.assert_modal_for` tell for how many ticks the editor was modal.
 """
 from __future__ import annotations
 
+import contextlib
 import copy
 import itertools
+import math
 import types
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from unreal_api import Api, Method, load_api
+from unreal_api import DEFAULT_VERSION, VERSIONS, Api, Method, load_api
 
 _SIMPLE_DEFAULTS = {"bool": False, "int": 0, "int32": 0, "int64": 0, "uint8": 0, "int8": 0, "float": 0.0,
                     "double": 0.0, "str": "", "Name": "None", "Text": ""}
 
 
 class UnrealApiError(AttributeError):
-    """A name or argument the 5.6 stub (and the documented extras) does not have."""
+    """A name or argument the simulated version's stub (and the documented extras) does not have."""
+
+
+class EditorCrash(BaseException):
+    """What would take the editor down (a post-tick callback recursing into itself until the stack
+    overflows). A BaseException, so a script's ``except Exception`` cannot swallow it."""
+
+
+class SlowTaskOrderError(RuntimeError):
+    """Slow tasks left in another order than the reverse of the one they were entered in."""
 
 
 @dataclass
@@ -84,7 +130,7 @@ class FakeMeta(type):
         if method is not None and method.classmethod:
             return editor._bound(cls, None, method, spec_name)
         raise UnrealApiError(f"unreal.{spec_name} has no class attribute or classmethod {name!r} "
-                             "in the 5.6 stub or ue_scripts/unreal_api_extras.json")
+                             f"in {editor.api.label} or ue_scripts/unreal_api_extras.json")
 
 
 class FakeObject(metaclass=FakeMeta):
@@ -122,7 +168,7 @@ class FakeObject(metaclass=FakeMeta):
         method = editor.api.method(self._spec_name, name)
         if method is not None:
             return editor._bound(type(self), self, method, self._spec_name)
-        raise UnrealApiError(f"unreal.{self._spec_name} has no attribute {name!r} in the 5.6 stub "
+        raise UnrealApiError(f"unreal.{self._spec_name} has no attribute {name!r} in {editor.api.label} "
                              "or ue_scripts/unreal_api_extras.json")
 
     def __setattr__(self, name: str, value):
@@ -220,26 +266,78 @@ class SlowTask:
     work: float
     description: str
     frames: list[tuple[float, str]] = field(default_factory=list)
-    dialog: bool = False
+    dialog: bool = False  # make_dialog was called
     can_cancel: bool = False
     open: bool = False
+    created_dialog: bool = False  # this task opened the progress window (no other one was open)
+    owner: str = "script"  # "script", or the engine function that opened it
+    completed: float = 0.0  # work done before the current frame (FSlowTask::CompletedWork)
+    frame_scope: float = 0.0  # the current frame's work (FSlowTask::CurrentFrameScope)
+
+
+@dataclass
+class ModalWindow:
+    kind: str  # "slow_task" | "message" | "details"
+    title: str
+    task: SlowTask | None = None
+
+
+@dataclass
+class SlateTick:
+    index: int
+    source: str  # "frame" (the editor's loop), "progress" (a slow task's UI update), "dialog" (a modal loop)
+    modal_depth: int  # modal windows open while it ran
+    clock: float
+    reentry: int  # how many post-tick callbacks were already running (0: not re-entered)
+
+
+#: plugins a stock editor has enabled for our scripts (MetaHumanCharacter is off by default)
+DEFAULT_PLUGINS = frozenset({"PythonScriptPlugin", "EditorScriptingUtilities", "HairStrands", "AlembicHairImporter",
+                             "Interchange", "RigLogic", "MachCreator"})
+
+DEFAULT_CONSOLE_VARIABLES = {"r.SkinCache.CompileShaders": 1, "r.SkinCache.Mode": 1, "r.SkinCache.Allow": 1,
+                             "r.SkinCache.DefaultBehavior": 1}
+
+#: rough seconds the editor spends in the engine's slow operations (orders of magnitude, not
+#: measurements): they move the fake's clock, so a slow task's progress is shown (and Slate ticked)
+#: after them as the 0.2 s throttle allows in the editor
+ENGINE_SECONDS = {"import_file": 0.5, "interchange_import": 2.0, "recompile_material": 1.0, "build_meta_human": 5.0}
 
 
 class FakeEditor:
-    """One simulated editor session; ``module`` is what scripts see as ``unreal``."""
+    """One simulated editor session; ``module`` is what scripts see as ``unreal``.
 
-    def __init__(self, tmp_dir: Path, *, engine_version: str = "5.6.1-44394996+++UE5+Release-5.6",
+    ``version`` is the engine version simulated ("5.4", "5.5", "5.6", "5.7"; default 5.6). An
+    ``engine_version`` string alone picks the version it names (``"5.7.1-0+++UE5+Release-5.7"``).
+    """
+
+    #: a post-tick callback re-entered this many levels deep stops the run (EditorCrash)
+    max_reentry = 8
+    #: Slate ticks a modal dialog's loop runs before the (simulated) user answers
+    dialog_ticks = 2
+    #: FFeedbackContext::RequestUpdateUI: "Only update a maximum of 5 times a second"
+    ui_update_interval = 0.2
+
+    def __init__(self, tmp_dir: Path, version: str | None = None, *, engine_version: str | None = None,
                  plugins: set[str] | None = None, api: Api | None = None):
-        self.api = api or load_api()
+        if version is None:
+            version = ".".join(engine_version.split("-")[0].split(".")[:2]) if engine_version else DEFAULT_VERSION
+        if version not in VERSIONS:
+            raise ValueError(f"no fake editor for UE {version}: the supported versions are {', '.join(VERSIONS)}")
+        self.version = version
+        self.api = api or load_api(version)
         self.project_dir = Path(tmp_dir) / "Project"
         (self.project_dir / "Saved").mkdir(parents=True, exist_ok=True)
-        self.engine_version = engine_version
-        self.plugins = set(plugins if plugins is not None else {
-            "PythonScriptPlugin", "EditorScriptingUtilities", "HairStrands", "AlembicHairImporter",
-            "Interchange", "RigLogic", "MachCreator"})
+        self.engine_version = engine_version or self.api.engine_version
+        self.plugins = set(plugins if plugins is not None else DEFAULT_PLUGINS)
+        #: console variables a script may read: the engine's defaults (r.SkinCache.Mode, .Allow,
+        #: .DefaultBehavior: GPUSkinCache.cpp), r.SkinCache.CompileShaders as UE 5 project templates
+        #: set it in DefaultEngine.ini (the engine's own default is 0)
+        self.console_variables: dict[str, Any] = dict(DEFAULT_CONSOLE_VARIABLES)
         self.calls: list[Call] = []
         self.assets: dict[str, FakeObject] = {}
         self.saved: set[str] = set()
+        self.dirty: set[str] = set()  # packages changed since they were last saved
         self.directories: set[str] = set()
         self.actors: list[FakeObject] = []
         self.selected: list[FakeObject] = []
@@ -250,8 +348,15 @@ class FakeEditor:
         self.details_views: list[tuple[str, Any]] = []
         self.on_details_view: Callable[[Any], bool] = lambda obj: True
         self.message_reply: Callable[[Dialog], Any] | None = None
-        self.slow_tasks: list[SlowTask] = []
+        self.slow_tasks: list[SlowTask] = []  # every slow task a script entered, in order
+        self.engine_slow_tasks: list[SlowTask] = []  # those the engine's own functions opened
+        self.slow_task_stack: list[SlowTask] = []  # the open ones (FFeedbackContext::ScopeStack)
         self.cancel_slow_tasks = False
+        self.modal_windows: list[ModalWindow] = []
+        self.slate_ticks: list[SlateTick] = []
+        self.clock = 0.0
+        self._last_ui_update = -math.inf
+        self._running: dict[int, int] = {}  # callback handle -> how many calls of it are running
         self.transactions: list[dict] = []
         self.open_transaction: dict | None = None
         self.imports: list[ImportRecord] = []
@@ -283,7 +388,7 @@ class FakeEditor:
                 return editor.type(name)
             if name in editor.api.functions:
                 return editor._bound(None, None, editor.api.functions[name], "unreal")
-            raise UnrealApiError(f"module 'unreal' has no attribute {name!r} in the 5.6 stub "
+            raise UnrealApiError(f"module 'unreal' has no attribute {name!r} in {editor.api.label} "
                                  "or ue_scripts/unreal_api_extras.json")
 
         module.__getattr__ = module_getattr
@@ -341,7 +446,7 @@ class FakeEditor:
                 raise TypeError(f"{where}() got multiple values for argument {key!r}")
             if not any(p.name == key for p in names) and not has_varkw:
                 raise TypeError(f"{where}() got an unexpected keyword argument {key!r} "
-                                "(not in the 5.6 stub or the extras)")
+                                f"(not in {self.api.label} or the extras)")
             bound[key] = value
         missing = [p.name for p in names if not p.has_default and p.name not in bound]
         if missing:
@@ -357,13 +462,33 @@ class FakeEditor:
             self.calls.append(Call(owner, method.name, bound, target))
             handler = self._handler(owner, method.name)
             if handler is not None:
-                return handler(target if target is not None else cls, **bound)
+                return self._as_declared(method, owner, handler(target if target is not None else cls, **bound))
             if method.returns is None:
                 return None
             raise NotImplementedError(f"the fake editor has no behaviour for {owner}.{method.name} "
                                       f"(returns {method.returns}); add one in fake_editor_behaviour.py")
         call.__name__ = method.name
         return call
+
+    def _as_declared(self, method: Method, owner: str, value):
+        """A behaviour's result as this version's stub declares the function's return: nothing for
+        ``-> None``, success for ``-> bool`` (a behaviour that made objects succeeded; None is a
+        failure), else the value itself (checked against the declared type)."""
+        declared = method.returns
+        if declared is None:
+            return None
+        if declared in ("Any", "object"):
+            return value
+        if declared == "bool" and not isinstance(value, bool):
+            return value is not None
+        base = _base_type(declared)
+        if value is not None and base.startswith("Array[") and not isinstance(value, (list, tuple)):
+            raise TypeError(f"the fake's behaviour for {owner}.{method.name} returned {value!r}; "
+                            f"{self.api.label} declares {declared}")
+        if value is None and not declared.startswith("Optional[") and base in ("bool", "int", "float", "str"):
+            raise TypeError(f"the fake's behaviour for {owner}.{method.name} returned None; "
+                            f"{self.api.label} declares {declared}")
+        return value
 
     def _handler(self, owner: str, name: str):
         if owner == "unreal":
@@ -437,11 +562,150 @@ class FakeEditor:
     def calls_to(self, owner: str, name: str) -> list[Call]:
         return [c for c in self.calls if c.owner == owner and c.name == name]
 
+    # Slate -----------------------------------------------------------------------------
+    @property
+    def modal_depth(self) -> int:
+        """Modal windows open now (a slow task's progress window, a message, a details view)."""
+        return len(self.modal_windows)
+
     def tick(self, seconds: float = 0.05, times: int = 1) -> None:
-        """Run the registered Slate post-tick callbacks, as the editor does every frame."""
+        """Editor frames: each advances the clock and ticks Slate (the post-tick callbacks run)."""
         for _ in range(times):
-            for fn in list(self.tick_callbacks.values()):
+            self.clock += seconds
+            self.slate_tick("frame", seconds)
+
+    def advance(self, seconds: float) -> None:
+        """Time the engine spends working (no frame: Slate is not ticked)."""
+        self.clock += seconds
+
+    def slate_tick(self, source: str, seconds: float = 1.0 / 60.0) -> None:
+        """One FSlateApplication tick: the post-tick callbacks run, each registered one once.
+
+        Re-entrant safe: a callback unregistered while the tick runs (by itself or another) is not
+        called; one registered during the tick runs from the next tick on.
+        """
+        reentry = sum(self._running.values())
+        self.slate_ticks.append(SlateTick(len(self.slate_ticks), source, self.modal_depth, self.clock, reentry))
+        for handle in list(self.tick_callbacks):
+            fn = self.tick_callbacks.get(handle)
+            if fn is None:
+                continue
+            depth = self._running.get(handle, 0)
+            if depth >= self.max_reentry:
+                raise EditorCrash(f"the Slate post-tick callback {getattr(fn, '__qualname__', fn)!r} re-entered itself "
+                                  f"{depth} levels deep (each slow-task progress update inside it ticks Slate, which "
+                                  "calls it again): in the editor this recursion goes on until the stack overflows")
+            self._running[handle] = depth + 1
+            try:
                 fn(seconds)
+            finally:
+                self._running[handle] -= 1
+                if not self._running[handle]:
+                    del self._running[handle]
+
+    def request_ui_update(self, force: bool = False) -> None:
+        """FFeedbackContext::RequestUpdateUI: at most every ``ui_update_interval`` s of the clock (or
+        when forced) the progress is shown, which ticks Slate while the progress window is the
+        active modal window (FFeedbackContextEditor::ProgressReported -> TickSlate)."""
+        if not force and self.clock - self._last_ui_update <= self.ui_update_interval:
+            return
+        self._last_ui_update = self.clock
+        if self.modal_windows and self.modal_windows[-1].kind == "slow_task":
+            self.slate_tick("progress")
+
+    def run_modal(self, kind: str, title: str) -> None:
+        """A modal dialog: its window opens and Slate's modal loop ticks until the user answers."""
+        self.modal_windows.append(ModalWindow(kind, title))
+        try:
+            for _ in range(self.dialog_ticks):
+                self.slate_tick("dialog")
+        finally:
+            self.modal_windows.pop()
+
+    # slow tasks (FSlowTask) ----------------------------------------------------------------
+    def begin_slow_task(self, task: SlowTask) -> SlowTask:
+        """FSlowTask::Initialize: the task joins the scope stack."""
+        task.open = True
+        (self.slow_tasks if task.owner == "script" else self.engine_slow_tasks).append(task)
+        self.slow_task_stack.append(task)
+        return task
+
+    def slow_task_dialog(self, task: SlowTask, can_cancel: bool = False) -> None:
+        """FSlowTask::MakeDialog: opens the modal progress window unless one is open already
+        (``GIsSlowTask``), ticking Slate as StartSlowTask and ForceRefresh do."""
+        if not task.open:
+            raise RuntimeError("make_dialog on a slow task that is not entered")
+        task.dialog, task.can_cancel = True, can_cancel
+        if any(w.kind == "slow_task" for w in self.modal_windows):
+            return
+        task.created_dialog = True
+        self.modal_windows.append(ModalWindow("slow_task", task.description, task))
+        self.slate_tick("progress")  # StartSlowTask -> TickSlate
+        self.request_ui_update(force=True)  # ForceRefresh, twice
+        self.request_ui_update(force=True)
+
+    def slow_task_frame(self, task: SlowTask, work: float, desc: str) -> None:
+        """FSlowTask::EnterProgressFrame: completes the previous frame, asks for a UI update."""
+        if not task.open:
+            raise RuntimeError("enter_progress_frame on a slow task that is not entered")
+        task.completed += task.frame_scope
+        if work > 1.01 * task.work - task.completed:
+            self.logs.append(("log_error", f"Ensure condition failed: Work overflow in slow task "
+                                           f"'{task.description}' ({work:g} more after {task.completed:g} of {task.work:g})"))
+        task.frame_scope = min(task.work - task.completed, work)
+        task.frames.append((float(work), str(desc)))
+        self.request_ui_update()
+
+    def end_slow_task(self, task: SlowTask) -> None:
+        """FSlowTask::Destroy: the window it opened gets two forced updates and closes; slow tasks
+        end in reverse order (the engine ensures it; the fake raises)."""
+        if not task.open:
+            raise RuntimeError(f"slow task '{task.description}' left twice")
+        if self.slow_task_stack[-1] is not task:
+            raise SlowTaskOrderError(
+                f"Out-of-order slow task construction/destruction: destroying '{task.description}' but "
+                f"'{self.slow_task_stack[-1].description}' is at the top of the stack (slow tasks must end "
+                "in the reverse order they began)")
+        if task.created_dialog:
+            self.request_ui_update(force=True)
+            self.request_ui_update(force=True)
+            self.modal_windows = [w for w in self.modal_windows if w.task is not task]
+        self.slow_task_stack.pop()
+        task.open = False
+        if self.slow_task_stack:
+            parent = self.slow_task_stack[-1]
+            parent.completed += parent.frame_scope
+            parent.frame_scope = 0.0
+            self.request_ui_update()
+
+    @contextlib.contextmanager
+    def engine_slow_task(self, work: float, description: str, owner: str, *, dialog: bool):
+        """A slow task the engine itself opens (an import), with its own progress frames."""
+        task = self.begin_slow_task(SlowTask(float(work), description, owner=owner))
+        if dialog:
+            self.slow_task_dialog(task)
+        try:
+            yield task
+        finally:
+            self.end_slow_task(task)
+
+    def modal_ticks(self, source: str | None = None) -> int:
+        """Slate ticks (of ``source``: "frame", "progress", "dialog"; default all) that ran while a
+        modal window was open. Editor frames counted here are frames the user could not use the
+        editor."""
+        return sum(1 for t in self.slate_ticks if t.modal_depth and (source is None or t.source == source))
+
+    def assert_modal_for(self, ticks: int, source: str | None = "frame", *, at_most: bool = False) -> None:
+        """Assert the editor was modal for exactly (or ``at_most``) ``ticks`` Slate ticks of ``source``."""
+        seen = self.modal_ticks(source)
+        ok = seen <= ticks if at_most else seen == ticks
+        what = f"{source} ticks" if source else "Slate ticks"
+        assert ok, (f"the editor was modal for {seen} {what}, expected {'at most ' if at_most else ''}{ticks} "
+                    f"(modal windows now: {[w.title for w in self.modal_windows]})")
+
+    def reentered_ticks(self) -> int:
+        """Slate ticks that ran while a post-tick callback was still running (re-entered)."""
+        return sum(1 for t in self.slate_ticks if t.reentry)
 
     def assets_under(self, folder: str) -> dict[str, FakeObject]:
         folder = folder.rstrip("/") + "/"

@@ -1,15 +1,22 @@
-"""The Unreal Python API our editor scripts may use: the 5.6 stub plus a documented list of extras.
+"""The Unreal Python API our editor scripts may use, per engine version: that version's stub plus a
+documented list of extras.
 
-The stub (PyPI ``unreal-stub``, one 25 MB ``unreal/unreal.py``) is read as text, never imported:
-importing it would replace ``sys.stdout``, and some of its default values are not valid Python, so
-``ast`` cannot parse it whole. Each ``class``/``def`` line is read with a bracket-aware splitter.
-``ue_scripts/unreal_api_extras.json`` adds the plugin APIs the stub lacks (MetaHuman Character...),
-each with the page of Epic's Python API docs it comes from.
+A stub (PyPI ``unreal-stub``, one 22-26 MB ``unreal/unreal.py``; see :mod:`stubs` for which
+release describes which engine) is read as text, never imported: importing it would replace
+``sys.stdout``, and some of its default values are not valid Python, so ``ast`` cannot parse it
+whole. Each ``class``/``def`` line is read with a bracket-aware splitter.
+``ue_scripts/unreal_api_extras.json`` adds the plugin APIs the stubs lack (MetaHuman Character...),
+each with the page of Epic's docs or engine source it comes from and the version it appeared in.
+An extra whose name a version's stub has is not used for that version: the stub wins.
+
+UE 5.7 has no stub: it is simulated as the 5.6 stub (0.3) plus the extras (those new in 5.7 become
+available through their ``since``); anything else 5.7 changed is not modelled.
 """
 from __future__ import annotations
 
+import dataclasses
 import functools
-import importlib.util
+import hashlib
 import json
 import re
 from dataclasses import dataclass, field
@@ -21,7 +28,9 @@ EXTRAS_PATH = REPO / "ue_scripts" / "unreal_api_extras.json"
 _CLASS = re.compile(r"^class (\w+)\(([\w.]+)(?:,[^)]*)?\):")
 _DEF = re.compile(r"^( {4})?def (\w+)\((.*)\)(?:\s*->\s*(.*?))?:\s*$")
 _DECORATOR = re.compile(r"^ {4}@(\w+)(?:\.(setter))?\s*$")
-_ENUM_VALUE = re.compile(r"^ {4}([A-Z_][A-Z0-9_]*): \w+ = \.\.\.")
+#: enum values: ``NAME: Enum = ... #: 0: doc`` (0.2.1+), ``NAME: Enum #: 0: doc`` or ``NAME: Enum`` (0.1)
+_ENUM_VALUE = re.compile(r"^ {4}([A-Z_][A-Z0-9_]*): \w+(?: = \.\.\.)?(?:\s*#:.*)?$")
+_PLUGIN = re.compile(r"^ {4}- \*\*Plugin\*\*: (\w+)")
 _EDITOR_PROP = re.compile(r"^ {4}- ``(\w+)`` \((.*?)\):\s+\[(Read-Write|Read-Only)\]")
 
 
@@ -58,7 +67,9 @@ class ClassSpec:
     editor_properties: dict[str, Prop] = field(default_factory=dict)
     values: list[str] = field(default_factory=list)
     source: str = "stub"
-    plugin: str | None = None  # extras: the plugin that must be enabled for the name to exist
+    #: the plugin the class comes from (the stub's "C++ Source" note); for extras and backfilled
+    #: classes the plugin that must be enabled for the name to exist
+    plugin: str | None = None
     since: str | None = None  # extras: the first engine version that has it
 
 
@@ -66,6 +77,17 @@ class ClassSpec:
 class Api:
     classes: dict[str, ClassSpec]
     functions: dict[str, Method]
+    version: str = ""  # the engine version simulated ("5.4" ... "5.7")
+    stub: str = ""  # the unreal-stub release it comes from
+    engine_version: str = ""  # what SystemLibrary.get_engine_version() returns
+    #: extras not used because this version's stub has the name (the stub wins)
+    shadowed: list[str] = field(default_factory=list)
+
+    @property
+    def label(self) -> str:
+        """How error messages name this API: ``unreal-stub 0.1 (UE 5.4)``."""
+        simulated = " + extras, simulated" if self.version == "5.7" else ""
+        return f"the UE {self.version} API (unreal-stub {self.stub}{simulated})"
 
     def mro(self, name: str) -> list[ClassSpec]:
         """The class and its bases, nearest first."""
@@ -151,7 +173,10 @@ def parse_params(text: str) -> list[Param]:
 
 
 def _return_type(annotation: str | None) -> str | None:
-    if not annotation or annotation.strip() == "None":
+    """None for ``-> None``; ``"Any"`` where the stub gives no annotation (``def uclass():``)."""
+    if annotation is None or not annotation.strip():
+        return "Any"
+    if annotation.strip() == "None":
         return None
     return annotation.strip()
 
@@ -205,48 +230,85 @@ def parse_stub(text: str) -> Api:
         if m:
             current.values.append(m.group(1))
             continue
+        if current.plugin is None:
+            m = _PLUGIN.match(line)
+            if m:
+                current.plugin = m.group(1)
+                continue
         m = _EDITOR_PROP.match(line)
         if m:
             current.editor_properties[m.group(1)] = Prop(m.group(2), m.group(3) == "Read-Write")
     return Api(classes, functions)
 
 
-def stub_path() -> Path:
-    """unreal/unreal.py of the installed ``unreal-stub`` package, found without importing it."""
-    spec = importlib.util.find_spec("unreal")
-    if spec is None or not spec.submodule_search_locations:
-        raise RuntimeError("the unreal-stub package is not installed: pip install -r requirements.txt")
-    path = Path(next(iter(spec.submodule_search_locations))) / "unreal.py"
-    if not path.is_file():
-        raise RuntimeError(f"{path} is missing: the installed 'unreal' package is not unreal-stub")
-    return path
+#: the engine versions the plugin supports, oldest first; 5.7 is simulated from the 5.6 stub
+VERSIONS = ("5.4", "5.5", "5.6", "5.7")
+#: the version a FakeEditor simulates when none is named
+DEFAULT_VERSION = "5.6"
+#: what a simulated 5.7 editor reports (no stub states a 5.7 build)
+SIMULATED = {"5.7": ("5.6", "5.7.0-0+++UE5+Release-5.7")}
 
 
-def _extra_method(name: str, entry: dict, source: str) -> Method:
+def _extra_method(name: str, entry: dict, source: str, since: str | None) -> Method:
     return Method(name, parse_params(", ".join(entry.get("params", []))),
                   classmethod=bool(entry.get("classmethod")), returns=entry.get("returns"),
-                  source=entry.get("source", source), since=entry.get("since"))
+                  source=entry.get("source", source), since=entry.get("since", since))
 
 
 def merge_extras(api: Api, extras: dict) -> None:
-    """Add the documented plugin APIs; an extra may not shadow a stub name."""
+    """Add the documented plugin APIs this version's stub lacks. A name the stub has is left to the
+    stub (a later engine's stub may hold what an extra describes for earlier ones): it is listed in
+    ``api.shadowed`` and the extra is not used for this version."""
     for name, entry in extras.get("classes", {}).items():
         if name in api.classes:
-            raise ValueError(f"{EXTRAS_PATH.name}: {name} is already in the stub; remove it from the extras")
+            api.shadowed.append(name)
+            continue
         source = entry["source"]
         spec = ClassSpec(name, entry.get("base", "Object"), kind=entry.get("kind", "class"), source=source,
                          plugin=entry.get("plugin"), since=entry.get("since"))
-        spec.methods = {m: _extra_method(m, e, source) for m, e in entry.get("methods", {}).items()}
+        spec.methods = {m: _extra_method(m, e, source, None) for m, e in entry.get("methods", {}).items()}
         spec.properties = {p: Prop(t, True) for p, t in entry.get("properties", {}).items()}
         spec.values = list(entry.get("values", []))
         api.classes[name] = spec
     for name, entry in extras.get("functions", {}).items():
-        api.functions[name] = _extra_method(name, entry, entry["source"])
+        if name in api.functions:
+            api.shadowed.append(name)
+            continue
+        api.functions[name] = _extra_method(name, entry, entry["source"], entry.get("since"))
 
 
-@functools.lru_cache(maxsize=1)
-def load_api() -> Api:
-    """The stub's API plus the extras (parsed once per process, ~2 s)."""
-    api = parse_stub(stub_path().read_text(encoding="utf-8-sig"))
+def _parser_id() -> str:
+    """Changes whenever this parser does: part of the parsed-API cache's name."""
+    return hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:12]
+
+
+@functools.lru_cache(maxsize=None)
+def _stub_api(stub_version: str) -> Api:
+    import stubs
+    release = next(r for r in stubs.RELEASES.values() if r.version == stub_version)
+    return stubs.cached_parse(release, parse_stub, _parser_id())
+
+
+@functools.lru_cache(maxsize=None)
+def load_api(version: str = DEFAULT_VERSION) -> Api:
+    """The API of one engine version ("5.4", "5.5", "5.6" or "5.7"): its stub plus the extras.
+
+    Parsed once per machine (cached beside the downloaded wheel, see :mod:`stubs`) and once per
+    process; each version gets its own copy, so the extras merged into one never leak into another.
+    """
+    import stubs
+    if version not in VERSIONS:
+        raise ValueError(f"no Unreal API for {version!r}: supported versions are {', '.join(VERSIONS)}")
+    base, engine = SIMULATED.get(version, (version, None))
+    release = stubs.RELEASES[base]
+    parsed = _stub_api(release.version)
+    # merge_extras only adds entries: copies of the two tables keep the parsed stub untouched
+    api = Api(dict(parsed.classes), dict(parsed.functions), version=version, stub=release.version,
+              engine_version=engine or release.engine)
+    for plugin, (donor, why) in release.backfill.items():
+        for name, spec in _stub_api(donor).classes.items():
+            if spec.plugin == plugin and name not in api.classes:
+                api.classes[name] = dataclasses.replace(
+                    spec, source=f"unreal-stub {donor}, backfilled into {release.version}: {why}")
     merge_extras(api, json.loads(EXTRAS_PATH.read_text(encoding="utf-8")))
     return api
