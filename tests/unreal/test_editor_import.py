@@ -70,6 +70,14 @@ def test_master_materials_are_built_once_and_every_slot_gets_an_instance(editor,
     # strands are imported, so the glb's hair cards are masked away (Opacity 0), not deleted
     assert slots["scalp_cards"]._data["scalars"]["Opacity"] == 0.0
 
+    # issue 20 (2): every slot renders its own material, in the editor and in a cooked game (the
+    # masters compile, and their skeletal-mesh and morph-target usage is set, not left to the editor)
+    from ue_scripts import actors
+    actors.place(imported)
+    for name, instance in slots.items():
+        assert editor.rendered_material(instance) == instance._asset_path, name
+        assert editor.rendered_material(instance, cooked=True) == instance._asset_path, name
+
     builds = len(editor.calls_to("MaterialEditingLibrary", "recompile_material"))
     import_character(fisherman_package, name="Other")
     assert len(editor.calls_to("MaterialEditingLibrary", "recompile_material")) == builds  # masters reused
