@@ -310,7 +310,8 @@ def bench_service(
 @app.command()
 def serve(
     bind: str = typer.Option("tcp://127.0.0.1:5555", "--bind", help="Address for clients; beyond loopback needs --keys."),
-    data: Path = typer.Option(Path("~/.local/share/machcreator/serve"), "--data", help="Job queue, packages and logs."),
+    data: Optional[Path] = typer.Option(None, "--data", help="Job queue, packages and logs (default: "
+                                        "~/.local/share/machcreator/serve; on Windows %LOCALAPPDATA%\\MachCreator\\serve)."),
     workers: int = typer.Option(1, "--workers", min=1, max=16, help="Worker processes, each a warm pipeline (~2-3 GB RAM)."),
     keys: Optional[Path] = typer.Option(None, "--keys", help="CurveZMQ key folder from `mach keys generate`."),
     retention_hours: float = typer.Option(24.0, "--retention-hours", min=0.0, help="Keep finished packages this long."),
@@ -321,14 +322,21 @@ def serve(
     anny_cache: Optional[Path] = typer.Option(None, "--anny-cache", envvar="MACH_ANNY_CACHE", help="anny template cache folder."),
 ) -> None:
     """Run the backend service: a ZeroMQ job server with warm worker processes (docs/protocol.md)."""
+    from machcreator.service import portable
     from machcreator.service.server import ServerConfig, serve as run_server
+
+    # a log on a Windows code page must not end the server over a character it cannot encode
+    if hasattr(sys.stderr, "reconfigure"):
+        sys.stderr.reconfigure(errors="backslashreplace")
+    portable.use_spawn()
+    data = (data or portable.default_data_dir()).expanduser()
 
     parsers: dict[str, dict] = {"embedded": {}}
     if llm_model_dir is not None:
         parsers["transformers"] = _parser_options("transformers", llm_model_dir, None, None)
     if llm_url is not None or llm_model is not None:
         parsers["openai"] = _parser_options("openai", None, llm_url, llm_model)
-    config = ServerConfig(data_dir=data.expanduser(), bind=bind, workers=workers, keys_dir=keys,
+    config = ServerConfig(data_dir=data, bind=bind, workers=workers, keys_dir=keys,
                           retention_hours=retention_hours, max_jobs_per_client=max_jobs_per_client, parsers=parsers,
                           anny_cache=str(anny_cache) if anny_cache else None)
     run_server(config, log_stream=sys.stderr,
@@ -396,6 +404,7 @@ def client_generate(
     set_: Optional[list[str]] = SetOption,
     texture_size: int = typer.Option(2048, "--texture-size", min=64, max=4096),
     hair_detail: float = typer.Option(1.0, "--hair-detail", min=0.05, max=1.0),
+    preview_size: int = typer.Option(512, "--preview-size", min=64, max=2048, help="Size of preview.png's views in pixels."),
     no_wait: bool = typer.Option(False, "--no-wait", help="Print the job id and return at once."),
     endpoint: str = EndpointOption, server_key: Optional[Path] = ServerKeyOption, client_key: Optional[Path] = ClientKeyOption,
 ) -> None:
@@ -406,7 +415,7 @@ def client_generate(
         check_output_dir(output, force=False)
     with _client(endpoint, server_key, client_key) as client:
         job_id = client.generate(prompt or "", seed=seed, overrides=list(set_ or []), texture_size=texture_size,
-                                 hair_detail=hair_detail)
+                                 hair_detail=hair_detail, preview_size=preview_size)
         out_console.print(job_id, highlight=False)
         if not no_wait:
             _follow_and_fetch(client, job_id, output)

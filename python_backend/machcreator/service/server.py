@@ -4,9 +4,10 @@ One thread, one loop, two ROUTER sockets (the zguide's load-balancing broker):
 
 - the front socket faces clients (``--bind``, loopback by default; any other address needs
   CurveZMQ keys, checked by a ZAP handler against the authorised client keys);
-- the back socket, on a private IPC path, faces the worker processes, each holding a warm
-  pipeline. An idle worker gets the oldest queued job; an edit waits for the worker that made its
-  parent, whose stage cache turns it into a partial re-run.
+- the back socket faces the worker processes, each holding a warm pipeline: a private IPC path on
+  POSIX, tcp on 127.0.0.1 on Windows (service/portable.py), where a worker is known by the secret
+  routing id the server gave it. An idle worker gets the oldest queued job; an edit waits for the
+  worker that made its parent, whose stage cache turns it into a partial re-run.
 
 Everything a client may ask about again (jobs, their events, batches) is in the SQLite store, so
 a restarted server continues where the killed one stopped: queued jobs run, a job that was
@@ -15,16 +16,15 @@ running is re-run once (then failed with the reason), and its half-written files
 
 from __future__ import annotations
 
-import fcntl
 import ipaddress
 import json
 import os
 import logging
+import secrets
 import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections import OrderedDict, deque
@@ -37,6 +37,7 @@ import zmq
 
 from machcreator import __version__
 from machcreator.errors import MachError
+from machcreator.service import portable
 from machcreator.service import protocol as P
 from machcreator.service.messages import Options, parse_request
 from machcreator.service.store import Job, JobStore
@@ -87,6 +88,8 @@ def is_loopback(endpoint: str) -> bool:
 class WorkerProc:
     name: str
     proc: subprocess.Popen
+    #: its socket's routing id: the name and a secret only it was told (its environment)
+    route: bytes = b""
     state: str = "starting"  # starting | idle | busy
     job_id: str | None = None
     cancel_sent: bool = False
@@ -119,10 +122,10 @@ class Server:
         # photos by content (an edit of a photo job reuses its parent's), swept with the jobs
         self.photos_dir = self.data / "photos"
         self.photos_dir.mkdir(exist_ok=True)
-        self._lock = open(self.data / "server.lock", "w")
+        self._lock = portable.FolderLock(self.data / "server.lock")  # the same on Windows and POSIX
         try:
-            fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
+            self._lock.acquire()
+        except portable.FolderLockBusy:
             raise ServeError(f"another `mach serve` is using {self.data}") from None
         self.store = JobStore(self.data / "jobs.sqlite")
         self.ctx = zmq.Context()
@@ -130,7 +133,10 @@ class Server:
         self.front: zmq.Socket | None = None
         self.back: zmq.Socket | None = None
         self.ipc_dir: Path | None = None
+        self.worker_endpoint = ""
         self.workers: dict[str, WorkerProc] = {}
+        self.routes: dict[bytes, str] = {}  # a worker's routing id -> its name
+        self.job = portable.KillOnCloseJob()  # Windows: the workers die with the server
         self.worker_deaths: deque[float] = deque(maxlen=MAX_WORKER_DEATHS_PER_MINUTE)
         self.spawned = 0
         self.waiters: dict[str, list[Waiter]] = {}
@@ -153,15 +159,16 @@ class Server:
         except zmq.ZMQError as exc:
             raise ServeError(f"cannot bind {self.config.bind}: {exc}") from None
         self.endpoint = self.front.getsockopt(zmq.LAST_ENDPOINT).decode()
-        self.ipc_dir = Path(tempfile.mkdtemp(prefix="mach-serve-"))  # private (0700): workers only
         self.back = self.ctx.socket(zmq.ROUTER)
         self.back.setsockopt(zmq.LINGER, 0)
-        self.back.bind(f"ipc://{self.ipc_dir}/workers")
+        self.back.setsockopt(zmq.MAXMSGSIZE, P.MAX_FRAME_BYTES)
+        self.worker_endpoint, self.ipc_dir = portable.bind_worker_socket(self.back)
         self._recover()
         for _ in range(self.config.workers):
             self._spawn_worker()
         log.info("serving", extra={"endpoint": self.endpoint, "workers": self.config.workers,
-                                   "curve": self.config.keys_dir is not None, "data": str(self.data)})
+                                   "curve": self.config.keys_dir is not None, "data": str(self.data),
+                                   "worker_endpoint": self.worker_endpoint})
 
     def _start_curve(self) -> None:
         from zmq.auth.thread import ThreadAuthenticator
@@ -177,9 +184,9 @@ class Server:
         self.front.curve_server = True
 
     def run(self) -> None:
-        """Serve until a ``shutdown`` request, SIGTERM or SIGINT."""
+        """Serve until a ``shutdown`` request, SIGTERM or SIGINT (Windows: SIGINT or SIGBREAK)."""
         if threading.current_thread() is threading.main_thread():
-            for sig in (signal.SIGTERM, signal.SIGINT):
+            for sig in portable.stop_signals():
                 signal.signal(sig, lambda *_: setattr(self, "stopping", True))
         poller = zmq.Poller()
         poller.register(self.front, zmq.POLLIN)
@@ -206,7 +213,7 @@ class Server:
         for w in list(self.workers.values()):
             if w.proc.poll() is None:
                 try:
-                    self.back.send_multipart([w.name.encode(), json.dumps({"type": "stop"}).encode()], zmq.NOBLOCK)
+                    self.back.send_multipart([w.route, json.dumps({"type": "stop"}).encode()], zmq.NOBLOCK)
                 except zmq.ZMQError:
                     pass
         deadline = time.time() + 10
@@ -222,6 +229,7 @@ class Server:
                 self._clean_job_dir(w.job_id)
             self.store.drop_worker(w.name)
         self.workers.clear()
+        self.routes.clear()
         if self.auth is not None:
             self.auth.stop()
         for sock in (self.front, self.back):
@@ -231,7 +239,7 @@ class Server:
         if self.ipc_dir is not None:
             shutil.rmtree(self.ipc_dir, ignore_errors=True)
         self.store.close()
-        self._lock.close()
+        self._lock.release()
         log.info("stopped")
 
     def _recover(self) -> None:
@@ -256,20 +264,28 @@ class Server:
     def _spawn_worker(self) -> None:
         self.spawned += 1
         name = f"w{self.spawned}"
-        cmd = [sys.executable, "-m", "machcreator.service.worker", "--connect", f"ipc://{self.ipc_dir}/workers",
-               "--name", name, "--data", str(self.data)]
+        route = f"{name}.{secrets.token_hex(16)}"
+        # a fresh interpreter (`python -m`), never a fork: the same on Windows; its routing id goes
+        # in its environment, which other users cannot read; UTF-8 text files on Windows too
+        cmd = [sys.executable, "-m", "machcreator.service.worker", "--connect", self.worker_endpoint,
+               "--name", name, "--data", str(self.data), "--parent-pid", str(os.getpid())]
         if self.config.anny_cache:
             cmd += ["--anny-cache", self.config.anny_cache]
+        env = dict(os.environ, **{portable.WORKER_ID_ENV: route})
+        env.setdefault("PYTHONUTF8", "1")
         log_file = open(self.data / f"worker-{name}.log", "ab")
-        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log_file, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log_file, stderr=subprocess.STDOUT, env=env,
+                                **portable.worker_popen_kwargs())
         log_file.close()
-        self.workers[name] = WorkerProc(name, proc)
+        self.job.add(proc)
+        self.workers[name] = WorkerProc(name, proc, route.encode())
+        self.routes[route.encode()] = name
         self.store.set_worker(name, proc.pid)
         log.info("worker started", extra={"worker": name, "pid": proc.pid})
 
     def _on_worker(self, frames: list[bytes]) -> None:
-        name = frames[0].decode()
-        w = self.workers.get(name)
+        name = self.routes.get(frames[0])  # an unknown routing id is not one of our workers: ignored
+        w = self.workers.get(name) if name is not None else None
         if w is None or len(frames) != 2:
             return
         msg = json.loads(frames[1])
@@ -300,6 +316,7 @@ class Server:
             if code is None:
                 continue
             del self.workers[w.name]
+            self.routes.pop(w.route, None)
             self.store.drop_worker(w.name)
             self.worker_deaths.append(time.time())
             log.error("worker died", extra={"worker": w.name, "exit_code": code, "job_id": w.job_id})
@@ -342,7 +359,7 @@ class Server:
             self._clean_job_dir(job.job_id)
             self.store.start(job.job_id, w.name)
             w.state, w.job_id, w.cancel_sent = "busy", job.job_id, False
-            self.back.send_multipart([w.name.encode(), json.dumps(
+            self.back.send_multipart([w.route, json.dumps(
                 {"type": "run", "job_id": job.job_id, "request": job.request,
                  "out": str(self._package_dir(job.job_id))}).encode()])
             self._wake(job.job_id)
@@ -623,7 +640,7 @@ class Server:
         elif job.state == "running":
             w = self.workers.get(job.worker or "")
             if w is not None and w.job_id == job.job_id and not w.cancel_sent:
-                self.back.send_multipart([w.name.encode(), json.dumps({"type": "cancel", "job_id": job.job_id}).encode()])
+                self.back.send_multipart([w.route, json.dumps({"type": "cancel", "job_id": job.job_id}).encode()])
                 w.cancel_sent = True
                 log.info("job cancelling", extra={"job_id": job.job_id, "client": client})
             return {"job_id": job.job_id, "state": "cancelling"}

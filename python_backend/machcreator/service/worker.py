@@ -1,8 +1,10 @@
 """A worker process: one warm :class:`~machcreator.pipeline.Pipeline`, one job at a time.
 
-The server starts workers as ``python -m machcreator.service.worker`` and talks to each over a
-private IPC socket (the zguide's load-balancing broker: a worker says ``ready``, the server hands
-it a job). Everything on that socket is one JSON frame::
+The server starts workers as ``python -m machcreator.service.worker`` (a fresh interpreter on
+every system, never a fork) and talks to each over a private socket: IPC on POSIX, tcp on
+127.0.0.1 on Windows, where the routing id the server put in the worker's environment is what
+tells the worker from any other local process (the zguide's load-balancing broker: a worker says
+``ready``, the server hands it a job). Everything on that socket is one JSON frame::
 
     worker -> server  {"type": "ready", "pid", "rss_mb"}
                       {"type": "event", "job_id", "event": {kind, stage, fraction, ...}}
@@ -13,18 +15,17 @@ it a job). Everything on that socket is one JSON frame::
 
 A worker keeps the template, the parser and the stage cache between jobs, so an edit sent to the
 worker that made the original re-runs only the stages downstream of the change. It stops a
-cancelled job at the next stage boundary, and dies with the server (``PR_SET_PDEATHSIG`` on
-Linux, a parent check elsewhere) so a killed server leaves no worker writing behind it.
+cancelled job at the next stage boundary, and dies with the server so a killed server leaves no
+worker writing behind it: ``PR_SET_PDEATHSIG`` on Linux; elsewhere (Windows, macOS, Windows mode)
+a watchdog thread that ends the process within a second of the server's death, and on Windows
+also the server's Job Object (service/portable.py).
 """
 
 from __future__ import annotations
 
 import argparse
-import ctypes
 import json
 import os
-import signal
-import sys
 import traceback
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,7 @@ from typing import Any
 import zmq
 
 from machcreator.errors import MachError
+from machcreator.service import portable
 
 
 class JobCancelled(Exception):
@@ -44,20 +46,15 @@ def rss_mb() -> float:
     return round(psutil.Process().memory_info().rss / 2**20, 1)
 
 
-def _die_with_parent() -> None:
-    if sys.platform.startswith("linux"):
-        PR_SET_PDEATHSIG = 1
-        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-
-
 class Worker:
-    def __init__(self, connect: str, name: str, data_dir: Path, anny_cache: str | None) -> None:
+    def __init__(self, connect: str, name: str, data_dir: Path, anny_cache: str | None,
+                 parent: portable.ParentWatch | None = None, identity: str | None = None) -> None:
         from machcreator.pipeline import Pipeline
 
-        self.parent_pid = os.getppid()
+        self.parent = parent or portable.ParentWatch(os.getppid())
         self.ctx = zmq.Context()
         self.sock = self.ctx.socket(zmq.DEALER)
-        self.sock.setsockopt(zmq.IDENTITY, name.encode())
+        self.sock.setsockopt(zmq.IDENTITY, (identity or name).encode())
         self.sock.setsockopt(zmq.LINGER, 2000)
         self.sock.connect(connect)
         self.job_id: str | None = None
@@ -74,7 +71,7 @@ class Worker:
         self.send({"type": "ready", "pid": os.getpid(), "rss_mb": rss_mb()})
         while not self.stopping:
             if not self.sock.poll(1000):
-                if os.getppid() != self.parent_pid:
+                if not self.parent.alive():
                     return  # the server is gone (platforms without PDEATHSIG)
                 continue
             message = json.loads(self.sock.recv())
@@ -109,7 +106,7 @@ class Worker:
                 self.cancelled = True
             elif message["type"] == "stop":  # the server is stopping: end this job, then exit
                 self.cancelled = self.stopping = True
-        if self.cancelled or os.getppid() != self.parent_pid:
+        if self.cancelled or not self.parent.alive():
             raise JobCancelled()
 
     def _stage_started(self, stage: str, fraction: float, message: str) -> None:
@@ -136,10 +133,18 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--name", required=True)
     ap.add_argument("--data", required=True, type=Path)
     ap.add_argument("--anny-cache", default=None)
+    ap.add_argument("--parent-pid", type=int, default=None, help="the server (default: the parent process)")
     args = ap.parse_args(argv)
-    _die_with_parent()
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C in the server's terminal is the server's
-    worker = Worker(args.connect, args.name, args.data, args.anny_cache)
+    parent = portable.ParentWatch(args.parent_pid or os.getppid())
+    if not portable.die_with_parent():
+        parent.watchdog()  # no PDEATHSIG here: end within a second of the server, even mid-stage
+    if not parent.alive():
+        return  # the server died before it could take this one with it
+    portable.ignore_console_signals()  # Ctrl-C in the server's terminal is the server's
+    portable.use_spawn()
+    # the routing id is a secret between this process and the server: no child inherits it
+    identity = os.environ.pop(portable.WORKER_ID_ENV, None)
+    worker = Worker(args.connect, args.name, args.data, args.anny_cache, parent, identity)
     try:
         worker.serve()
     finally:
