@@ -262,7 +262,8 @@ def write_package(result: Any, out_dir: Path, *, force: bool = False) -> Manifes
             assets=list(result.assets),
             photo=result.photo_report,
         )
-        (tmp / MANIFEST).write_text(manifest.model_dump_json(indent=2) + "\n")
+        # UTF-8 whatever the locale: Windows would write its code page, which read_manifest refuses
+        (tmp / MANIFEST).write_text(manifest.model_dump_json(indent=2) + "\n", encoding="utf-8")
         _swap_into_place(tmp, out_dir)
         return manifest
     except BaseException:
