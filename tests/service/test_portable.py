@@ -173,3 +173,32 @@ def test_the_default_data_folder_is_the_platforms_own(monkeypatch):
     assert portable.default_data_dir() == Path(r"C:\Users\ana\AppData\Local") / "MachCreator" / "serve"
     monkeypatch.setattr(sys, "platform", "linux")
     assert portable.default_data_dir() == Path("~/.local/share/machcreator/serve").expanduser()
+
+
+@pytest.fixture
+def win32(monkeypatch):
+    """sys.platform says Windows, and subprocess has Windows' creation flags."""
+    monkeypatch.setattr(sys, "platform", "win32")
+    monkeypatch.setattr(subprocess, "CREATE_NEW_PROCESS_GROUP", 0x00000200, raising=False)
+    monkeypatch.setattr(subprocess, "CREATE_NO_WINDOW", 0x08000000, raising=False)
+
+
+def test_workers_and_the_editors_backend_start_windowless_in_their_own_process_group(win32, monkeypatch):
+    assert portable.worker_popen_kwargs() == {"creationflags": 0x08000200}
+    # the editor plugin's backend.py (imported with a bare `unreal` module, then forgotten)
+    import importlib
+    import types
+
+    before = set(sys.modules)
+    monkeypatch.setitem(sys.modules, "unreal", types.ModuleType("unreal"))
+    try:
+        backend = importlib.import_module("machcreator_editor.backend")
+        assert backend.popen_kwargs() == {"creationflags": 0x08000200}
+        monkeypatch.setenv("PYTHONHOME", r"C:\Program Files\Epic Games\UE_5.5\Engine\Binaries\ThirdParty\Python3\Win64")
+        monkeypatch.delenv("PYTHONUTF8", raising=False)
+        env = backend.backend_env()
+        assert "PYTHONHOME" not in env and env["PYTHONUTF8"] == "1"
+    finally:
+        for name in set(sys.modules) - before:
+            if name.startswith("machcreator_editor"):
+                del sys.modules[name]

@@ -1,6 +1,13 @@
-"""The backend the editor talks to: a remote ``mach serve``, or a local one it starts itself."""
+"""The backend the editor talks to: a remote ``mach serve``, or a local one it starts itself.
+
+On Windows (where most editors run) the local server is started without a console window and in a
+process group of its own (a Ctrl-C in an editor console is not its), and is stopped the same way
+everywhere: a ``shutdown`` request, which puts running jobs back in the queue; only a server that
+does not answer is terminated (its workers follow it: service/portable.py).
+"""
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -52,10 +59,10 @@ class Backend:
             raise BackendUnavailable(f"{self.settings.endpoint} is not on this machine; start `mach serve` there")
         log = saved_dir() / "backend.log"
         log.parent.mkdir(parents=True, exist_ok=True)
-        flags = getattr(subprocess, "CREATE_NO_WINDOW", 0) if sys.platform == "win32" else 0
         try:
-            self.process = subprocess.Popen(self.command(), stdout=open(log, "ab"), stderr=subprocess.STDOUT,
-                                            creationflags=flags)
+            with open(log, "ab") as out:  # the child keeps its own handle; the editor's closes here
+                self.process = subprocess.Popen(self.command(), stdin=subprocess.DEVNULL, stdout=out,
+                                                stderr=subprocess.STDOUT, env=backend_env(), **popen_kwargs())
         except OSError as exc:
             raise BackendUnavailable(f"cannot start the local backend with {self.settings.backend_python!r} "
                                      f"({exc}); set its Python in MachCreator > Backend…") from None
@@ -84,16 +91,41 @@ class Backend:
         return self.client()
 
     def stop(self) -> None:
-        """Stop a backend this editor started (a remote or shared one is left alone)."""
+        """Stop a backend this editor started (a remote or shared one is left alone).
+
+        A ``shutdown`` request on every system (Windows has no SIGTERM to send, and the editor
+        shares no console with the server for a CTRL_BREAK_EVENT); a server that does not answer
+        is terminated (SIGTERM on POSIX, TerminateProcess on Windows), then killed.
+        """
         if self.process is not None and self.process.poll() is None:
             try:
                 self.client().shutdown()
                 self.process.wait(timeout=30)
             except (BackendError, subprocess.TimeoutExpired):
-                self.process.kill()
+                self.process.terminate()
+                try:
+                    self.process.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    self.process.kill()
         if self._client is not None:
             self._client.close()
             self._client = None
+
+
+def popen_kwargs() -> dict:
+    """Windows: no console window, and a process group of its own."""
+    if sys.platform != "win32":
+        return {}
+    return {"creationflags": subprocess.CREATE_NO_WINDOW | subprocess.CREATE_NEW_PROCESS_GROUP}
+
+
+def backend_env() -> dict[str, str]:
+    """The editor's environment for the backend's Python, less what belongs to the editor's own
+    embedded Python (``PYTHONHOME`` would point a venv's interpreter at the wrong standard
+    library), with UTF-8 text files (Windows would write the locale's code page)."""
+    env = {k: v for k, v in os.environ.items() if k.upper() != "PYTHONHOME"}
+    env.setdefault("PYTHONUTF8", "1")
+    return env
 
 
 _backend: Backend | None = None
