@@ -28,11 +28,14 @@ GetStatistics; 5.8 returns ``TArray<FString>`` errors, 5.4-5.6 return nothing, p
 """
 from __future__ import annotations
 
+import struct
+import zlib
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import unreal
 
-from ue_scripts.assets import create_or_load, load
+from ue_scripts.assets import create_or_load, import_task, load
 from ue_scripts.package import MaterialSlot
 
 #: 3: texture parameters have engine default textures, usage flags are explicit, the compile is checked
@@ -168,8 +171,10 @@ def sampler_error(texture, sampler: str) -> str | None:
     return None
 
 
-def default_texture(sampler: str):
-    """The engine texture a ``sampler`` parameter starts with (see :data:`DEFAULT_TEXTURES`)."""
+def default_texture(sampler: str, folder: str | None = None):
+    """The engine texture a ``sampler`` parameter starts with (see :data:`DEFAULT_TEXTURES`); where
+    none fits and ``folder`` is given, a small texture of the right kind made there
+    (:func:`project_default_texture`)."""
     found = []
     for path in DEFAULT_TEXTURES[sampler]:
         texture = unreal.load_object(None, path)
@@ -180,7 +185,53 @@ def default_texture(sampler: str):
         if problem is None:
             return texture
         found.append(problem)
+    if folder is not None:
+        unreal.log_warning(f"MachCreator: no engine texture fits a {_display(sampler)} texture parameter ("
+                           + "; ".join(found) + f"); making one in {folder}")
+        return project_default_texture(sampler, folder)
     raise MasterCompileError(f"no engine texture fits a {_display(sampler)} texture parameter: " + "; ".join(found))
+
+
+#: a made default texture, by sampler: (RGB, compression settings, sRGB). Masks: occlusion 1,
+#: roughness 0.5, metal 0 (glTF ORM order)
+PROJECT_DEFAULTS = {
+    "SAMPLERTYPE_COLOR": ((128, 128, 128), "TC_DEFAULT", True),
+    "SAMPLERTYPE_NORMAL": ((128, 128, 255), "TC_NORMALMAP", False),
+    "SAMPLERTYPE_MASKS": ((255, 128, 0), "TC_MASKS", False),
+}
+
+
+def _png(rgb: tuple[int, int, int], size: int = 4) -> bytes:
+    """A ``size``² PNG of one colour (8-bit RGB), written with the standard library."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+    rows = b"".join(b"\0" + bytes(rgb) * size for _ in range(size))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", size, size, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+
+
+def project_default_texture(sampler: str, folder: str):
+    """``<folder>/T_MachDefault<Kind>``: a 4×4 texture whose settings give ``sampler``, imported
+    from a PNG written to the project's Saved folder (made once, reused)."""
+    rgb, compression, srgb = PROJECT_DEFAULTS[sampler]
+    name = "T_MachDefault" + _display(sampler).replace(" ", "")
+    texture = load(f"{folder}/{name}", unreal.Texture2D)
+    if texture is None:
+        saved = Path(unreal.Paths.convert_relative_path_to_full(unreal.Paths.project_saved_dir())) / "MachCreator"
+        saved.mkdir(parents=True, exist_ok=True)
+        png = saved / f"{name}.png"
+        png.write_bytes(_png(rgb))
+        unreal.AssetToolsHelpers.get_asset_tools().import_asset_tasks([import_task(png, folder)])
+        texture = load(f"{folder}/{name}", unreal.Texture2D)
+        if texture is None:
+            raise MasterCompileError(f"could not import {png} as {folder}/{name} (see the Output Log)")
+    texture.set_editor_property("srgb", srgb)
+    texture.set_editor_property("compression_settings", getattr(unreal.TextureCompressionSettings, compression))
+    problem = sampler_error(texture, sampler)
+    if problem:
+        raise MasterCompileError(f"{texture.get_path_name()}: {problem}")
+    unreal.EditorAssetLibrary.save_loaded_asset(texture, only_if_is_dirty=False)
+    return texture
 
 
 @dataclass
@@ -241,7 +292,7 @@ def compile_master(material, spec: MasterSpec) -> CompileReport:
     return report
 
 
-def _build_master(material, spec: MasterSpec) -> None:
+def _build_master(material, spec: MasterSpec, folder: str | None = None) -> None:
     mel = unreal.MaterialEditingLibrary
     mel.delete_all_material_expressions(material)
     material.set_editor_property("shading_model", _enum(unreal.MaterialShadingModel, spec.shading_model))
@@ -253,7 +304,7 @@ def _build_master(material, spec: MasterSpec) -> None:
     for tex in spec.textures:
         node = mel.create_material_expression(material, unreal.MaterialExpressionTextureSampleParameter2D, -500, y)
         node.set_editor_property("parameter_name", tex.name)
-        node.set_editor_property("texture", default_texture(tex.sampler))
+        node.set_editor_property("texture", default_texture(tex.sampler, folder and f"{folder}/Defaults"))
         node.set_editor_property("sampler_type", _enum(unreal.MaterialSamplerType, tex.sampler))
         for output, prop in tex.outputs:
             mel.connect_material_property(node, output, _enum(unreal.MaterialProperty, prop))
@@ -292,7 +343,7 @@ def ensure_masters(content_root: str) -> dict[str, object]:
         material = load(f"{folder}/{spec.asset}", unreal.Material)
         if material is None or unreal.EditorAssetLibrary.get_metadata_tag(material, VERSION_TAG) != MASTER_VERSION:
             material = create_or_load(spec.asset, folder, unreal.Material, unreal.MaterialFactoryNew())
-            _build_master(material, spec)
+            _build_master(material, spec, folder)
             report = compile_master(material, spec)
             if report.errors:
                 raise MasterCompileError(

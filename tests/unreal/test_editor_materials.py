@@ -61,7 +61,7 @@ def test_a_texture_parameter_without_a_texture_fails_the_import_with_the_compile
     character that renders grey-checkered."""
     from ue_scripts import materials
     from ue_scripts.import_package import import_character
-    monkeypatch.setattr(materials, "default_texture", lambda sampler: None)
+    monkeypatch.setattr(materials, "default_texture", lambda sampler, folder=None: None)
     with pytest.raises(materials.MasterCompileError,
                        match=r"M_MachSkin does not compile.*Albedo: Found NULL, requires Texture2D"):
         import_character(fisherman_package, name="Fisherman")
@@ -101,6 +101,24 @@ def test_no_engine_texture_of_the_right_kind_is_named(editor):
         materials.default_texture("SAMPLERTYPE_MASKS")
     del editor.assets["/Engine/EngineMaterials/DefaultNormal"]  # the next candidate is used
     assert materials.default_texture("SAMPLERTYPE_NORMAL")._asset_path == "/Engine/EngineMaterials/FlatNormal"
+
+
+def test_where_no_engine_texture_fits_a_small_one_of_the_right_kind_is_made(editor):
+    """DefaultDiffuse_TC_Masks is known by name and use, not read from the engine's content: if an
+    engine has it otherwise (or not at all), the Masks parameters get a project texture instead."""
+    from fake_grooms import install_grooms
+    from ue_scripts import materials
+    if not hasattr(editor, "groom_follows_morphs"):
+        install_grooms(editor)  # Paths.convert_relative_path_to_full
+    del editor.assets["/Engine/EngineMaterials/DefaultDiffuse_TC_Masks"]
+    masters = materials.ensure_masters(ROOT)
+    made = editor.assets[f"{ROOT}/Materials/Defaults/T_MachDefaultMasks"]
+    assert made.get_editor_property("srgb") is False
+    assert made.get_editor_property("compression_settings") == editor.module.TextureCompressionSettings.TC_MASKS
+    orm = next(n for n in _texture_nodes(masters["skin"]) if n._props["parameter_name"] == "ORM")
+    assert orm._props["texture"] is made and masters["skin"]._data["compiled"]
+    assert (editor.project_dir / "Saved" / "MachCreator" / "T_MachDefaultMasks.png").read_bytes().startswith(b"\x89PNG")
+    assert any("no engine texture fits a Masks texture parameter" in t for _, t in editor.logs)
 
 
 def test_sampler_types_follow_the_engines_rules(editor):
