@@ -198,56 +198,6 @@ def test_missing_groom_plugins_are_named(tmp_path, monkeypatch, fisherman_packag
     assert character.grooms == {} and ed.assets_under(FOLDER)
 
 
-def test_without_metahuman_the_arkit_morphs_are_mapped_for_live_link(editor, imported):
-    from ue_scripts import metahuman
-    from ue_scripts.environment import engine_info
-    from ue_scripts.package import ARKIT_LIVE_LINK_CURVES
-    binding = metahuman.bind_rig(imported, engine_info())
-    assert binding.kind == "arkit"
-    assert set(binding.curve_map) == set(ARKIT_LIVE_LINK_CURVES) and len(binding.curve_map) == 52
-    assert binding.curve_map["EyeBlinkLeft"] == "eyeBlinkLeft" and binding.curve_map["TongueOut"] == "tongueOut"
-    assert "needs Unreal Engine 5.7 or later" in binding.notes[0] and "MetaHumanCharacter plugin" in binding.notes[0]
-
-
-def test_asking_for_metahuman_where_it_is_absent_says_what_is_missing(editor, imported):
-    from ue_scripts import metahuman
-    from ue_scripts.environment import MissingFeature, engine_info
-    with pytest.raises(MissingFeature, match="5.7 or later.*MetaHumanCharacter plugin"):
-        metahuman.bind_rig(imported, engine_info(), mode="metahuman")
-    assert not [c for c in editor.calls_to("AssetTools", "create_asset")
-                if c.args["asset_class"]._spec_name == "MetaHumanCharacter"]  # nothing half-made
-
-
-def test_metahuman_conform_builds_a_rigged_metahuman_and_rebinds_the_grooms(tmp_path, monkeypatch, fisherman_package):
-    from editor_fixtures import install
-    base = {"PythonScriptPlugin", "EditorScriptingUtilities", "Interchange", "HairStrands", "AlembicHairImporter",
-            "RigLogic", "MetaHumanCharacter"}
-    ed = install(FakeEditor(tmp_path, engine_version="5.7.1-0+++UE5+Release-5.7", plugins=base), monkeypatch)
-    from ue_scripts import metahuman
-    from ue_scripts.environment import engine_info
-    from ue_scripts.import_package import import_character
-    character = import_character(fisherman_package, name="Fisherman")
-    binding = metahuman.bind_rig(character, engine_info())
-    assert binding.kind == "metahuman"
-    mhc = binding.metahuman
-    assert mhc._asset_path == f"{FOLDER}/MetaHuman/MHC_Fisherman"
-    assert mhc._data["rig"] == "JOINTS_AND_BLEND_SHAPES" and mhc._data["built"] == "CINEMATIC" and mhc._data["committed"]
-    deltas = mhc._data["landmark_deltas"]
-    assert len(deltas) == len(ed.metahuman["landmarks"]) and any(any(d) for _, d in deltas)
-    assert not ed.metahuman["editing"]  # released even on success
-    for name, groom in character.grooms.items():
-        rebound = binding.bindings[name]
-        assert rebound._data["mesh"] is binding.face_mesh and rebound._data["transfer_from"] is character.skeletal_mesh
-
-
-def test_head_vertices_match_the_glb_in_unreal_space(editor, imported):
-    from ue_scripts import metahuman
-    head = metahuman.head_vertices_cm(imported)
-    assert len(head) == imported.package.manifest["template"]["parts"]["head"]["vertices"]
-    zs = [p[2] for p in head]
-    assert 120.0 < min(zs) < max(zs) < 200.0  # Z up, centimetres: a standing adult's head
-
-
 def test_the_script_entry_point_imports_with_a_progress_dialog(editor, fisherman_package):
     from ue_scripts import import_package
     assert import_package.main([str(fisherman_package), "/Game/Chars"]) == 0
