@@ -58,14 +58,20 @@ def _bind_grooms(placed: PlacedCharacter, character: ImportedCharacter, location
     """One groom actor per groom, attached to the character; on a built MetaHuman the grooms use the
     bindings to its face."""
     rule = unreal.AttachmentRule.SNAP_TO_TARGET
-    bindings = rig.bindings if rig is not None and rig.kind == "metahuman" else character.bindings
+    on_metahuman = rig is not None and rig.kind == "metahuman"
+    bindings = rig.bindings if on_metahuman else character.bindings
+    # a groom follows the skeletal mesh component it is attached to: on a MetaHuman, its face
+    face = metahuman.face_component(placed.actor, rig) if on_metahuman else None
     for name, groom in character.grooms.items():
         groom_actor = placed.grooms.get(name)
         if groom_actor is None:
             groom_actor = _actors().spawn_actor_from_class(unreal.GroomActor, location, rotation)
             groom_actor.set_actor_label(f"{character.name}_{name}")
             groom_actor.tags = [TAG, TAG_CHARACTER + character.name, TAG_GROOM + name]
-            groom_actor.attach_to_actor(placed.actor, "", rule, rule, rule, False)
+            if face is not None:
+                groom_actor.attach_to_component(face, "", rule, rule, rule, False)
+            else:
+                groom_actor.attach_to_actor(placed.actor, "", rule, rule, rule, False)
             placed.grooms[name] = groom_actor
         component = groom_actor.groom_component
         component.set_groom_asset(groom)

@@ -62,7 +62,7 @@ def import_textures(pkg: CharacterPackage, folder: str) -> dict[str, object]:
     return out
 
 
-def gltf_pipeline(content_root: str):
+def gltf_pipeline(content_root: str, info: EngineInfo):
     """Our copy of the engine's glTF pipeline: a skeletal mesh with morphs and curve metadata only.
 
     Materials and textures are off: the textures come in with their own settings and the slots get
@@ -79,7 +79,10 @@ def gltf_pipeline(content_root: str):
     pipeline.mesh_pipeline.set_editor_property("import_skeletal_meshes", True)
     pipeline.mesh_pipeline.set_editor_property("import_static_meshes", False)
     pipeline.mesh_pipeline.set_editor_property("import_morph_targets", True)
-    pipeline.common_skeletal_meshes_and_animations_properties.set_editor_property("add_curve_metadata_to_skeleton", True)
+    # the setting moved from the animation pipeline (5.4, 5.5) to the common skeletal properties (5.6)
+    curves = pipeline.common_skeletal_meshes_and_animations_properties if info.major_minor >= (5, 6) \
+        else pipeline.animation_pipeline
+    curves.set_editor_property("add_curve_metadata_to_skeleton", True)
     pipeline.material_pipeline.set_editor_property("import_materials", False)
     pipeline.material_pipeline.texture_pipeline.set_editor_property("import_textures", False)
     pipeline.animation_pipeline.set_editor_property("import_animations", False)
@@ -87,9 +90,9 @@ def gltf_pipeline(content_root: str):
     return pipeline
 
 
-def import_mesh(pkg: CharacterPackage, folder: str, content_root: str):
+def import_mesh(pkg: CharacterPackage, folder: str, content_root: str, info: EngineInfo):
     """The glb through Interchange; returns the skeletal mesh (with its skeleton and physics asset)."""
-    pipeline = gltf_pipeline(content_root)
+    pipeline = gltf_pipeline(content_root, info)
     params = unreal.ImportAssetParameters()
     params.is_automated = True
     params.replace_existing = True
@@ -165,7 +168,7 @@ def import_steps(package_dir: str | Path, *, content_root: str = assets.DEFAULT_
         yield 0.1, "importing textures"
         textures = import_textures(pkg, f"{folder}/Textures")
         yield 0.3, "importing the skeletal mesh"
-        mesh = import_mesh(pkg, f"{folder}/Mesh", content_root)
+        mesh = import_mesh(pkg, f"{folder}/Mesh", content_root, info)
         yield 0.5, "building materials"
         instances = {slot.name: materials.make_instance(slot, f"{folder}/Materials", masters, textures,
                                                         hide=with_grooms)
