@@ -62,6 +62,11 @@ def install(editor: FakeEditor) -> None:  # noqa: C901 - one registry of behavio
         pipeline.material_pipeline._props["import_materials"] = True
         pipeline.material_pipeline.texture_pipeline._props["import_textures"] = True
         pipeline.animation_pipeline._props["import_animations"] = True
+        # bAddCurveMetadataToSkeleton = true (InterchangeGenericAnimationPipeline.h up to 5.5,
+        # InterchangeGenericAssetsPipelineSharedSettings.h from 5.6, where it moved)
+        for holder in (pipeline.animation_pipeline, pipeline.common_skeletal_meshes_and_animations_properties):
+            if editor.api.editor_prop(holder._spec_name, "add_curve_metadata_to_skeleton") is not None:
+                holder._props["add_curve_metadata_to_skeleton"] = True
     editor.menus["LevelEditor.MainMenu"] = editor.new("ToolMenu")
     editor.menus["LevelEditor.MainMenu"]._data["name"] = "LevelEditor.MainMenu"
 
@@ -137,6 +142,11 @@ def install(editor: FakeEditor) -> None:  # noqa: C901 - one registry of behavio
     @h("SystemLibrary", "print_string")
     def _print(cls, world_context_object, string="Hello", print_to_screen=True, print_to_log=True,
                text_color=None, duration=2.0, key="None"):
+        """UKismetSystemLibrary::PrintString: a line on the viewport (one per key: a line with the same
+        key replaces it; key None adds a line) and/or the log."""
+        if print_to_screen:
+            line = str(key) if str(key) != "None" else f"#{len(editor.screen_messages)}"
+            editor.screen_messages[line] = str(string)
         if print_to_log:
             editor.logs.append(("log", f"LogBlueprintUserMessages: {string}"))
     h("PluginBlueprintLibrary", "get_enabled_plugin_names")(lambda cls: sorted(editor.plugins))
@@ -184,7 +194,9 @@ def install(editor: FakeEditor) -> None:  # noqa: C901 - one registry of behavio
     def _tx_enter(tx):
         if editor.open_transaction is not None:
             raise RuntimeError("nested editor transaction")
-        editor.open_transaction = {"description": str(tx._data["init"]["desc"]), "actors": [], "cancelled": False}
+        # what happened inside it: actors spawned, imports and saves (which an undo step should not hold)
+        editor.open_transaction = {"description": str(tx._data["init"]["desc"]), "actors": [], "cancelled": False,
+                                   "imports": [], "saves": []}
         return tx
 
     @h("ScopedEditorTransaction", "__exit__")
@@ -239,14 +251,20 @@ def install(editor: FakeEditor) -> None:  # noqa: C901 - one registry of behavio
     def _delete(cls, asset_path_to_delete):
         return editor.assets.pop(_package(asset_path_to_delete), None) is not None
 
+    def note(kind: str, what) -> None:
+        if editor.open_transaction is not None:
+            editor.open_transaction[kind].append(what)
+
     @h("EditorAssetLibrary", "save_loaded_asset")
     def _save(cls, asset_to_save, only_if_is_dirty=True):
+        note("saves", asset_to_save._asset_path)
         editor.saved.add(asset_to_save._asset_path)
         editor.dirty.discard(asset_to_save._asset_path)
         return True
 
     @h("EditorAssetLibrary", "save_directory")
     def _save_dir(cls, directory_path, only_if_is_dirty=True, recursive=True):
+        note("saves", directory_path)
         saved = set(editor.assets_under(directory_path))
         editor.saved.update(saved)
         editor.dirty -= saved
@@ -290,6 +308,7 @@ def install(editor: FakeEditor) -> None:  # noqa: C901 - one registry of behavio
 
     def _import_one(task):
         """One AssetImportTask, as the factory its file needs imports it."""
+        note("imports", str(task.filename))
         task._props["imported_object_paths"] = []
         filename = Path(task.filename)
         folder = task.destination_path.rstrip("/")
@@ -344,6 +363,7 @@ def install(editor: FakeEditor) -> None:  # noqa: C901 - one registry of behavio
             return _interchange_import(content_path, source_data, import_asset_parameters)
 
     def _interchange_import(content_path, source_data, import_asset_parameters):
+        note("imports", str(source_data._data["filename"]))
         params = import_asset_parameters
         if not params.is_automated:
             raise RuntimeError("a non-automated Interchange import opens a dialog")
@@ -370,9 +390,9 @@ def install(editor: FakeEditor) -> None:  # noqa: C901 - one registry of behavio
         morphs = [t for m in gltf.meshes for t in (m.extras or {}).get("targetNames", [])]
         mesh._data.update(source=str(filename), morphs=morphs if pipeline.mesh_pipeline.import_morph_targets else [],
                           vertices=sum(gltf.accessors[p.attributes.POSITION].count for m in gltf.meshes for p in m.primitives),
-                          # the setting is new in 5.6's pipeline (None: this version has no such setting)
-                          curve_metadata=_setting(pipeline.common_skeletal_meshes_and_animations_properties,
-                                                  "add_curve_metadata_to_skeleton"))
+                          # 5.6 moved the setting from the animation pipeline to the common skeletal settings
+                          curve_metadata=_first_setting((pipeline.common_skeletal_meshes_and_animations_properties,
+                                                         pipeline.animation_pipeline), "add_curve_metadata_to_skeleton"))
         slots = []
         for material in gltf.materials:
             slot = editor.new("SkeletalMaterial", material_slot_name=material.name,
@@ -543,6 +563,11 @@ def _setting(obj: FakeObject, name: str):
     """A setting the engine reads, where this version has it (None where it does not)."""
     editor = type(obj)._editor
     return obj.get_editor_property(name) if editor.api.editor_prop(obj._spec_name, name) is not None else None
+
+
+def _first_setting(objs, name: str):
+    """The setting from the first of ``objs`` that has it in this version."""
+    return next((v for v in (_setting(o, name) for o in objs) if v is not None), None)
 
 
 def _uprop_default(editor: FakeEditor, type_):

@@ -361,6 +361,7 @@ class FakeEditor:
         self.open_transaction: dict | None = None
         self.imports: list[ImportRecord] = []
         self.logs: list[tuple[str, str]] = []
+        self.screen_messages: dict[str, str] = {}  # the viewport's debug lines (print_string), by key
         self.handlers: dict[tuple[str, str], Callable] = {}
         self._handles = itertools.count(1)
         self._types: dict[str, type] = {}
