@@ -254,7 +254,9 @@ class CompileReport:
         if self.errors:
             return "NO: " + "; ".join(self.errors)
         if self.confirmed:
-            return f"yes ({self.pixel_instructions} pixel shader instructions, {self.pixel_texture_samples} texture samples)"
+            samples = self.pixel_texture_samples
+            return (f"yes ({self.pixel_instructions} pixel shader instructions, {samples} texture "
+                    f"sample{'s' * (samples != 1)})")
         return "not confirmed (the engine reported no shader statistics; see the Output Log, LogMaterial)"
 
 
