@@ -40,7 +40,8 @@ CVAR_DEFAULT_BEHAVIOR = "r.SkinCache.DefaultBehavior"
 SETTING_NAME = "Support Compute Skin Cache"
 SETTING_PATH = "Project Settings > Engine > Rendering > Optimizations > Support Compute Skin Cache"
 
-_notified = False  # the skin-cache notice is given once per editor session
+_logged = False  # the skin-cache warning is logged once per editor session
+_asked = False  # and the dialog offered once
 
 
 @dataclass(frozen=True)
@@ -97,20 +98,21 @@ def notify_skin_cache(*, ask: bool = True, state: SkinCacheState | None = None) 
     """Say once per editor session that grooms cannot follow morphs here, if so: a log warning and,
     with ``ask``, a dialog offering to turn the setting on (then: "restart the editor").
 
-    Returns what happened: ``"ok"`` (nothing to say), ``"notified"`` (said before, or logged only),
-    ``"declined"``, ``"enabled"`` (written to DefaultEngine.ini, restart needed) or ``"failed"``.
-    Call it after an import, not from inside an import step: the dialog is modal."""
-    global _notified
+    Returns what happened: ``"ok"`` (nothing to say), ``"notified"`` (logged, now or before; or
+    already asked), ``"declined"``, ``"enabled"`` (written to DefaultEngine.ini, restart needed) or
+    ``"failed"``. The import logs (``ask=False``); call it with ``ask`` after an import, not from
+    inside an import step: the dialog is modal."""
+    global _logged, _asked
     state = state or skin_cache_state()
     if not state.problems():
         return "ok"
-    if _notified:
-        return "notified"
-    _notified = True
     message = skin_cache_message(state)
-    unreal.log_warning(message)
-    if not ask or state.restart_pending or state.compile_shaders:
+    if not _logged:
+        _logged = True
+        unreal.log_warning(message)
+    if not ask or _asked or state.restart_pending or state.compile_shaders:
         return "notified"  # only a restart, or a console variable, is missing: nothing to write
+    _asked = True
     answer = unreal.EditorDialog.show_message(
         "MachCreator: grooms and morph targets",
         message + "\n\nTurn on 'Support Compute Skin Cache' in this project's Config/DefaultEngine.ini now?",

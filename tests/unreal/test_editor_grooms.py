@@ -86,6 +86,11 @@ def test_without_the_skin_cache_the_import_says_so_once(tmp_path, monkeypatch, v
     assert len(notices) == 1
     assert "Support Compute Skin Cache" in notices[0] and "restart the editor" in notices[0]
     assert not ed.dialogs  # the import itself opens no modal dialog
+    from ue_scripts import grooms
+    ed.message_reply = lambda dialog: ed.module.AppReturnType.NO
+    assert grooms.notify_skin_cache() == "declined"  # asked after the import: the dialog, once
+    assert len(ed.dialogs) == 1 and grooms.notify_skin_cache() == "notified" and len(ed.dialogs) == 1
+    assert len([t for _, t in ed.logs if "will not follow the face's morph targets" in t]) == 1
     follows, why = ed.groom_follows_morphs(placed.grooms["eyebrows"])
     assert not follows and "r.SkinCache.CompileShaders was off" in why[0]
 

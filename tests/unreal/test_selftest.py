@@ -75,6 +75,7 @@ def test_a_stock_project_warns_about_what_it_lacks(tmp_path, monkeypatch, versio
     start_editor(tmp_path, monkeypatch, version, ini=SKIN_CACHE_OFF, plugins=STOCK)
     from ue_scripts import selftest
     text, status = selftest.report(fisherman_package)
+    print(text)  # shown with -s
     assert status == 0, text  # what a project may lack is a warning, not a failure
     # optional: not enabled (Windows, macOS), or not on this platform (Linux)
     assert any(line.startswith("info  AppleARKitFaceSupport: not ") for line in _section(text, "plugins"))
