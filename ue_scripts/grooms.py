@@ -184,8 +184,9 @@ def morph_following(mesh, groom_assets: dict[str, object] | None = None,
         usage = lod.get_editor_property("skin_cache_usage")
         if usage == unreal.SkinCacheUsage.DISABLED or (usage != unreal.SkinCacheUsage.ENABLED
                                                         and state.default_behavior == 0):
-            out.problems.append(f"{mesh.get_name()} LOD {i} does not use the skin cache (skin_cache_usage "
-                                f"{'Disabled' if usage == unreal.SkinCacheUsage.DISABLED else 'Auto, and the project excludes meshes by default'})")
+            why = ("Disabled" if usage == unreal.SkinCacheUsage.DISABLED
+                   else "Auto, and the project excludes meshes by default")
+            out.problems.append(f"{mesh.get_name()} LOD {i} does not use the skin cache (skin_cache_usage {why})")
     for name, groom in (groom_assets or {}).items():
         for group in groom.get_editor_property("hair_groups_lod"):
             for i, lod in enumerate(group.get_editor_property("lo_ds")):

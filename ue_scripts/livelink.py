@@ -123,8 +123,9 @@ def wire_live_link(mesh, subject: str, *, actors: list | None = None) -> LiveLin
         raise RuntimeError("the Live Link plugin is off: enable the Live Link plugin and restart the editor")
     covered, missing = arkit_coverage(mesh)
     if missing:
+        more = "..." if len(missing) > 5 else ""
         raise RuntimeError(f"{mesh.get_path_name()} has {len(covered)} of the 52 ARKit morph targets (missing "
-                           f"{', '.join(missing[:5])}{'...' if len(missing) > 5 else ''}): Live Link Face cannot drive it")
+                           f"{', '.join(missing[:5])}{more}): Live Link Face cannot drive it")
     wiring = LiveLinkWiring(str(subject), morphs=len(covered))
     for actor in (actors if actors is not None else _mesh_actors(mesh)):
         drive_component(actor.skeletal_mesh_component, wiring.subject)
@@ -133,7 +134,8 @@ def wire_live_link(mesh, subject: str, *, actors: list | None = None) -> LiveLin
     if not wiring.actors:
         wiring.notes.append(f"no actor of {mesh.get_name()} is in the level: place the character, then wire it")
     wiring.notes.append("Play In Editor and packaged games need an Animation Blueprint with a Live Link Pose node "
-                        f"(Subject Name '{wiring.subject}') as the actor's Anim Class; the editor viewport is driven now")
+                        f"(Subject Name '{wiring.subject}') as the actor's Anim Class; the editor viewport is "
+                        "driven now")
     return wiring
 
 

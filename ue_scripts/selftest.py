@@ -92,8 +92,8 @@ class SelfTest:
             lines += ["", f"[{section}]"] + [f"  {c.status.ljust(4)}  {c.text}" for c in checks]
         n_fail, n_warn = len(self.failures), len(self.warnings)
         verdict = "FAIL" if n_fail else "PASS"
-        lines += ["", f"RESULT: {verdict} ({n_fail} failure{'s' * (n_fail != 1)}, {n_warn} warning{'s' * (n_warn != 1)})"
-                      f" - exit status {self.exit_status}"]
+        counts = f"{n_fail} failure{'s' * (n_fail != 1)}, {n_warn} warning{'s' * (n_warn != 1)}"
+        lines += ["", f"RESULT: {verdict} ({counts}) - exit status {self.exit_status}"]
         return "\n".join(lines) + "\n"
 
 
@@ -201,7 +201,8 @@ def _import(test: SelfTest, package_dir: Path, content_root: str):
         return None
     pkg = character.package
     test.add("import", OK, f"{package_dir} -> {character.folder} in {time.monotonic() - started:.1f} s "
-                           f"({len(pkg.materials)} material slots, {len(pkg.textures)} textures, {len(pkg.grooms)} grooms)")
+                           f"({len(pkg.materials)} material slots, {len(pkg.textures)} textures, "
+                           f"{len(pkg.grooms)} grooms)")
     return character
 
 
@@ -244,11 +245,11 @@ def _check_grooms(test: SelfTest, character) -> None:
         return
     state = following.skin_cache
     test.add("grooms", OK if state.on else WARN,
-             f"skin cache: {grooms.CVAR_COMPILE_SHADERS}={int(state.compile_shaders)}, {grooms.CVAR_MODE}={state.mode}, "
-             f"{grooms.CVAR_DEFAULT_BEHAVIOR}={state.default_behavior}"
+             f"skin cache: {grooms.CVAR_COMPILE_SHADERS}={int(state.compile_shaders)}, "
+             f"{grooms.CVAR_MODE}={state.mode}, {grooms.CVAR_DEFAULT_BEHAVIOR}={state.default_behavior}"
              + (" (on in DefaultEngine.ini: restart the editor)" if state.restart_pending else ""))
-    test.add("grooms", OK if following.follows else WARN,
-             "they follow the morph targets: " + ("yes" if following.follows else "NO - " + "; ".join(following.problems)))
+    verdict = "yes" if following.follows else "NO - " + "; ".join(following.problems)
+    test.add("grooms", OK if following.follows else WARN, f"they follow the morph targets: {verdict}")
 
 
 def _check_live_link(test: SelfTest, info, character, subject: str, place: bool) -> None:

@@ -50,7 +50,7 @@ def install_livelink(editor: FakeEditor) -> None:
     if "LiveLinkInstance" in editor.api.classes:
         @h("LiveLinkInstance", "set_subject")
         def _subject(instance, subject_name):
-            instance._data["subject"] = str(subject_name._props.get("name", subject_name._data.get("init", {}).get("name")))
+            instance._data["subject"] = str(subject_name._props.get("name"))
 
         @h("LiveLinkInstance", "set_retarget_asset")
         def _retarget(instance, retarget_asset):

@@ -98,8 +98,8 @@ def test_without_the_skin_cache_the_import_says_so_once(tmp_path, monkeypatch, v
 def test_the_notice_offers_to_turn_the_setting_on_and_a_restart_applies_it(tmp_path, monkeypatch, version,
                                                                            fisherman_package):
     ini = tmp_path / "Project" / "Config" / "DefaultEngine.ini"
-    original = ("; the project's own settings\r\n[/Script/Engine.RendererSettings]\r\nr.DefaultFeature.AutoExposure=False\r\n"
-                "r.SkinCache.CompileShaders=False\r\n+ExtraSetting=A\r\n+ExtraSetting=B\r\n\r\n"
+    original = ("; the project's own settings\r\n[/Script/Engine.RendererSettings]\r\n"
+                "r.DefaultFeature.AutoExposure=False\r\nr.SkinCache.CompileShaders=False\r\n+ExtraSetting=A\r\n+ExtraSetting=B\r\n\r\n"
                 "[/Script/EngineSettings.GameMapsSettings]\r\nGameDefaultMap=/Game/Maps/Main.Main\r\n")
     ed = start_editor(tmp_path, monkeypatch, version, ini=original)
     from ue_scripts import grooms
@@ -174,7 +174,8 @@ def test_utf16_and_bom_files_keep_their_encoding(tmp_path):
     from ue_scripts.project_settings import set_ini_value
     for bom, encoding in ((codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF8, "utf-8")):
         ini = tmp_path / f"{encoding}.ini"
-        ini.write_bytes(bom + "[/Script/AppleARKit.AppleARKitSettings]\r\nLiveLinkPublishingPort=11111\r\n".encode(encoding))
+        section = "[/Script/AppleARKit.AppleARKitSettings]\r\nLiveLinkPublishingPort=11111\r\n"
+        ini.write_bytes(bom + section.encode(encoding))
         set_ini_value(ini, "/Script/AppleARKit.AppleARKitSettings", "bEnableLiveLinkForFaceTracking", "True")
         assert ini.read_bytes() == bom + ("[/Script/AppleARKit.AppleARKitSettings]\r\nLiveLinkPublishingPort=11111\r\n"
                                           "bEnableLiveLinkForFaceTracking=True\r\n").encode(encoding)

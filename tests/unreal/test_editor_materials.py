@@ -78,7 +78,8 @@ def test_compiler_errors_reported_by_the_engine_fail_the_import(editor, fisherma
     mel = editor.module.MaterialEditingLibrary
     monkeypatch.setattr(mel, "recompile_material", lambda material: (
         ["[SM6] Missing Material Function"] if material.get_name() == "M_MachEye" else []))
-    with pytest.raises(MasterCompileError, match=r"M_MachEye does not compile.*eye instance.*Missing Material Function"):
+    with pytest.raises(MasterCompileError,
+                       match=r"M_MachEye does not compile.*eye instance.*Missing Material Function"):
         import_character(fisherman_package, name="Fisherman")
 
 
@@ -86,7 +87,8 @@ def test_a_compile_the_engine_does_not_confirm_is_a_warning_not_a_failure(editor
     """5.4-5.7 report no errors to Python; a master with no shader statistics is flagged in the log
     (the self-test reports it) but the import goes on."""
     from ue_scripts import materials
-    editor.handlers[("MaterialEditingLibrary", "get_statistics")] = lambda cls, material: editor.new("MaterialStatistics")
+    editor.handlers[("MaterialEditingLibrary", "get_statistics")] = \
+        lambda cls, material: editor.new("MaterialStatistics")  # no shader statistics
     materials.ensure_masters(ROOT)
     warnings = [text for level, text in editor.logs if level == "log_warning" and "not confirmed" in text]
     assert len(warnings) == len(materials.MASTERS)

@@ -102,7 +102,8 @@ def test_a_master_that_does_not_compile_fails_the_self_test_with_the_compilers_w
     text, status = selftest.report(fisherman_package)
     assert status == 1
     assert "FAIL  " in _section(text, "import")[0] and "M_MachSkin does not compile" in _section(text, "import")[0]
-    assert any(line.startswith("FAIL  M_MachSkin compiled: NO: texture parameter Albedo: Found NULL, requires Texture2D")
+    assert any(line.startswith("FAIL  M_MachSkin compiled: NO: texture parameter Albedo: Found NULL, "
+                               "requires Texture2D")
                for line in _section(text, "master materials"))
     assert text.rstrip().endswith("exit status 1")
 
