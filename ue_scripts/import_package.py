@@ -220,6 +220,8 @@ def main(argv: list[str]) -> int:
         character = import_character(argv[0], content_root=argv[1] if len(argv) > 1 else assets.DEFAULT_CONTENT_ROOT,
                                      progress=progress)
     unreal.log(f"MachCreator: imported {character.name} into {character.folder}")
+    if character.grooms:
+        grooms.notify_skin_cache()
     return 0
 
 

@@ -137,9 +137,10 @@ def test_grooms_import_with_the_manifests_conversion_and_bind_to_the_mesh(editor
 def test_placing_attaches_the_grooms_to_the_mesh_actor(editor, imported):
     from ue_scripts import actors
     unreal = editor.module
-    placed = actors.place(imported, unreal.Vector(100.0, 0.0, 0.0), 90.0, job_id="job-1", package_dir="/p")
+    placed = actors.place(imported, unreal.Vector(100.0, 0.0, 0.0), 180.0, job_id="job-1", package_dir="/p")
     actor = placed.actor
     assert actor.skeletal_mesh_component.get_editor_property("skeletal_mesh_asset") is imported.skeletal_mesh
+    # facing -X: the mesh's front (+Y at yaw 0) turned by 90 degrees
     assert actor._data["location"] == (100.0, 0.0, 0.0) and actor._data["rotation"][2] == 90.0
     assert {"MachCreator", "MachCreator.Job=job-1", "MachCreator.Package=/p"} <= set(actor.tags)
     assert set(placed.grooms) == set(imported.grooms)

@@ -18,7 +18,8 @@ def test_init_unreal_registers_the_machcreator_menu(editor):
     assert menu._data["label"] == "MachCreator"
     entries = editor.menu_entries["LevelEditor.MainMenu.MachCreator"]
     assert [e._data["label"] for e in entries] == ["Generate Character…", "Edit Selected Character…",
-                                                    "Populate Level…", "Cancel Running Jobs", "Backend…"]
+                                                    "Populate Level…", "Drive with Live Link Face…",
+                                                    "Cancel Running Jobs", "Backend…"]
     commands = importlib.import_module("machcreator_editor.commands")
     for entry in entries:
         kind, command = entry._data["command"]

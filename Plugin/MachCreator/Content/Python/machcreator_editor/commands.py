@@ -11,7 +11,8 @@ from machcreator_editor import request as req
 from machcreator_editor import settings as settings_mod
 from machcreator_editor.jobs import JobMonitor, PopulationMonitor, cancel_all, describe
 from machcreator_editor.replies import ServerStatus
-from ue_scripts import actors, assets, population, ticker
+from ue_scripts import actors, assets, livelink, population, project_settings, ticker
+from ue_scripts.environment import engine_info
 from ue_scripts.package import PackageError, asset_name, read_package
 
 MAX_PROMPT_CHARS = 2000
@@ -165,6 +166,38 @@ def populate_level(request=None) -> PopulationMonitor | None:
         _error(describe(exc))
         return None
     return PopulationMonitor(crowd_population, f"MachCreator: {crowd.size} characters").start()
+
+
+def drive_with_live_link(request=None):
+    """Drive with Live Link Face…: the selected character's 52 ARKit morph targets follow a Live Link
+    Face subject in the editor viewport (:mod:`ue_scripts.livelink`); returns the wiring."""
+    selected = unreal.get_editor_subsystem(unreal.EditorActorSubsystem).get_selected_level_actors()
+    placed = next((p for p in (actors.find_placed(a) for a in selected) if p is not None), None)
+    if placed is None:
+        _error("Select a MachCreator character in the level first.")
+        return None
+    info = engine_info()
+    request = request or req.MachLiveLinkRequest()
+    def is_ini(line: str) -> bool:
+        return project_settings.LIVE_LINK_FACE_KEY in line
+
+    request.set_editor_property("enable_project_setting", any(map(is_ini, livelink.live_link_missing(info))))
+    if not _details("MachCreator: Drive with Live Link Face", request):
+        return None
+    notes = []
+    if request.get_editor_property("enable_project_setting") and project_settings.enable_live_link_face():
+        notes.append("The project setting is written: restart the editor for the phone to connect.")
+    try:
+        mesh = placed.actor.skeletal_mesh_component.get_editor_property("skeletal_mesh_asset")
+        wiring = livelink.wire_live_link(mesh, str(request.get_editor_property("subject")), actors=[placed.actor])
+    except (RuntimeError, ValueError) as exc:
+        _error(str(exc))
+        return None
+    still = [m for m in livelink.live_link_missing(info) if not (notes and is_ini(m))]
+    _error("\n".join([f"{placed.tag(actors.TAG_CHARACTER)} follows Live Link subject '{wiring.subject}' "
+                      f"({wiring.morphs} ARKit curves)."] + notes + wiring.notes
+                     + [f"Still needed: {m}" for m in still]))
+    return wiring
 
 
 def cancel_running_jobs() -> int:

@@ -20,7 +20,7 @@ from ue_scripts import ticker
 from machcreator_editor.backend import Backend
 from machcreator_editor.progress import Progress
 from machcreator_editor.settings import Settings, saved_dir
-from ue_scripts import actors, metahuman
+from ue_scripts import actors, grooms, metahuman
 from ue_scripts.download import Download
 from ue_scripts.environment import engine_info
 from ue_scripts.import_package import ImportedCharacter, import_steps
@@ -163,6 +163,8 @@ class JobMonitor:
         self.state = "done"
         self.progress.done(f"{self.name} is in the level")
         self._finish(None)
+        if character.grooms:  # a modal offer, so only now that nothing of this job is left to do
+            grooms.notify_skin_cache()
         return False
 
     # --- endings ---------------------------------------------------------------------------
@@ -249,9 +251,11 @@ class PopulationMonitor:
         elif self.population.cancelled:
             message = "Population cancelled: nothing was placed."
         elif result.failures:
+            grooms.notify_skin_cache()
             message = (f"Placed {len(result.placed)} characters; {len(result.failures)} could not be made:\n"
                        + "\n".join(result.failures))
         else:
+            grooms.notify_skin_cache()
             return
         unreal.EditorDialog.show_message("MachCreator", message, unreal.AppMsgType.OK)
 

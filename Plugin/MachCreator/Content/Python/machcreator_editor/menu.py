@@ -12,6 +12,8 @@ ENTRIES = (
      "the stages they feed re-run", "edit_selected_character"),
     ("MachCreator.Populate", "Populate Level…", "Place many distinct characters on a grid, a spline or "
      "target points", "populate_level"),
+    ("MachCreator.LiveLink", "Drive with Live Link Face…", "Animate the selected character's face from the "
+     "Live Link Face app (ARKit) in the editor viewport", "drive_with_live_link"),
     ("MachCreator.Cancel", "Cancel Running Jobs", "Stop every generation, edit and population this editor "
      "is following (the editor stays usable while they run; their progress is in the viewport and Output Log)",
      "cancel_running_jobs"),

@@ -140,6 +140,15 @@ MachBackendSettings = unreal.uclass()(type("MachBackendSettings", (unreal.Object
 }))
 
 
+MachLiveLinkRequest = unreal.uclass()(type("MachLiveLinkRequest", (unreal.Object,), {
+    "subject": unreal.uproperty(str, meta={"Category": "Live Link Face",
+                                           "ToolTip": "the subject name the Live Link Face app shows for your phone"}),
+    "enable_project_setting": unreal.uproperty(bool, meta={
+        "Category": "Live Link Face",
+        "ToolTip": "write bEnableLiveLinkForFaceTracking=True into Config/DefaultEngine.ini (restart the editor)"}),
+}))
+
+
 # --- values <-> backend words ------------------------------------------------------------------
 
 def _srgb_to_linear(c: float) -> float:
