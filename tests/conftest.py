@@ -85,3 +85,16 @@ def backend_endpoint(tmp_path_factory):
         except (BackendError, subprocess.TimeoutExpired):
             proc.kill()
             proc.wait()
+
+
+#: the engine version whose fake runs the editor's end-to-end tests (a real `mach serve`) by default;
+#: the other versions run them under `pytest -m slow` (the fake-only editor tests run on every version)
+E2E_EDITOR_VERSION = "5.6"
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        spec = getattr(item, "callspec", None)
+        version = spec.params.get("editor") if spec is not None else None
+        if version and version != E2E_EDITOR_VERSION and "backend_endpoint" in item.fixturenames:
+            item.add_marker(pytest.mark.slow)

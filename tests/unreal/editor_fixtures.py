@@ -64,8 +64,10 @@ from conftest import free_port  # noqa: E402,F401 - `mach serve` itself is the s
 SMALL_SETTINGS = {"texture_size": 128, "hair_detail": 0.05, "preview_size": 96}
 
 
-def configure(editor: FakeEditor, **settings) -> Path:
-    """Write the plugin's settings file into the fake project, as the Backend… dialog does."""
+def configure(editor: FakeEditor, *, skin_cache: bool = True, **settings) -> Path:
+    """Write the plugin's settings file into the fake project, as the Backend… dialog does; the
+    project has the compute skin cache on (as README's set-up says) unless ``skin_cache`` is False."""
+    editor.console_variables["r.SkinCache.CompileShaders"] = int(skin_cache)
     path = editor.project_dir / "Saved" / "MachCreator" / "settings.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(settings))

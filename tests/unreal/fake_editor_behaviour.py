@@ -14,6 +14,8 @@ import pygltflib
 from PIL import Image
 
 from fake_materials import install_materials
+from fake_grooms import install_grooms
+from fake_livelink import install_livelink
 from fake_metahuman import install_metahuman
 from fake_unreal import (ENGINE_SECONDS, Dialog, EnumValue, FakeEditor, FakeObject, ImportRecord, PropertyDef,
                          SlowTask, ValueDef)
@@ -557,6 +559,8 @@ def install(editor: FakeEditor) -> None:  # noqa: C901 - one registry of behavio
         entry._data["command"] = (type, str(string))
 
     install_metahuman(editor)
+    install_grooms(editor)
+    install_livelink(editor)
 
 
 def _setting(obj: FakeObject, name: str):

@@ -22,7 +22,6 @@ stub is parsed once per machine. The wheels are about 3 MB each.
 """
 from __future__ import annotations
 
-import hashlib
 import os
 import pickle
 import subprocess
@@ -32,6 +31,8 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
+
+from machcreator.files import sha256_file
 
 #: where the wheels and parsed APIs are kept
 ENV_VAR = "MACH_UNREAL_STUBS"
@@ -80,12 +81,6 @@ def cache_dir() -> Path:
     return folder
 
 
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def pip_download(release: StubRelease, dest: Path) -> None:
@@ -111,7 +106,7 @@ def wheel(release: StubRelease, *, download: Callable[[StubRelease, Path], None]
             if not got.is_file():
                 raise StubError(f"pip download of unreal-stub=={release.version} left no {release.wheel_name}")
             os.replace(got, path)
-    actual = sha256_of(path)
+    actual = sha256_file(path)
     if actual != release.sha256:
         path.unlink()
         raise StubError(f"{release.wheel_name} has sha256 {actual}, not the pinned {release.sha256}: "

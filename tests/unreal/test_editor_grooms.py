@@ -10,7 +10,6 @@ import stat
 import pytest
 
 from editor_fixtures import EDITOR_VERSIONS, new_editor, purge_editor_modules
-from fake_grooms import install_grooms
 
 FOLDER = "/Game/MachCreator/Characters/Fisherman"
 SKIN_CACHE_ON = "[/Script/Engine.RendererSettings]\nr.SkinCache.CompileShaders=True\n"
@@ -19,14 +18,12 @@ SKIN_CACHE_OFF = "[/Script/Engine.RendererSettings]\nr.SkinCache.CompileShaders=
 
 
 def start_editor(tmp_path, monkeypatch, version, *, ini: str | None = None, plugins=None):
-    """A fake editor started on a project whose DefaultEngine.ini holds ``ini``."""
+    """A fake editor (skin cache, grooms and Live Link simulated) started on a project whose
+    DefaultEngine.ini holds ``ini``."""
     if ini is not None:
         (tmp_path / "Project" / "Config").mkdir(parents=True, exist_ok=True)
         (tmp_path / "Project" / "Config" / "DefaultEngine.ini").write_text(ini)
-    ed = new_editor(tmp_path, monkeypatch, version, **({"plugins": plugins} if plugins is not None else {}))
-    if not hasattr(ed, "groom_follows_morphs"):  # until fake_editor_behaviour.install installs it
-        install_grooms(ed)
-    return ed
+    return new_editor(tmp_path, monkeypatch, version, **({"plugins": plugins} if plugins is not None else {}))
 
 
 @pytest.fixture(params=EDITOR_VERSIONS)

@@ -9,20 +9,11 @@ import pytest
 
 from editor_fixtures import EDITOR_VERSIONS, purge_editor_modules
 from fake_unreal import DEFAULT_PLUGINS
-from fake_livelink import install_livelink
-from test_editor_grooms import start_editor as start_groom_editor
+from test_editor_grooms import start_editor
 
 REPO = Path(__file__).resolve().parents[2]
 LIVE_LINK = set(DEFAULT_PLUGINS) | {"LiveLink", "AppleARKitFaceSupport"}
 LISTENING = "[/Script/AppleARKit.AppleARKitSettings]\nbEnableLiveLinkForFaceTracking=True\n"
-
-
-def start_editor(*args, **kwargs):
-    """A fake editor with the skin cache, grooms and Live Link simulated."""
-    ed = start_groom_editor(*args, **kwargs)
-    if not hasattr(ed, "morph_weights"):  # until fake_editor_behaviour.install installs it
-        install_livelink(ed)
-    return ed
 
 
 @pytest.fixture(params=EDITOR_VERSIONS)

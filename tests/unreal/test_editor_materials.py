@@ -108,10 +108,7 @@ def test_no_engine_texture_of_the_right_kind_is_named(editor):
 def test_where_no_engine_texture_fits_a_small_one_of_the_right_kind_is_made(editor):
     """DefaultDiffuse_TC_Masks is known by name and use, not read from the engine's content: if an
     engine has it otherwise (or not at all), the Masks parameters get a project texture instead."""
-    from fake_grooms import install_grooms
     from ue_scripts import materials
-    if not hasattr(editor, "groom_follows_morphs"):
-        install_grooms(editor)  # Paths.convert_relative_path_to_full
     del editor.assets["/Engine/EngineMaterials/DefaultDiffuse_TC_Masks"]
     masters = materials.ensure_masters(ROOT)
     made = editor.assets[f"{ROOT}/Materials/Defaults/T_MachDefaultMasks"]

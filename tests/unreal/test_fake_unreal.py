@@ -9,6 +9,7 @@ import zipfile
 import pytest
 
 import stubs
+from machcreator.files import sha256_file
 from editor_fixtures import editor  # noqa: F401 - fixture
 from fake_unreal import EditorCrash, FakeEditor, SlowTaskOrderError, UnrealApiError
 from unreal_api import VERSIONS, load_api
@@ -430,4 +431,4 @@ def test_a_failed_download_says_what_to_do(tmp_path, monkeypatch):
 def test_the_cached_wheels_are_the_pinned_ones():
     for release in stubs.RELEASES.values():
         path = stubs.wheel(release)  # checks the sha256 every time
-        assert stubs.sha256_of(path) == release.sha256 and path.stat().st_size < 4_000_000
+        assert sha256_file(path) == release.sha256 and path.stat().st_size < 4_000_000

@@ -11,23 +11,14 @@ import pytest
 
 from editor_fixtures import EDITOR_VERSIONS, purge_editor_modules
 from fake_unreal import DEFAULT_PLUGINS
-from fake_livelink import install_livelink
 from test_editor_grooms import SKIN_CACHE_OFF, SKIN_CACHE_ON
-from test_editor_grooms import start_editor as start_groom_editor
+from test_editor_grooms import start_editor
 
 DESCRIPTOR = json.loads((Path(__file__).resolve().parents[2] / "Plugin/MachCreator/MachCreator.uplugin").read_text())
 #: what an editor with MachCreator enabled has: its required plugins are enabled with it
 STOCK = set(DEFAULT_PLUGINS) | {p["Name"] for p in DESCRIPTOR["Plugins"] if not p.get("Optional")}
 EVERYTHING = STOCK | {"AppleARKitFaceSupport"}
 LISTENING = "[/Script/AppleARKit.AppleARKitSettings]\nbEnableLiveLinkForFaceTracking=True\n"
-
-
-def start_editor(*args, **kwargs):
-    """A fake editor with the skin cache, grooms and Live Link simulated."""
-    ed = start_groom_editor(*args, **kwargs)
-    if not hasattr(ed, "morph_weights"):  # until fake_editor_behaviour.install installs it
-        install_livelink(ed)
-    return ed
 
 
 @pytest.fixture(params=EDITOR_VERSIONS)
