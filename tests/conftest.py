@@ -96,5 +96,6 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         spec = getattr(item, "callspec", None)
         version = spec.params.get("editor") if spec is not None else None
-        if version and version != E2E_EDITOR_VERSION and "backend_endpoint" in item.fixturenames:
+        end_to_end = "backend_endpoint" in item.fixturenames or item.get_closest_marker("e2e") is not None
+        if version and version != E2E_EDITOR_VERSION and end_to_end:
             item.add_marker(pytest.mark.slow)

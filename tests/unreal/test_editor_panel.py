@@ -205,6 +205,7 @@ def test_edit_without_a_selected_character_says_so(editor):
     assert "Select a MachCreator character" in editor.dialogs[-1].message
 
 
+@pytest.mark.e2e  # starts its own `mach serve`
 def test_the_backend_dialog_starts_and_stops_a_local_backend(editor):
     from machcreator_editor import backend, commands, settings
     endpoint = f"tcp://127.0.0.1:{free_port()}"
