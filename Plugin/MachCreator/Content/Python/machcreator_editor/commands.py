@@ -1,6 +1,7 @@
 """What the MachCreator menu entries do. Each returns what it started (for scripts and tests)."""
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import unreal
@@ -160,7 +161,9 @@ def populate_level(request=None) -> PopulationMonitor | None:
     try:
         crowd, layout = _crowd(request, settings)
         backend = backend_mod.get(settings)
-        crowd_population = population.Population(backend.ensure(), crowd, layout, content_root=settings.content_root,
+        # a client of its own: the shared one's poll() would take the job monitors' events
+        client = dataclasses.replace(backend.ensure())
+        crowd_population = population.Population(client, crowd, layout, content_root=settings.content_root,
                                                   download_dir=settings_mod.saved_dir() / "Packages")
     except (BackendError, PackageError, ValueError, RuntimeError) as exc:
         _error(describe(exc))

@@ -245,6 +245,7 @@ class PopulationMonitor:
 
     def _end(self, error: str | None = None) -> None:
         self._running = False
+        self.population.client.close()  # the population's own client (commands.populate_level)
         result = self.population.result
         if error is not None:
             message = f"Population stopped: {error}"
