@@ -1,8 +1,10 @@
 """Shared fixtures: one real character package per test session (generation takes seconds), and one
 `mach serve` on loopback for the editor tests."""
 
+import os
 import socket
 import subprocess
+import tempfile
 import sys
 import time
 from pathlib import Path
@@ -15,6 +17,10 @@ from machcreator.character import ShapedBody
 from machcreator.client import BackendError, Client
 from machcreator.export.package import write_package
 from machcreator.pipeline import GenerateRequest, Pipeline
+
+# every client and server of the run (subprocesses inherit it) shares one per-user token file of
+# its own, never the developer's ~/.config/machcreator/client.token
+os.environ.setdefault("MACH_CLIENT_TOKEN_FILE", str(Path(tempfile.mkdtemp(prefix="mach-token-")) / "client.token"))
 
 FISHERMAN = "an old fisherman with a grey beard and a wool cap"
 #: the shared character: the real pipeline, with a draft groom (a fifth of the strands) so the

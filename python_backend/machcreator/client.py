@@ -30,6 +30,7 @@ import zmq
 
 from machcreator.files import relative_member, replace_file, sha256_file
 from machcreator.service import protocol as P
+from machcreator.service.identity import user_token
 
 DEFAULT_ENDPOINT = "tcp://127.0.0.1:5555"
 #: ``events`` long polls wait this long on the server
@@ -108,9 +109,11 @@ class Client:
         endpoint: the server's address (``tcp://127.0.0.1:5555``).
         timeout_s: how long one try of one request waits for its reply.
         retries: tries per request before :class:`BackendUnavailable`.
-        name: this client's name in the server's logs and limits (a CURVE key wins).
+        name: a label for this client in the server's logs (who it is comes from ``token`` or its key).
         server_key: the server's public key file (``server.key``): turns CurveZMQ on.
         client_key: this client's secret key file (``clients/NAME.key_secret``).
+        token: on loopback without keys, the secret the server derives this client's identity from
+            (its jobs are its own); default: this OS user's token file (``service.identity``).
     """
 
     endpoint: str = DEFAULT_ENDPOINT
@@ -119,6 +122,7 @@ class Client:
     name: str | None = None
     server_key: str | os.PathLike | None = None
     client_key: str | os.PathLike | None = None
+    token: str | None = None
     _pending: dict[str, _Pending] = field(default_factory=dict, init=False, repr=False)
     _replies: dict[str, Update] = field(default_factory=dict, init=False, repr=False)
     _watches: dict[str, _Watch] = field(default_factory=dict, init=False, repr=False)
@@ -137,6 +141,9 @@ class Client:
             if not secret:
                 raise BackendError(f"{self.client_key} holds no secret key (use the .key_secret file)")
             self._curve = (public, secret, server_public)
+            self.token = None  # the key is the identity
+        elif self.token is None:
+            self.token = user_token()
         self._sock: zmq.Socket | None = None
         self._connect()
 
@@ -146,6 +153,7 @@ class Client:
             self._sock.close(linger=0)
         sock = self._ctx.socket(zmq.DEALER)
         sock.setsockopt(zmq.LINGER, 0)
+        sock.setsockopt(zmq.IPV6, "[" in self.endpoint)  # tcp://[::1]:5555
         if self._curve is not None:
             sock.curve_publickey, sock.curve_secretkey, sock.curve_serverkey = self._curve
         sock.connect(self.endpoint)
@@ -167,6 +175,7 @@ class Client:
         """Send a request now and return its id; its reply comes from :meth:`poll` (or :meth:`result`)."""
         request_id = uuid.uuid4().hex
         header = {"type": type, "id": request_id} | ({"client": self.name} if self.name else {})
+        header |= {"auth": self.token} if self.token else {}
         header |= {k: v for k, v in fields.items() if v is not None}
         self._pending[request_id] = _Pending(header, blob, timeout_s or self.timeout_s, time.monotonic())
         self._transmit(header, blob)
