@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError,
 
 from machcreator.attributes import AGE_RANGE_YEARS, PROMPT_MAX_CHARS, Ancestry, Gender
 from machcreator.pipeline import MAX_TEXTURE_SIZE, STAGE_NAMES
+from machcreator.service.identity import AUTH_PATTERN
 from machcreator.service.protocol import (
     BATCH_ID_PATTERN, ERROR_CODES, EVENT_KINDS, REQUEST_TYPES, JOB_ID_PATTERN, JOB_STATES, MAX_BATCH_JOBS, MAX_CHUNK_BYTES,
     MAX_EVENTS_PER_REPLY, MAX_LIST_JOBS, MAX_OVERRIDES, MAX_WAIT_MS, TOKEN_PATTERN, ProtocolError,
@@ -32,7 +33,10 @@ class _Message(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     id: Token = Field(description="request id, echoed as the reply's `re`")
-    client: Token | None = Field(None, description="a name for logs and per-client limits (a CURVE key wins)")
+    client: Token | None = Field(None, description="a label for logs; who the client is comes from `auth` or its key")
+    auth: str | None = Field(None, pattern=AUTH_PATTERN,
+                             description="loopback without keys: the client's secret token, which its identity is "
+                                         "derived from (docs/protocol.md, Identity)")
 
 
 class Options(BaseModel):
