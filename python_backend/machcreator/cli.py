@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -316,6 +317,15 @@ def serve(
     keys: Optional[Path] = typer.Option(None, "--keys", help="CurveZMQ key folder from `mach keys generate`."),
     retention_hours: float = typer.Option(24.0, "--retention-hours", min=0.0, help="Keep finished packages this long."),
     max_jobs_per_client: int = typer.Option(64, "--max-jobs-per-client", min=1, max=10_000),
+    max_queued_jobs: int = typer.Option(1000, "--max-queued-jobs", min=1, max=1_000_000,
+                                        help="Queued jobs of all clients together."),
+    job_timeout: float = typer.Option(1800.0, "--job-timeout", min=1.0, help="Seconds a job may run before its "
+                                      "worker is killed and the job retried once, then failed."),
+    stage_timeout: float = typer.Option(600.0, "--stage-timeout", min=1.0, help="Seconds one stage may run (the same)."),
+    heartbeat_timeout: float = typer.Option(20.0, "--heartbeat-timeout", min=2.0,
+                                            help="Seconds of silence after which a worker counts as hung."),
+    cancel_grace: float = typer.Option(15.0, "--cancel-grace", min=0.0, help="Seconds a cancelled job may take to "
+                                       "reach its next stage boundary before its worker is killed."),
     llm_model_dir: Optional[Path] = typer.Option(None, "--llm-model-dir", help="Also offer parser 'transformers' (a local chat model)."),
     llm_url: Optional[str] = typer.Option(None, "--llm-url", help="Also offer parser 'openai' at this URL (with --llm-model)."),
     llm_model: Optional[str] = typer.Option(None, "--llm-model"),
@@ -329,6 +339,8 @@ def serve(
     if hasattr(sys.stderr, "reconfigure"):
         sys.stderr.reconfigure(errors="backslashreplace")
     portable.use_spawn()
+    if os.name == "posix":
+        os.umask(0o077)  # the queue, photos, packages and logs are this user's alone (workers inherit it)
     data = (data or portable.default_data_dir()).expanduser()
 
     parsers: dict[str, dict] = {"embedded": {}}
@@ -337,7 +349,9 @@ def serve(
     if llm_url is not None or llm_model is not None:
         parsers["openai"] = _parser_options("openai", None, llm_url, llm_model)
     config = ServerConfig(data_dir=data, bind=bind, workers=workers, keys_dir=keys,
-                          retention_hours=retention_hours, max_jobs_per_client=max_jobs_per_client, parsers=parsers,
+                          retention_hours=retention_hours, max_jobs_per_client=max_jobs_per_client,
+                          max_queued_jobs=max_queued_jobs, job_timeout_s=job_timeout, stage_timeout_s=stage_timeout,
+                          heartbeat_timeout_s=heartbeat_timeout, cancel_grace_s=cancel_grace, parsers=parsers,
                           anny_cache=str(anny_cache) if anny_cache else None)
     run_server(config, log_stream=sys.stderr,
                ready=lambda server: err_console.print(f"serving on {server.endpoint} (data {server.data})", highlight=False))
@@ -351,11 +365,13 @@ app.add_typer(keys_app, name="keys")
 def keys_generate(
     folder: Path = typer.Argument(..., help="Key folder (created; the server pair is made once)."),
     client_name: str = typer.Option("client", "--client", help="Name of the client key pair to make and authorise."),
+    admin: bool = typer.Option(False, "--admin", help="This client is an admin: may shut the server down and see "
+                               "every client's jobs."),
 ) -> None:
     """Make the server's key pair (once) and an authorised key pair for one client."""
     from machcreator.service.keys import generate_keys
 
-    for path in generate_keys(folder, client_name):
+    for path in generate_keys(folder, client_name, admin=admin):
         out_console.print(str(path), highlight=False)
     out_console.print(f"[green]give the client[/] {folder}/server.key and {folder}/clients/{client_name}.key_secret",
                       highlight=False)
@@ -446,7 +462,8 @@ def client_status(
 
     with _client(endpoint, server_key, client_key) as client:
         status = client.status(job_id)
-        jobs = [] if job_id else client.jobs(mine=False, limit=20)
+        # an admin sees every client's recent jobs; anyone else their own
+        jobs = [] if job_id else client.jobs(mine=not client.hello()["admin"], limit=20)
     if as_json:
         sys.stdout.write(json.dumps({k: v for k, v in status.items() if k in ("job", "server")} | ({"jobs": jobs} if jobs else {}),
                                     indent=2) + "\n")

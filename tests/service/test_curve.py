@@ -42,7 +42,7 @@ def test_a_curve_server_accepts_only_authorised_client_keys(tmp_path):
         with Client(server.endpoint, timeout_s=10.0, retries=3, **alice) as c:
             hello = c.hello()
         assert hello["capabilities"]["curve"] is True
-        assert len(hello["client"]) == 40  # the server knows alice by her public key (Z85)
+        assert hello["client"] == "alice" and hello["admin"] is False  # known by her key, named by its file
         mallory = {"server_key": keys / "server.key", "client_key": tmp_path / "other" / "clients" / "mallory.key_secret"}
         for kwargs in ({}, mallory):
             with Client(server.endpoint, timeout_s=1.0, retries=2, **kwargs) as c:

@@ -14,9 +14,12 @@ from hypothesis import strategies as st
 from serving import ServerProcess
 
 from machcreator.service import protocol as P
+from machcreator.service.identity import user_token
 from machcreator.service.messages import json_schemas
 
 ERROR_SCHEMA = json_schemas()["error"]
+#: this run's token (tests/conftest.py): the server's admin, so a header with it gets past identity
+AUTH = user_token()
 
 #: request types that cannot start work or stop the server, whatever their fields
 HARMLESS = ["hello", "status", "jobs", "events", "cancel", "result", "fetch"]
@@ -28,10 +31,10 @@ fields = st.dictionaries(
     st.sampled_from(["id", "client", "job_id", "batch_id", "after", "wait_ms", "limit", "path", "offset", "length",
                      "state", "mine", "prompt", "token", "seed", "overrides", "options", "zz"]),
     json_values | st.text(alphabet="j_0123456789abcdef./", max_size=24), max_size=6)
-headers = st.builds(lambda kind, rest: rest | {"type": kind},
-                    st.sampled_from(HARMLESS) | st.text(max_size=12), fields)
+headers = st.builds(lambda kind, rest, auth: rest | {"type": kind} | ({"auth": AUTH} if auth else {}),
+                    st.sampled_from(HARMLESS) | st.text(max_size=12), fields, st.booleans())
 # generate/batch/edit/shutdown only with a field the schema forbids, so none can queue work or stop the server
-risky = st.builds(lambda kind, rest: rest | {"type": kind, "zz_fuzz": 1},
+risky = st.builds(lambda kind, rest: rest | {"type": kind, "zz_fuzz": 1, "auth": AUTH},
                   st.sampled_from(["generate", "batch", "edit", "shutdown"]), fields)
 messages = st.one_of(
     st.lists(st.binary(max_size=40), min_size=1, max_size=5),
@@ -72,17 +75,18 @@ def test_fuzzed_messages_get_specific_errors_and_leave_the_server_well(tmp_path)
             jsonschema.validate(header, ERROR_SCHEMA)  # the documented schema, by an independent validator
 
     try:
-        hello = _round_trip(sock, P.encode({"type": "hello", "id": "warm"}))
+        hello = _round_trip(sock, P.encode({"type": "hello", "id": "warm", "auth": AUTH}))
         assert hello["ok"]
         for i in range(300):  # warm the server's caches before measuring memory
-            _round_trip(sock, P.encode({"type": "status", "id": f"w{i}", "job_id": "j_0000000000000000"}))
+            _round_trip(sock, P.encode({"type": "status", "id": f"w{i}", "job_id": "j_0000000000000000",
+                                        "auth": AUTH}))
         rss_before = psutil.Process(server.proc.pid).memory_info().rss
         fuzz()
         rss_after = psutil.Process(server.proc.pid).memory_info().rss
         assert sent["n"] >= 5000 and sent["errors"] > 0.9 * sent["n"]
         assert (rss_after - rss_before) / 2**20 < 8.0, f"server RSS grew {(rss_after - rss_before) / 2**20:.1f} MB"
         # and it still answers correctly
-        hello = _round_trip(sock, P.encode({"type": "hello", "id": "after"}))
+        hello = _round_trip(sock, P.encode({"type": "hello", "id": "after", "auth": AUTH}))
         assert hello["ok"] and hello["re"] == "after" and "hair_styles" in hello["capabilities"]
         assert server.proc.poll() is None
     finally:

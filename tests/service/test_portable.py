@@ -14,7 +14,9 @@ import pytest
 import zmq
 
 from machcreator.service import portable
-from machcreator.service.server import Server, ServerConfig, ServeError, WorkerProc
+from machcreator.service import protocol as P
+from machcreator.service.pool import WorkerProc
+from machcreator.service.server import Server, ServerConfig, ServeError
 
 HOLD_LOCK = """
 import sys, time
@@ -151,19 +153,20 @@ def test_the_job_object_is_a_no_op_off_windows():
 def test_the_server_ignores_a_process_posing_as_a_worker(tmp_path):
     """On tcp loopback any local process can connect: only the secret routing id makes a worker."""
     server = Server(ServerConfig(data_dir=tmp_path))
+    pool = server.pool
     try:
         proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
-        server.workers["w1"] = WorkerProc("w1", proc, route=b"w1.secret")
-        server.routes[b"w1.secret"] = "w1"
-        ready = json.dumps({"type": "ready", "rss_mb": 1.0}).encode()
-        server._on_worker([b"w1", ready])  # the name alone, as anyone could guess it
-        assert server.workers["w1"].state == "starting"
-        server._on_worker([b"w1.secret", ready])
-        assert server.workers["w1"].state == "idle"
+        pool.workers["w1"] = WorkerProc("w1", proc, route=b"w1.secret")
+        pool.routes[b"w1.secret"] = "w1"
+        ready = P.pack_worker(P.WorkerReady(pid=proc.pid, rss_mb=1.0))
+        pool.on_frames([b"w1", ready])  # the name alone, as anyone could guess it
+        assert pool.workers["w1"].state == "starting"
+        pool.on_frames([b"w1.secret", ready])
+        assert pool.workers["w1"].state == "idle"
     finally:
         proc.kill()
         proc.wait()
-        server.workers.clear()
+        pool.workers.clear()
         server.close()
 
 

@@ -5,13 +5,14 @@ A key folder (``mach keys generate DIR``) holds::
     server.key  server.key_secret        the server's pair (give clients server.key)
     clients/NAME.key  NAME.key_secret    one pair per client (give NAME both)
     authorized_clients/NAME.key          the public keys the server accepts (ZAP checks these)
+    admin_clients/NAME.key               the public keys of admins (shutdown, every client's jobs)
 """
 
 from __future__ import annotations
 
 import re
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import zmq
@@ -31,6 +32,10 @@ class ServerKeys:
     public: bytes
     secret: bytes
     authorized_dir: Path
+    #: the admins' public keys, Z85 text (as the ZAP handler reports a client's key)
+    admin_public: frozenset[str] = frozenset()
+    #: each authorised public key (Z85) -> its file's name, the client's name in logs
+    names: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -40,8 +45,9 @@ class ClientKeys:
     server_public: bytes
 
 
-def generate_keys(folder: Path, client: str = "client") -> list[Path]:
-    """Make the server pair (once) and a pair for ``client``, authorised; returns new files."""
+def generate_keys(folder: Path, client: str = "client", admin: bool = False) -> list[Path]:
+    """Make the server pair (once) and a pair for ``client``, authorised (and an admin if
+    ``admin``); returns new files."""
     if not _NAME.match(client):
         raise KeyFileError(f"client name {client!r}: use letters, digits, '-' and '_' (at most 64)")
     folder = Path(folder)
@@ -58,6 +64,11 @@ def generate_keys(folder: Path, client: str = "client") -> list[Path]:
     made += [Path(p) for p in zmq.auth.create_certificates(clients, client)]
     shutil.copy(clients / f"{client}.key", authorized / f"{client}.key")
     made.append(authorized / f"{client}.key")
+    if admin:
+        admins = folder / "admin_clients"
+        admins.mkdir(exist_ok=True)
+        shutil.copy(clients / f"{client}.key", admins / f"{client}.key")
+        made.append(admins / f"{client}.key")
     return made
 
 
@@ -78,7 +89,10 @@ def load_server_keys(folder: Path) -> ServerKeys:
     authorized = Path(folder) / "authorized_clients"
     if not authorized.is_dir() or not any(authorized.glob("*.key")):
         raise KeyFileError(f"{authorized} lists no client keys: run `mach keys generate {folder} --client NAME`")
-    return ServerKeys(public, secret, authorized)
+    admins = frozenset(_load(p, secret=False)[0].decode("ascii")
+                       for p in sorted((Path(folder) / "admin_clients").glob("*.key")))
+    names = {_load(p, secret=False)[0].decode("ascii"): p.stem for p in sorted(authorized.glob("*.key"))}
+    return ServerKeys(public, secret, authorized, admins, names)
 
 
 def load_client_keys(client_secret_file: Path, server_public_file: Path) -> ClientKeys:

@@ -18,7 +18,7 @@ from machcreator.pipeline import MAX_TEXTURE_SIZE, STAGE_NAMES
 from machcreator.service.identity import AUTH_PATTERN
 from machcreator.service.protocol import (
     BATCH_ID_PATTERN, ERROR_CODES, EVENT_KINDS, REQUEST_TYPES, JOB_ID_PATTERN, JOB_STATES, MAX_BATCH_JOBS, MAX_CHUNK_BYTES,
-    MAX_EVENTS_PER_REPLY, MAX_LIST_JOBS, MAX_OVERRIDES, MAX_WAIT_MS, TOKEN_PATTERN, ProtocolError,
+    MAX_EVENTS_PER_REPLY, MAX_LIST_JOBS, MAX_OVERRIDES, MAX_SEQ, MAX_WAIT_MS, TOKEN_PATTERN, ProtocolError,
 )
 
 Token = Annotated[str, Field(pattern=TOKEN_PATTERN)]
@@ -135,7 +135,7 @@ class Events(_Message):
 
     type: Literal["events"]
     job_id: JobId
-    after: int = Field(0, ge=0)
+    after: int = Field(0, ge=0, le=MAX_SEQ)
     wait_ms: int = Field(0, ge=0, le=MAX_WAIT_MS)
     limit: int = Field(MAX_EVENTS_PER_REPLY, ge=1, le=MAX_EVENTS_PER_REPLY)
 

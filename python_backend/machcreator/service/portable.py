@@ -31,6 +31,8 @@ MODE_ENV = "MACH_PLATFORM_MODE"
 WORKER_ID_ENV = "MACH_WORKER_ID"
 
 log = logging.getLogger("machcreator.service")
+#: the worker socket's private folder (POSIX) is a temporary folder named so
+IPC_DIR_PREFIX = "mach-serve-"
 
 
 def windows_mode() -> bool:
@@ -92,7 +94,7 @@ def bind_worker_socket(sock) -> tuple[str, Path | None]:
     them (:data:`WORKER_ID_ENV`) are what keeps other local processes out.
     """
     if worker_transport() == "ipc":
-        folder = Path(tempfile.mkdtemp(prefix="mach-serve-"))  # private (0700): workers only
+        folder = Path(tempfile.mkdtemp(prefix=IPC_DIR_PREFIX))  # private (0700): workers only
         endpoint = f"ipc://{folder}/workers"
         sock.bind(endpoint)
         return endpoint, folder

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 #: first frame of every message; the number is the major protocol version
@@ -34,8 +35,26 @@ MAX_WAIT_MS = 10_000
 MAX_EVENTS_PER_REPLY = 1000
 MAX_LIST_JOBS = 500
 MAX_OVERRIDES = 64
+#: how deep a header's JSON may nest (every real request is at most 4 deep)
+MAX_JSON_DEPTH = 32
+#: the largest event number a client may name (``events.after``); SQLite integers are 64-bit
+MAX_SEQ = 2**31 - 1
 #: queued + running jobs one client may have
 DEFAULT_MAX_JOBS_PER_CLIENT = 64
+#: queued jobs of all clients together (a bound however many identities a loopback user makes)
+DEFAULT_MAX_QUEUED_JOBS = 1000
+
+# -- time limits: every job ends (hello's capabilities.limits has the server's own values) ------
+#: a job running longer than this is stopped (its worker killed), then retried or failed
+DEFAULT_JOB_TIMEOUT_S = 1800.0
+#: one stage running longer than this is stopped the same way
+DEFAULT_STAGE_TIMEOUT_S = 600.0
+#: a worker sends a heartbeat this often, from a thread of its own, even mid-stage
+HEARTBEAT_INTERVAL_S = 1.0
+#: a worker not heard from for this long is hung (a deadlock, SIGSTOP): it is killed
+DEFAULT_HEARTBEAT_TIMEOUT_S = 20.0
+#: a cancelled job stops at its next stage boundary; past this grace its worker is killed
+DEFAULT_CANCEL_GRACE_S = 15.0
 
 #: request ids, idempotency tokens, client names: short, printable, never a path
 TOKEN_PATTERN = r"^[A-Za-z0-9_.:-]{1,64}$"
@@ -61,6 +80,8 @@ ERROR_CODES = {
     "limit": "too many queued or running jobs for this client",
     "unsupported": "the server does not offer this (see hello's capabilities)",
     "shutting_down": "the server is stopping and takes no new jobs",
+    "unauthorized": "the request carries no identity: an `auth` token on loopback (the client sends its user's)",
+    "forbidden": "only an admin may do this (shutdown, other clients' jobs)",
     "internal": "a bug in the server; the message says what",
 }
 
@@ -97,13 +118,112 @@ def decode(frames: list[bytes]) -> tuple[dict[str, Any], bytes | None]:
         header = json.loads(bytes(raw).decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as exc:
         raise ProtocolError("bad_json", f"the header is not UTF-8 JSON: {exc}") from None
+    except RecursionError:
+        raise ProtocolError("bad_json", f"the header nests deeper than {MAX_JSON_DEPTH} levels") from None
     if not isinstance(header, dict):
         raise ProtocolError("bad_json", f"the header must be a JSON object, got {type(header).__name__}")
+    if json_depth(header) > MAX_JSON_DEPTH:
+        raise ProtocolError("bad_json", f"the header nests deeper than {MAX_JSON_DEPTH} levels")
     blob = bytes(frames[2]) if len(frames) == 3 else None
     return header, blob
+
+
+def json_depth(value: Any) -> int:
+    """How deep ``value`` nests (a scalar is 0), without recursion."""
+    deepest, stack = 0, [(value, 0)]
+    while stack:
+        v, depth = stack.pop()
+        if isinstance(v, (dict, list)):
+            depth += 1
+            deepest = max(deepest, depth)
+            stack.extend((child, depth) for child in (v.values() if isinstance(v, dict) else v))
+    return deepest
 
 
 def request_id_of(header: Any) -> str | None:
     """The header's ``id`` if it is a valid one: an error reply echoes it only then."""
     rid = header.get("id") if isinstance(header, dict) else None
     return rid if isinstance(rid, str) and re.fullmatch(TOKEN_PATTERN, rid) else None
+
+
+# -- the server and its workers --------------------------------------------------------------------
+# One JSON frame each way on the server's private worker socket. A worker has two connections:
+# ``jobs`` (its routing id) for runs and their reports, and ``control`` (routing id + ".ctl"),
+# served by a thread of its own, for heartbeats, cancels and stop: they get through mid-stage.
+
+@dataclass(frozen=True)
+class WorkerReady:
+    """worker -> server (jobs): the pipeline is warm; send a job."""
+
+    pid: int
+    rss_mb: float
+
+
+@dataclass(frozen=True)
+class WorkerHeartbeat:
+    """worker -> server (control), every :data:`HEARTBEAT_INTERVAL_S`, from its first second."""
+
+    pid: int
+
+
+@dataclass(frozen=True)
+class WorkerEvent:
+    """worker -> server (jobs): one progress event of the running job (``kind``, ``stage``...)."""
+
+    job_id: str
+    event: dict
+
+
+@dataclass(frozen=True)
+class WorkerFinished:
+    """worker -> server (jobs): the job ended ``done``, ``failed`` or ``cancelled``."""
+
+    job_id: str
+    state: str
+    reason: str | None
+    rss_mb: float
+
+
+@dataclass(frozen=True)
+class RunJob:
+    """server -> worker (jobs): make the character of ``request`` (a GenerateRequest) into ``out``."""
+
+    job_id: str
+    request: dict
+    out: str
+
+
+@dataclass(frozen=True)
+class CancelJob:
+    """server -> worker (control): stop ``job_id`` at its next stage boundary."""
+
+    job_id: str
+
+
+@dataclass(frozen=True)
+class StopWorker:
+    """server -> worker (control): end the running job, if any, and exit."""
+
+
+WORKER_MESSAGES: dict[str, type] = {
+    "ready": WorkerReady, "heartbeat": WorkerHeartbeat, "event": WorkerEvent, "finished": WorkerFinished,
+    "run": RunJob, "cancel": CancelJob, "stop": StopWorker}
+_WORKER_TYPES = {cls: name for name, cls in WORKER_MESSAGES.items()}
+
+
+def pack_worker(message: Any) -> bytes:
+    """The frame of one worker message."""
+    return json.dumps({"type": _WORKER_TYPES[type(message)]} | asdict(message)).encode()
+
+
+def unpack_worker(frame: bytes) -> Any:
+    """The typed worker message of ``frame``, or :class:`ProtocolError` for anything else."""
+    try:
+        body = json.loads(frame)
+        cls = WORKER_MESSAGES[body.pop("type")]
+        names = {f.name for f in fields(cls)}
+        if set(body) != names:
+            raise ValueError(f"fields {sorted(body)} are not {sorted(names)}")
+        return cls(**body)
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise ProtocolError("bad_frames", f"not a worker message: {exc}") from None

@@ -19,7 +19,7 @@ from machcreator.service.protocol import FINAL_STATES
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
     job_id TEXT PRIMARY KEY,
-    client TEXT NOT NULL,
+    client TEXT NOT NULL,            -- the identity that owns it (service/identity.py)
     token TEXT,                      -- the client's idempotency key (NULL for batch members)
     batch_id TEXT,
     parent TEXT,                     -- the job an edit started from
@@ -33,7 +33,8 @@ CREATE TABLE IF NOT EXISTS jobs (
     created REAL NOT NULL,
     started REAL,
     finished REAL,
-    seq INTEGER NOT NULL DEFAULT 0   -- the last event's number
+    seq INTEGER NOT NULL DEFAULT 0,  -- the last event's number
+    cancel_requested INTEGER NOT NULL DEFAULT 0  -- a client cancelled it while it ran
 );
 CREATE UNIQUE INDEX IF NOT EXISTS jobs_token ON jobs (client, token) WHERE token IS NOT NULL;
 CREATE INDEX IF NOT EXISTS jobs_state ON jobs (state, created);
@@ -55,7 +56,13 @@ CREATE TABLE IF NOT EXISTS workers (
     pid INTEGER NOT NULL,
     started REAL NOT NULL
 );
+CREATE TABLE IF NOT EXISTS meta (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
 """
+#: columns added since the first schema: (name, definition), added to an older database on open
+_ADDED_COLUMNS = (("cancel_requested", "INTEGER NOT NULL DEFAULT 0"),)
 
 
 @dataclass(frozen=True)
@@ -78,6 +85,7 @@ class Job:
     started: float | None
     finished: float | None
     seq: int
+    cancel_requested: int
 
     @property
     def final(self) -> bool:
@@ -86,6 +94,8 @@ class Job:
     def public(self) -> dict[str, Any]:
         """What a client is shown (the request without server-side parser options)."""
         request = {k: v for k, v in self.request.items() if k != "parser_options"}
+        if request.get("photo"):  # the photo by its content hash, never the server's path
+            request["photo"] = "sha256:" + Path(request["photo"]).stem
         return {"job_id": self.job_id, "state": self.state, "stage": self.stage, "fraction": self.fraction,
                 "attempts": self.attempts, "error": self.error, "batch_id": self.batch_id, "parent": self.parent,
                 "created": self.created, "started": self.started, "finished": self.finished, "events": self.seq,
@@ -100,11 +110,17 @@ class JobStore:
     """Jobs, events and batches in ``path`` (created if missing)."""
 
     def __init__(self, path: Path) -> None:
-        self.db = sqlite3.connect(str(path), isolation_level=None)  # autocommit; transactions explicit
+        # autocommit, transactions explicit; one thread at a time (the server's loop), though not
+        # always the thread that opened it (a server built in one thread may run in another)
+        self.db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
         self.db.row_factory = sqlite3.Row
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: durable across a process crash
         self.db.executescript(_SCHEMA)
+        have = {r[1] for r in self.db.execute("PRAGMA table_info(jobs)")}
+        for name, definition in _ADDED_COLUMNS:
+            if name not in have:
+                self.db.execute(f"ALTER TABLE jobs ADD COLUMN {name} {definition}")
 
     def close(self) -> None:
         self.db.close()
@@ -165,22 +181,32 @@ class JobStore:
             self._event(job_id, "started", attempt=job.attempts, worker=worker)
         return self.get(job_id)
 
-    def finish(self, job_id: str, state: str, reason: str | None = None) -> dict[str, Any]:
-        """Move a job to a final state; returns the event that says so."""
+    def finish(self, job_id: str, state: str, reason: str | None = None) -> dict[str, Any] | None:
+        """Move a job to a final state; returns the event that says so (None if it had ended already)."""
         with self.db:
             self.db.execute("BEGIN")
-            self.db.execute("UPDATE jobs SET state = ?, error = ?, finished = ?, fraction = "
-                            "CASE WHEN ? = 'done' THEN 1.0 ELSE fraction END WHERE job_id = ?",
-                            (state, reason, time.time(), state, job_id))
-            return self._event(job_id, state, reason=reason, fraction=1.0 if state == "done" else None)
+            changed = self.db.execute(
+                "UPDATE jobs SET state = ?, error = ?, finished = ?, fraction = "
+                "CASE WHEN ? = 'done' THEN 1.0 ELSE fraction END WHERE job_id = ? AND state IN ('queued', 'running')",
+                (state, reason, time.time(), state, job_id)).rowcount
+            return self._event(job_id, state, reason=reason, fraction=1.0 if state == "done" else None) if changed else None
 
-    def requeue(self, job_id: str, reason: str, *, count_attempt: bool = True) -> dict[str, Any]:
+    def request_cancel(self, job_id: str) -> None:
+        """Remember that a client cancelled a running job: it ends cancelled even across a restart."""
+        self.db.execute("UPDATE jobs SET cancel_requested = 1 WHERE job_id = ?", (job_id,))
+
+    def requeue(self, job_id: str, reason: str, *, count_attempt: bool = True) -> dict[str, Any] | None:
         """Put a running job back in the queue (its worker died, or the server is stopping)."""
         with self.db:
             self.db.execute("BEGIN")
-            self.db.execute("UPDATE jobs SET state = 'queued', stage = NULL, fraction = 0, worker = NULL, "
-                            "attempts = attempts - ? WHERE job_id = ?", (0 if count_attempt else 1, job_id))
-            return self._event(job_id, "retrying", reason=reason)
+            changed = self.db.execute(
+                "UPDATE jobs SET state = 'queued', stage = NULL, fraction = 0, worker = NULL, "
+                "attempts = attempts - ? WHERE job_id = ? AND state = 'running'",
+                (0 if count_attempt else 1, job_id)).rowcount
+            return self._event(job_id, "retrying", reason=reason) if changed else None
+
+    def queued_count(self) -> int:
+        return self.db.execute("SELECT COUNT(*) FROM jobs WHERE state = 'queued'").fetchone()[0]
 
     def expire(self, finished_before: float) -> list[str]:
         """Final jobs older than the retention become ``expired``; their events are dropped."""
@@ -232,6 +258,10 @@ class JobStore:
                 job_ids.append(job_id)
         return batch_id, job_ids
 
+    def batch_owner(self, batch_id: str) -> str | None:
+        row = self.db.execute("SELECT client FROM batches WHERE batch_id = ?", (batch_id,)).fetchone()
+        return row[0] if row else None
+
     def batch_by_token(self, client: str, token: str) -> str | None:
         row = self.db.execute("SELECT batch_id FROM batches WHERE client = ? AND token = ?", (client, token)).fetchone()
         return row[0] if row else None
@@ -251,6 +281,17 @@ class JobStore:
 
     def worker_pids(self) -> dict[str, int]:
         return {r[0]: r[1] for r in self.db.execute("SELECT name, pid FROM workers")}
+
+    # -- the server's own notes (e.g. its worker socket folder, removed by the next server) -------
+    def get_meta(self, key: str) -> str | None:
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def set_meta(self, key: str, value: str | None) -> None:
+        if value is None:
+            self.db.execute("DELETE FROM meta WHERE key = ?", (key,))
+        else:
+            self.db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
 
 
 def _job(row: sqlite3.Row) -> Job:

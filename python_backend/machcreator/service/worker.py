@@ -3,29 +3,27 @@
 The server starts workers as ``python -m machcreator.service.worker`` (a fresh interpreter on
 every system, never a fork) and talks to each over a private socket: IPC on POSIX, tcp on
 127.0.0.1 on Windows, where the routing id the server put in the worker's environment is what
-tells the worker from any other local process (the zguide's load-balancing broker: a worker says
-``ready``, the server hands it a job). Everything on that socket is one JSON frame::
+tells the worker from any other local process. Two connections, typed messages
+(service/protocol.py):
 
-    worker -> server  {"type": "ready", "pid", "rss_mb"}
-                      {"type": "event", "job_id", "event": {kind, stage, fraction, ...}}
-                      {"type": "finished", "job_id", "state": done|failed|cancelled, "reason", "rss_mb"}
-    server -> worker  {"type": "run", "job_id", "request", "out"}
-                      {"type": "cancel", "job_id"}
-                      {"type": "stop"}
+- ``jobs`` (the main thread): the worker says ``ready``, the server sends ``run``; the worker
+  reports the job's ``event`` s and ``finished``;
+- ``control`` (a thread of its own): a ``heartbeat`` every second from the moment the process
+  starts, even mid-stage, so the server can tell a slow stage from a hung process; ``cancel`` and
+  ``stop`` arrive here while the main thread is busy, and take effect at the next stage boundary.
 
 A worker keeps the template, the parser and the stage cache between jobs, so an edit sent to the
-worker that made the original re-runs only the stages downstream of the change. It stops a
-cancelled job at the next stage boundary, and dies with the server so a killed server leaves no
-worker writing behind it: ``PR_SET_PDEATHSIG`` on Linux; elsewhere (Windows, macOS, Windows mode)
-a watchdog thread that ends the process within a second of the server's death, and on Windows
-also the server's Job Object (service/portable.py).
+worker that made the original re-runs only the stages downstream of the change. It dies with the
+server so a killed server leaves no worker writing behind it: ``PR_SET_PDEATHSIG`` on Linux;
+elsewhere (Windows, macOS, Windows mode) a watchdog thread that ends the process within a second
+of the server's death, and on Windows also the server's Job Object (service/portable.py).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
+import threading
 import traceback
 from pathlib import Path
 from typing import Any
@@ -34,6 +32,7 @@ import zmq
 
 from machcreator.errors import MachError
 from machcreator.service import portable
+from machcreator.service import protocol as P
 
 
 class JobCancelled(Exception):
@@ -46,48 +45,81 @@ def rss_mb() -> float:
     return round(psutil.Process().memory_info().rss / 2**20, 1)
 
 
+class Control(threading.Thread):
+    """The control connection: heartbeats out; cancel and stop in, as flags the job checks."""
+
+    def __init__(self, ctx: zmq.Context, connect: str, identity: bytes) -> None:
+        super().__init__(name="worker-control", daemon=True)
+        self.sock = ctx.socket(zmq.DEALER)  # a socket of its own: zmq sockets are not thread-safe
+        self.sock.setsockopt(zmq.IDENTITY, identity + b".ctl")
+        self.sock.setsockopt(zmq.LINGER, 0)
+        self.sock.connect(connect)
+        self.cancelled: set[str] = set()
+        self.stop = threading.Event()
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        try:
+            while not self.done.is_set():
+                self.sock.send(P.pack_worker(P.WorkerHeartbeat(os.getpid())))
+                if self.sock.poll(P.HEARTBEAT_INTERVAL_S * 1000):
+                    msg = P.unpack_worker(self.sock.recv())
+                    if isinstance(msg, P.CancelJob):
+                        self.cancelled.add(msg.job_id)
+                    elif isinstance(msg, P.StopWorker):
+                        self.stop.set()
+        finally:
+            self.sock.close(0)
+
+
 class Worker:
     def __init__(self, connect: str, name: str, data_dir: Path, anny_cache: str | None,
                  parent: portable.ParentWatch | None = None, identity: str | None = None) -> None:
-        from machcreator.pipeline import Pipeline
-
         self.parent = parent or portable.ParentWatch(os.getppid())
         self.ctx = zmq.Context()
+        route = (identity or name).encode()
+        self.control = Control(self.ctx, connect, route)
+        self.control.start()  # heartbeats while the pipeline loads, too
         self.sock = self.ctx.socket(zmq.DEALER)
-        self.sock.setsockopt(zmq.IDENTITY, (identity or name).encode())
+        self.sock.setsockopt(zmq.IDENTITY, route)
         self.sock.setsockopt(zmq.LINGER, 2000)
         self.sock.connect(connect)
         self.job_id: str | None = None
-        self.cancelled = False
-        self.stopping = False
+
+        from machcreator.pipeline import Pipeline
+
         self.pipe = Pipeline(progress=self._stage_started, stage_finished=self._stage_finished,
                              anny_cache_dir=anny_cache, hair_cache_dir=str(data_dir / "cache" / "hair"))
 
-    def send(self, message: dict[str, Any]) -> None:
-        self.sock.send(json.dumps(message).encode())
+    def send(self, message: Any) -> None:
+        self.sock.send(P.pack_worker(message))
 
     def serve(self) -> None:
         self.pipe.warm_up()
-        self.send({"type": "ready", "pid": os.getpid(), "rss_mb": rss_mb()})
-        while not self.stopping:
-            if not self.sock.poll(1000):
+        self.send(P.WorkerReady(os.getpid(), rss_mb()))
+        while not self.control.stop.is_set():
+            if not self.sock.poll(200):
                 if not self.parent.alive():
                     return  # the server is gone (platforms without PDEATHSIG)
                 continue
-            message = json.loads(self.sock.recv())
-            if message["type"] == "stop":
-                return
-            if message["type"] == "run":
-                self.run(message)
+            msg = P.unpack_worker(self.sock.recv())
+            if isinstance(msg, P.RunJob):
+                self.run(msg)
 
-    def run(self, message: dict[str, Any]) -> None:
+    def close(self) -> None:
+        self.control.done.set()
+        self.control.join(2 * P.HEARTBEAT_INTERVAL_S)
+        self.sock.close(linger=1000)
+        self.ctx.term()
+
+    def run(self, job: P.RunJob) -> None:
         from machcreator.pipeline import GenerateRequest
 
-        self.job_id, self.cancelled = message["job_id"], False
+        self.job_id = job.job_id
         state, reason = "done", None
         try:
-            result = self.pipe(GenerateRequest.model_validate(message["request"]))
-            self.pipe.write(result, Path(message["out"]))
+            result = self.pipe(GenerateRequest.model_validate(job.request))
+            self.pipe.write(result, Path(job.out))
         except JobCancelled:
             state = "cancelled"
         except MachError as exc:
@@ -95,36 +127,29 @@ class Worker:
         except Exception as exc:  # a bug: report it with the job, keep serving
             traceback.print_exc()
             state, reason = "failed", f"internal error: {type(exc).__name__}: {exc}"
-        self.send({"type": "finished", "job_id": self.job_id, "state": state, "reason": reason, "rss_mb": rss_mb()})
+        self.send(P.WorkerFinished(job.job_id, state, reason, rss_mb()))
         self.job_id = None
 
     # -- pipeline callbacks: report, and stop at a stage boundary if cancelled -----------------
-    def _check_messages(self) -> None:
-        while self.sock.poll(0):
-            message = json.loads(self.sock.recv())
-            if message["type"] == "cancel" and message.get("job_id") == self.job_id:
-                self.cancelled = True
-            elif message["type"] == "stop":  # the server is stopping: end this job, then exit
-                self.cancelled = self.stopping = True
-        if self.cancelled or not self.parent.alive():
+    def _check_cancel(self) -> None:
+        if self.job_id in self.control.cancelled or self.control.stop.is_set() or not self.parent.alive():
             raise JobCancelled()
 
     def _stage_started(self, stage: str, fraction: float, message: str) -> None:
         if self.job_id is None or stage in ("setup", "done"):
             return  # setup happens before the first job; the server itself says "done"
-        self._check_messages()
-        self.send({"type": "event", "job_id": self.job_id,
-                   "event": {"kind": "stage_started", "stage": stage, "fraction": fraction, "message": message}})
+        self._check_cancel()
+        self.send(P.WorkerEvent(self.job_id, {"kind": "stage_started", "stage": stage, "fraction": fraction,
+                                              "message": message}))
 
     def _stage_finished(self, stage: str, seconds: float, reused: bool) -> None:
         from machcreator.pipeline import stage_span
 
         if self.job_id is None:
             return
-        end = stage_span(stage)[1]
-        self.send({"type": "event", "job_id": self.job_id,
-                   "event": {"kind": "stage_finished", "stage": stage, "fraction": end, "seconds": seconds,
-                             "reused": reused}})
+        self.send(P.WorkerEvent(self.job_id, {"kind": "stage_finished", "stage": stage,
+                                              "fraction": stage_span(stage)[1], "seconds": seconds,
+                                              "reused": reused}))
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -148,8 +173,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         worker.serve()
     finally:
-        worker.sock.close(linger=1000)
-        worker.ctx.term()
+        worker.close()
 
 
 if __name__ == "__main__":

@@ -1,0 +1,225 @@
+"""Clients kept apart, checked before anything is stored, and the protocol's small edges.
+
+An in-process server without workers (its jobs stay queued), on real sockets: the router, the
+identities and the store are the real ones; nothing here needs a pipeline.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import secrets
+import signal
+import stat
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import zmq
+from PIL import Image
+
+from machcreator.client import Client, RequestFailed
+from machcreator.service import protocol as P
+from machcreator.service.identity import identity_of_token, user_token
+from machcreator.service.messages import parse_request
+from machcreator.service.operations import OPERATIONS
+from machcreator.service.server import IPC_DIR_KEY, Server, ServerConfig
+from machcreator.service.store import JobStore
+
+
+def _serve(config: ServerConfig) -> tuple[Server, threading.Thread]:
+    server = Server(config)
+    server.start()
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    return server, thread
+
+
+@pytest.fixture()
+def server(tmp_path):
+    """A loopback server with no workers, its jobs limit 2 per client."""
+    server, thread = _serve(ServerConfig(data_dir=tmp_path / "data", bind="tcp://127.0.0.1:*", workers=0,
+                                         max_jobs_per_client=2))
+    yield server
+    server.stopping = True
+    thread.join(30)
+
+
+def _client(server: Server, token: str | None = None, **kwargs) -> Client:
+    return Client(server.endpoint, timeout_s=5.0, retries=1, token=token or secrets.token_urlsafe(32), **kwargs)
+
+
+def _photo() -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", (64, 64), (200, 160, 140)).save(buf, "PNG")
+    return buf.getvalue()
+
+
+def test_every_request_type_has_one_operation():
+    assert set(OPERATIONS) == set(P.REQUEST_TYPES)
+    assert [t for t, op in OPERATIONS.items() if op.takes_blob] == ["generate"]
+    assert [t for t, op in OPERATIONS.items() if op.admin] == ["shutdown"]
+
+
+def test_another_client_cannot_see_cancel_fetch_or_edit_a_job(server):
+    with _client(server) as alice, _client(server) as bob:
+        job_id = alice.generate("a young woman", seed=1)
+        batch_id, _ = alice.batch(["an old man"])
+        for call in (lambda: bob.status(job_id), lambda: bob.events(job_id), lambda: bob.cancel(job_id),
+                     lambda: bob.call("result", job_id=job_id), lambda: bob.edit(job_id, ["hair.color=red"]),
+                     lambda: bob.status(batch_id=batch_id)):
+            with pytest.raises(RequestFailed) as err:
+                call()
+            assert err.value.code == "not_found"  # as if it did not exist
+        assert bob.jobs() == [] and len(alice.jobs()) == 2
+        with pytest.raises(RequestFailed) as err:
+            bob.jobs(mine=False)
+        assert err.value.code == "forbidden"
+        assert bob.status()["server"]["queue"] == []  # the queue shows only one's own jobs
+        assert alice.status(job_id)["job"]["state"] == "queued"
+        assert alice.cancel(job_id) == "cancelled"
+
+
+def test_only_an_admin_may_shut_the_server_down(server):
+    with _client(server) as bob:
+        with pytest.raises(RequestFailed) as err:
+            bob.shutdown()
+        assert err.value.code == "forbidden" and not server.stopping
+        assert bob.hello()["admin"] is False
+    with Client(server.endpoint, timeout_s=5.0, retries=1) as admin:  # this user's own token file
+        assert admin.hello()["admin"] is True
+        assert len(admin.jobs(mine=False)) == 0
+        admin.shutdown()
+    assert server.stopping
+
+
+def test_the_job_limit_counts_per_identity_whatever_name_a_client_gives(server):
+    token = secrets.token_urlsafe(32)
+    for name in ("first", "second"):
+        with _client(server, token, name=name) as c:
+            c.generate("a man", seed=len(name))
+    with _client(server, token, name="third") as c, pytest.raises(RequestFailed) as err:
+        c.generate("a man", seed=3)
+    assert err.value.code == "limit"
+
+
+def test_an_idempotency_token_holds_across_connections(server):
+    token = secrets.token_urlsafe(32)
+    with _client(server, token) as first, _client(server, token) as retry:  # a Lazy Pirate retry reconnects
+        a = first.generate("a woman with red hair", seed=2, token="once")
+        b = retry.generate("a woman with red hair", seed=2, token="once")
+        assert a == b and len(first.jobs()) == 1
+
+
+def test_a_request_without_identity_is_refused(server):
+    sock = zmq.Context.instance().socket(zmq.DEALER)
+    sock.setsockopt(zmq.LINGER, 0)
+    sock.connect(server.endpoint)
+    try:
+        sock.send_multipart(P.encode({"type": "jobs", "id": "anon"}))
+        assert sock.poll(5000)
+        header, _ = P.decode(sock.recv_multipart())
+        assert header["error"]["code"] == "unauthorized" and header["error"]["field"] == "auth"
+        # a binary frame is only ever generate's photo
+        sock.send_multipart(P.encode({"type": "hello", "id": "blob", "auth": user_token()}, b"\x00" * 10))
+        assert sock.poll(5000)
+        header, _ = P.decode(sock.recv_multipart())
+        assert header["error"]["code"] == "bad_frames"
+    finally:
+        sock.close(0)
+
+
+def test_a_refused_request_stores_no_photo(server):
+    photos = server.files.photos_dir
+    with _client(server) as c:
+        c.generate("a woman", seed=1)
+        c.generate("a man", seed=1)
+        with pytest.raises(RequestFailed) as err:  # over the limit of 2
+            c.generate("", photo=_photo())
+        assert err.value.code == "limit"
+        with pytest.raises(RequestFailed) as err:
+            c.generate("", photo=_photo(), overrides=["hair.nonsense=1"])
+        assert err.value.code == "bad_prompt"
+    assert list(photos.iterdir()) == []
+
+
+def test_a_job_shows_its_photo_by_hash_never_the_server_path(server):
+    with _client(server) as c:
+        job = c.status(c.generate("", photo=_photo()))["job"]
+    assert job["request"]["photo"].startswith("sha256:") and str(server.data) not in json.dumps(job)
+    assert len(list(server.files.photos_dir.iterdir())) == 1
+
+
+def test_the_data_folder_is_private(server):
+    assert stat.S_IMODE(server.data.stat().st_mode) == 0o700
+
+
+def test_hello_and_status_report_the_pool_as_it_is(server):
+    with _client(server) as c:
+        caps = c.hello()["capabilities"]
+        pool = c.status()["server"]["pool"]
+    assert caps["workers"] == 0 and pool["alive"] == 0 and pool["configured"] == 0
+    assert caps["limits"]["job_timeout_s"] == P.DEFAULT_JOB_TIMEOUT_S
+
+
+def test_json_nested_too_deep_is_a_bad_json_error():
+    for depth in (33, 1000, 30_000):  # 1000 was a RecursionError: an `internal` error
+        with pytest.raises(P.ProtocolError) as err:
+            P.decode([P.TAG, b'{"id": ' + b"[" * depth + b"]" * depth + b"}"])
+        assert err.value.code == "bad_json" and "nests deeper" in err.value.message
+    nested: list = []
+    for _ in range(40):  # fine for JSON, too deep for a header
+        nested = [nested]
+    with pytest.raises(P.ProtocolError) as err:
+        P.decode([P.TAG, json.dumps({"type": "hello", "id": "x", "client": nested}).encode()])
+    assert err.value.code == "bad_json"
+
+
+def test_an_event_number_past_sqlite_integers_is_a_bad_request():
+    with pytest.raises(P.ProtocolError) as err:
+        parse_request({"type": "events", "id": "x", "job_id": "j_0000000000000000", "after": 2**63})
+    assert err.value.code == "bad_request" and err.value.field == "after"
+
+
+def test_an_ipv6_loopback_address_serves(tmp_path):
+    server, thread = _serve(ServerConfig(data_dir=tmp_path / "data", bind="tcp://[::1]:*", workers=0))
+    try:
+        assert server.endpoint.startswith("tcp://[::1]:")
+        with Client(server.endpoint, timeout_s=5.0, retries=1) as c:
+            assert c.hello()["protocol"] == P.PROTOCOL_VERSION
+    finally:
+        server.stopping = True
+        thread.join(30)
+
+
+@pytest.mark.skipif(os.name != "posix", reason="the worker socket folder exists on POSIX only")
+def test_a_killed_servers_socket_folder_is_removed_by_the_next(tmp_path):
+    data = tmp_path / "data"
+    script = ("import sys; from machcreator.service.server import Server, ServerConfig; "
+              "s = Server(ServerConfig(data_dir=sys.argv[1], bind='tcp://127.0.0.1:*', workers=0)); s.start(); "
+              "print(s.ipc_dir, flush=True); s.run()")
+    proc = subprocess.Popen([sys.executable, "-c", script, str(data)], stdout=subprocess.PIPE, text=True)
+    stale = Path(proc.stdout.readline().strip())
+    assert stale.is_dir()
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(10)
+    assert stale.is_dir()  # nothing could remove it
+    server = Server(ServerConfig(data_dir=data, bind="tcp://127.0.0.1:*", workers=0))
+    try:
+        server.start()
+        assert not stale.exists() and server.ipc_dir.is_dir()
+    finally:
+        server.close()
+    assert not server.ipc_dir.exists() and JobStore(data / "jobs.sqlite").get_meta(IPC_DIR_KEY) is None
+
+
+def test_a_token_file_is_made_once_private_and_shared(tmp_path):
+    path = tmp_path / "cfg" / "client.token"
+    token = user_token(path)
+    assert user_token(path) == token and stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert identity_of_token(token) != identity_of_token(user_token(tmp_path / "other.token"))
+    assert time.time() - path.stat().st_mtime < 60
