@@ -31,6 +31,7 @@ from alembic3d import Abc, AbcGeom
 
 from machcreator.character import GROOM_NAMES, Groom
 from machcreator.export.gltf import to_y_up
+from machcreator.export.native_lock import serialised
 
 GROOM_VERSION = (1, 5)
 GROOM_TOOL = "MachCreator"
@@ -126,6 +127,7 @@ def groom_attributes(groom: Groom) -> dict[str, tuple[np.ndarray, str]]:
 
 # --- writing -------------------------------------------------------------------------------------
 
+@serialised
 def write_groom_abc(groom: Groom, path: Path) -> None:
     """Write one groom as an Unreal-ready Alembic file at ``path`` (see the module docstring)."""
     check_groom(groom)
@@ -281,6 +283,7 @@ def _walk(obj):
         yield from _walk(child)
 
 
+@serialised
 def read_groom_abc(path: Path) -> GroomFile:
     """Re-read a groom Alembic file with alembic3d.
 

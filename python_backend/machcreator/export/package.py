@@ -220,7 +220,7 @@ def write_package(result: Any, out_dir: Path, *, force: bool = False) -> Manifes
         if grooms:
             (tmp / GROOMS).mkdir()
         # PNG compression releases the GIL: encode the images on every core while the glb and the
-        # grooms are written
+        # grooms are written (the groom writers take turns: see native_lock.py)
         with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
             pending = [pool.submit(_write_png, tmp / rel, img) for rel, img in images.items()]
             for groom, entry in grooms:

@@ -22,6 +22,7 @@ from pxr import Sdf, Usd, UsdGeom, Vt
 from machcreator.character import Groom
 from machcreator.export.alembic import (CURVES_NAME, GroomFile, check_groom, groom_attributes, groom_points_cm,
                                         groom_widths_cm)
+from machcreator.export.native_lock import serialised
 
 METERS_PER_UNIT = 0.01
 
@@ -39,6 +40,7 @@ def _vt_value(values: np.ndarray, name: str):
     raise TypeError(f"{name}: no USD primvar type for {values.dtype} {values.shape}")
 
 
+@serialised
 def write_groom_usd(groom: Groom, path: Path) -> None:
     """Write one groom as a binary USD layer at ``path`` (see the module docstring)."""
     check_groom(groom)
@@ -71,6 +73,7 @@ def _primvar_values(primvar) -> np.ndarray:
     return np.array([value]) if isinstance(value, str) else np.array(value)
 
 
+@serialised
 def read_groom_usd(path: Path) -> GroomFile:
     """Re-read a groom USD file with pxr (every BasisCurves prim, concatenated, as in
     ``read_groom_abc``). ``properties`` holds the stage's upAxis and metersPerUnit.
