@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import signal
 import socket
@@ -14,6 +15,26 @@ from machcreator.client import BackendError, Client
 
 #: the cheapest real character: every stage runs, on small maps and a draft groom
 SMALL = {"texture_size": 128, "preview_size": 96, "hair_detail": 0.05}
+
+
+def token_for(name: str) -> str:
+    """A client identity of its own for ``name`` (an ``auth`` token, service/identity.py)."""
+    return hashlib.sha256(name.encode()).hexdigest()
+
+
+def wait_for_stage(client: Client, job_id: str, stage: str, attempt: int = 1) -> int:
+    """Block until ``job_id`` (on its ``attempt``-th run) starts ``stage``; returns the last seq seen."""
+    after, current = 0, 0
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        reply = client.events(job_id, after=after, wait_ms=2000)
+        for e in reply["events"]:
+            after = e["seq"]
+            current = e.get("attempt", current)
+            if e["event"] == "stage_started" and e["stage"] == stage and current == attempt:
+                return after
+        assert reply["state"] not in ("done", "failed", "cancelled"), reply
+    raise TimeoutError(stage)
 
 
 def free_port() -> int:

@@ -4,27 +4,13 @@ from __future__ import annotations
 
 import os
 import signal
+import stat
 import time
 
 import pytest
-from serving import SMALL, ServerProcess, process_alive
+from serving import SMALL, ServerProcess, process_alive, wait_for_stage
 
 from machcreator.export.package import validate_package
-
-
-def _wait_for_stage(client, job_id: str, stage: str, attempt: int = 1) -> int:
-    """Block until ``job_id`` (on its ``attempt``-th run) starts ``stage``; returns the last seq seen."""
-    after, current = 0, 0
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline:
-        reply = client.events(job_id, after=after, wait_ms=2000)
-        for e in reply["events"]:
-            after = e["seq"]
-            current = e.get("attempt", current)
-            if e["event"] == "stage_started" and e["stage"] == stage and current == attempt:
-                return after
-        assert reply["state"] not in ("done", "failed", "cancelled"), reply
-    raise TimeoutError(stage)
 
 
 @pytest.fixture()
@@ -38,7 +24,7 @@ def test_a_killed_backend_restarts_and_the_client_gets_its_result_without_resubm
         client = server.client(timeout_s=2.0, retries=15)  # Lazy Pirate rides over the restart
         running = client.generate("an old man with a white beard", seed=4, texture_size=256, hair_detail=0.1)
         queued = client.generate("a young woman", seed=4, **SMALL)
-        _wait_for_stage(client, running, "hair")
+        wait_for_stage(client, running, "hair")
         worker = server.worker_pids()[0]
         server.kill()
         deadline = time.monotonic() + 10
@@ -54,6 +40,10 @@ def test_a_killed_backend_restarts_and_the_client_gets_its_result_without_resubm
         out = client.fetch(running, tmp_path / "pkg")
         assert [i for i in validate_package(out) if i.severity == "error"] == []
         assert not list((data / "jobs").rglob("*.partial"))  # what the killed run half-wrote is gone
+        # the server user's alone: a private folder, files no one else may read
+        assert stat.S_IMODE(data.stat().st_mode) == 0o700
+        for f in (data / "jobs.sqlite", data / "server.log", *(data / "jobs" / running / "package").rglob("*.glb")):
+            assert stat.S_IMODE(f.stat().st_mode) & 0o077 == 0, f
         client.close()
     finally:
         server.stop()
@@ -66,7 +56,7 @@ def test_a_job_whose_worker_dies_twice_fails_with_the_reason(data):
         with server.client() as client:
             job_id = client.generate("a tall woman", seed=9, texture_size=256, hair_detail=0.1)
             for attempt in (1, 2):
-                _wait_for_stage(client, job_id, "geometry", attempt)
+                wait_for_stage(client, job_id, "geometry", attempt)
                 os.kill(server.worker_pids()[0], signal.SIGKILL)
             job = client.wait(job_id, timeout_s=120)
             assert job["state"] == "failed"
@@ -101,7 +91,7 @@ def test_a_graceful_shutdown_requeues_the_running_job_without_using_a_try(data):
     try:
         with server.client(timeout_s=2.0, retries=15) as client:
             job_id = client.generate("a man with a moustache", seed=2, texture_size=256, hair_detail=0.1)
-            _wait_for_stage(client, job_id, "geometry")
+            wait_for_stage(client, job_id, "geometry")
             client.shutdown()
             assert server.proc.wait(60) == 0
             server.start(wait_workers=False)

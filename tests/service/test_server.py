@@ -12,7 +12,7 @@ import jsonschema
 import numpy as np
 import pytest
 from PIL import Image
-from serving import SMALL, ServerProcess
+from serving import SMALL, ServerProcess, token_for
 
 from machcreator.client import Client, RequestFailed
 from machcreator.export.package import validate_package
@@ -100,7 +100,7 @@ def test_twenty_concurrent_clients_lose_and_duplicate_no_job(server):
 
     def client_thread(i: int) -> None:
         try:
-            with Client(server.endpoint, name=f"load{i}", timeout_s=5.0) as c:
+            with Client(server.endpoint, token=token_for(f"load{i}"), timeout_s=5.0) as c:
                 job_ids[f"load{i}"] = [c.generate("a man", seed=1, **SMALL) for _ in range(2)]
         except BaseException as exc:  # noqa: BLE001 - reported below
             errors.append(exc)
@@ -117,7 +117,7 @@ def test_twenty_concurrent_clients_lose_and_duplicate_no_job(server):
         states = [c.wait(j, timeout_s=600)["state"] for j in every]
         assert states == ["done"] * 40
         for name, ids in job_ids.items():  # the server holds exactly these jobs for each client
-            with Client(server.endpoint, name=name) as mine:
+            with Client(server.endpoint, token=token_for(name)) as mine:
                 assert {j["job_id"] for j in mine.jobs()} == set(ids)
 
 
@@ -138,7 +138,7 @@ def test_a_retried_generate_with_the_same_token_makes_one_job(server):
     ({"prompt": "a man", "out": "/etc"}, "bad_request", "out"),
 ])
 def test_a_bad_generate_gets_a_specific_error_and_queues_nothing(server, fields, code, where):
-    with server.client(name="badgen") as c:
+    with server.client(token=token_for("badgen")) as c:
         with pytest.raises(RequestFailed) as err:
             c.call("generate", token=uuid.uuid4().hex, **fields)
         assert (err.value.code, err.value.field) == (code, where)
@@ -170,7 +170,7 @@ def test_unknown_jobs_unfinished_jobs_and_unknown_files_are_refused(server):
 
 
 def test_a_batch_over_the_per_client_limit_is_refused_whole(server):
-    with server.client(name="greedy") as c:
+    with server.client(token=token_for("greedy")) as c:
         with pytest.raises(RequestFailed) as err:
             c.batch(count=65, **SMALL)
         assert err.value.code == "limit"
@@ -179,7 +179,7 @@ def test_a_batch_over_the_per_client_limit_is_refused_whole(server):
 
 @pytest.mark.slow  # over 25 s: the default run stays near 10 minutes
 def test_a_random_batch_spreads_gender_and_age_as_asked(server):
-    with server.client(name="batcher") as c:
+    with server.client(token=token_for("batcher")) as c:
         batch_id, jobs = c.batch(count=4, seed=40, diversity={"genders": ["female", "male"], "age_range": [20, 70]}, **SMALL)
         states = [c.wait(j, timeout_s=600)["state"] for j in jobs]
         batch = c.status(batch_id=batch_id)["batch"]
