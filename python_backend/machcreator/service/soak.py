@@ -17,7 +17,8 @@ is compared with what the clients were given: **lost** (a submission without a j
 not final at the end) and **duplicated** (a job no client was given) must both be 0.
 
 Run it with ``python -m machcreator.service.soak [--clients 50 --jobs 4 --workers 2 --seed 0
---out soak.json]``; it exits 1 when anything was lost or duplicated.
+--out soak.json]`` (``--kill-every MIN MAX``, ``--deadline-min``, ``--keep DIR`` for the server's
+logs and database); it exits 1 when anything was lost or duplicated.
 """
 
 from __future__ import annotations
@@ -66,10 +67,13 @@ THINK_S = (0.0, 2.0)
 CANCEL_AFTER_S = (0.0, 3.0)
 #: the soak's own server-side calls: short tries, so a restart shows as unanswered samples
 ADMIN_TIMEOUT_S = 2.0
-#: the clients' tries; several, so one slow answer under load is not an outage
-CLIENT_TIMEOUT_S, CLIENT_RETRIES = 5.0, 3
+#: the clients' tries: about 6 s in all, less than a restart takes, so the soak's own resend
+#: (the same call, the same token) runs too, not only the client's Lazy Pirate resends
+CLIENT_TIMEOUT_S, CLIENT_RETRIES = 3.0, 2
 #: between two tries of a call that got no answer (s)
 RETRY_PAUSE_S = 0.5
+#: server deaths the soak did not cause that it restarts the server after; one more ends the soak
+MAX_CRASHES = 3
 
 
 @dataclass(frozen=True)
@@ -82,7 +86,7 @@ class SoakConfig:
     edit_fraction: float = 0.15
     kill_every_s: tuple[float, float] = (20.0, 30.0)
     #: after this long clients stop waiting; what has not ended by then counts as lost (s)
-    deadline_s: float = 3600.0
+    deadline_s: float = 7200.0
     latency_every_s: float = 0.2
     #: copy the server's logs and job database here at the end (the temporary folder goes)
     keep: Path | None = None
@@ -95,7 +99,6 @@ class Submission:
     kind: str  # generate | edit
     token: str  # the idempotency token, the same on every resend
     job_id: str | None = None
-    parent: str | None = None
     cancel: str | None = None  # queued | running: when the client cancels it
     cancel_state: str | None = None  # the cancel reply's state (None: not sent, the job had ended)
     refused: str | None = None  # the server's error when it refused the submission
@@ -291,7 +294,7 @@ def _use(c: Client, rng: random.Random, cfg: SoakConfig, log: ClientLog, until: 
             continue
         if job["state"] != "done" or sub.kind != "generate" or rng.random() >= cfg.edit_fraction:
             continue
-        edit = Submission("edit", uuid.uuid4().hex, parent=sub.job_id)
+        edit = Submission("edit", uuid.uuid4().hex)
         overrides = rng.choice(EDITS)
         log.submissions.append(edit)
         try:
@@ -315,8 +318,10 @@ def _faults(server: SoakServer, cfg: SoakConfig, stop: threading.Event, chaos: C
     next_kill = time.monotonic() + rng.uniform(*cfg.kill_every_s)
     with Client(server.endpoint, timeout_s=ADMIN_TIMEOUT_S, retries=1) as admin:
         while not stop.wait(0.5):
-            if server.proc.poll() is not None and not stop.is_set():  # not our doing: a crash; note it and bring it back
+            if server.proc.poll() is not None:  # not our doing: a crash; note it and bring it back
                 chaos.crashes.append(server.proc.returncode)
+                if len(chaos.crashes) > MAX_CRASHES:
+                    raise RuntimeError(f"mach serve died {len(chaos.crashes)} times: {server.tail()}")
                 server.start()
                 continue
             try:
@@ -355,17 +360,19 @@ def _latency(endpoint: str, every_s: float, stop: threading.Event, samples_ms: l
             samples_ms.append((time.perf_counter() - t0) * 1000)
 
 
-def _server_jobs(endpoint: str, ids: set[str]) -> dict[str, dict[str, Any]]:
-    """Every job the server has (the admin sees all), plus any of ``ids`` beyond the list's limit."""
+def _server_jobs(endpoint: str, ids: set[str]) -> tuple[dict[str, dict[str, Any]], bool]:
+    """Every job the server has (the admin sees all), plus any of ``ids`` beyond the list's limit;
+    and whether that list was complete (else a duplicate among the older jobs goes unseen)."""
     with Client(endpoint, timeout_s=10.0) as admin:
-        jobs = {j["job_id"]: j for j in admin.jobs(mine=False, limit=P.MAX_LIST_JOBS)}
+        listed = admin.jobs(mine=False, limit=P.MAX_LIST_JOBS)
+        jobs = {j["job_id"]: j for j in listed}
         for job_id in ids - set(jobs):
             try:
                 jobs[job_id] = admin.status(job_id)["job"]
             except RequestFailed as exc:
                 if exc.code != "not_found":
                     raise
-    return jobs
+    return jobs, len(listed) < P.MAX_LIST_JOBS
 
 
 def _log_errors(data: Path) -> dict[str, int]:
@@ -428,6 +435,7 @@ def _summarise(cfg: SoakConfig, logs: list[ClientLog], jobs: dict[str, dict[str,
         "status_samples": len(latency_ms),
         "status_unanswered": missed,
         "worker_kills": len(chaos.kills),
+        "kills": chaos.kills,
         "server_restarts": chaos.restarts,
         "restart_forced": chaos.restart_forced,
         "restart_downtime_s": chaos.restart_downtime_s and round(chaos.restart_downtime_s, 2),
@@ -445,7 +453,9 @@ def _print(console: Console, r: dict[str, Any]) -> None:
     def ms(v: float | None) -> str:
         return "–" if v is None else f"{v:.1f}"
 
-    alarm = lambda n: f"[bold {'red' if n else 'green'}]{n}[/]"  # noqa: E731 - the two numbers that must be 0
+    def alarm(n: int) -> str:  # a count that must be 0
+        return f"[bold {'red' if n else 'green'}]{n}[/]"
+
     c = r["config"]
     table = Table(title=f"mach serve soak: {c['clients']} clients × {c['jobs']} jobs, {c['workers']} workers, "
                         f"seed {c['seed']}")
@@ -453,7 +463,8 @@ def _print(console: Console, r: dict[str, Any]) -> None:
     table.add_column("value", justify="right")
     rows = [
         ("LOST (must be 0)", alarm(r["lost"])),
-        ("DUPLICATED (must be 0)", alarm(r["duplicated"])),
+        ("DUPLICATED (must be 0)", alarm(r["duplicated"]) + ("" if r["duplicate_check_complete"] else
+                                                             f" (newest {P.MAX_LIST_JOBS} jobs only)")),
         ("jobs submitted (edits included)", f"{r['submitted']} ({r['edits']} edits)"),
         ("done", r["done"]),
         ("failed, with a reason", r["failed_with_reason"]),
@@ -533,10 +544,10 @@ def run_soak(cfg: SoakConfig = SoakConfig(), console: Console | None = None) -> 
                 for t in threads:
                     t.join(240.0)  # a restart in progress finishes first
             given = {s.job_id for log in logs for s in log.submissions if s.job_id is not None}
-            jobs = _server_jobs(server.endpoint, given)
+            jobs, complete = _server_jobs(server.endpoint, given)
             shutdown = _shutdown(server)
             result = _summarise(cfg, logs, jobs, chaos, latency_ms, missed[0], server, time.monotonic() - t0)
-            result["shutdown"] = shutdown
+            result |= {"shutdown": shutdown, "duplicate_check_complete": complete}
         finally:
             server.stop()
             if cfg.keep is not None:
@@ -553,13 +564,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--jobs", type=int, default=SoakConfig.jobs, help="characters each client queues")
     ap.add_argument("--workers", type=int, default=SoakConfig.workers, help="the server's worker processes")
     ap.add_argument("--seed", type=int, default=SoakConfig.seed, help="seeds prompts, cancels, edits and kills")
+    ap.add_argument("--kill-every", type=float, nargs=2, default=SoakConfig.kill_every_s, metavar=("MIN_S", "MAX_S"),
+                    help="SIGKILL a busy worker after a pause drawn from this range (s)")
     ap.add_argument("--deadline-min", type=float, default=SoakConfig.deadline_s / 60,
                     help="clients stop waiting after this long; unended jobs then count as lost (minutes)")
     ap.add_argument("--out", type=Path, default=None, help="also write the result here as JSON")
     ap.add_argument("--keep", type=Path, default=None, help="copy the server's logs and jobs.sqlite to this folder")
     args = ap.parse_args(argv)
     result = run_soak(SoakConfig(clients=args.clients, jobs=args.jobs, workers=args.workers, seed=args.seed,
-                                 deadline_s=args.deadline_min * 60, keep=args.keep))
+                                 kill_every_s=tuple(args.kill_every), deadline_s=args.deadline_min * 60,
+                                 keep=args.keep))
     if args.out is not None:
         args.out.write_text(json.dumps(result, indent=2) + "\n")
     return 1 if result["lost"] or result["duplicated"] else 0
