@@ -308,6 +308,31 @@ def bench_service(
     run_service_bench(out_console, workers=workers, batch=batch, rss_jobs=rss_jobs)
 
 
+@app.command("bench-soak")
+def bench_soak(
+    clients: int = typer.Option(50, "--clients", min=1, max=500, help="Simulated users, one thread each."),
+    jobs: int = typer.Option(4, "--jobs", min=1, max=64, help="Characters each client queues."),
+    workers: int = typer.Option(2, "--workers", min=1, max=16),
+    seed: int = typer.Option(0, "--seed", help="Seeds prompts, cancels, edits and worker kills."),
+    kill_every: tuple[float, float] = typer.Option((20.0, 30.0), "--kill-every", help="SIGKILL a busy worker after a "
+                                                   "pause drawn from this range (s)."),
+    deadline_min: float = typer.Option(120.0, "--deadline-min", min=1.0, help="Clients stop waiting after this "
+                                       "long; jobs not ended by then count as lost (minutes)."),
+    keep: Optional[Path] = typer.Option(None, "--keep", help="Copy the server's logs and jobs.sqlite here."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Also write the result here as JSON."),
+) -> None:
+    """Soak `mach serve`: many clients with random cancels, edits, worker kills and one restart; counts lost and
+    duplicated jobs (both must be 0), the longest job, status latency while busy."""
+    from machcreator.service.soak import SoakConfig, run_soak
+
+    result = run_soak(SoakConfig(clients=clients, jobs=jobs, workers=workers, seed=seed, kill_every_s=kill_every,
+                                 deadline_s=deadline_min * 60, keep=keep), out_console)
+    if out is not None:
+        out.write_text(json.dumps(result, indent=2) + "\n")
+    if result["lost"] or result["duplicated"]:
+        raise typer.Exit(1)
+
+
 @app.command()
 def serve(
     bind: str = typer.Option("tcp://127.0.0.1:5555", "--bind", help="Address for clients; beyond loopback needs --keys."),

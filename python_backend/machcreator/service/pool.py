@@ -46,6 +46,8 @@ BACKOFF_BASE_S = 0.5
 BACKOFF_MAX_S = 30.0
 #: how long a graceful stop waits for the workers before killing them
 STOP_WAIT_S = 10.0
+#: the store's count of workers ever started on this data folder (their names: w1, w2, ...)
+WORKERS_SPAWNED_KEY = "workers_spawned"
 
 
 @dataclass(frozen=True)
@@ -96,7 +98,7 @@ class WorkerPool:
         self.job_object = portable.KillOnCloseJob()  # Windows: the workers die with the server
         self.deaths: deque[float] = deque(maxlen=64)  # monotonic times of unplanned deaths
         self.restarts_due: list[float] = []
-        self.spawned = 0
+        self.restarts = 0
         self.stopping = False
 
     # -- processes ------------------------------------------------------------------------------
@@ -105,8 +107,11 @@ class WorkerPool:
             self._spawn()
 
     def _spawn(self) -> None:
-        self.spawned += 1
-        name = f"w{self.spawned}"
+        # names stay unique across restarts of the server: an edit waits for the worker named as
+        # its parent's, which must be the process holding that parent's stage cache
+        n = int(self.store.get_meta(WORKERS_SPAWNED_KEY) or 0) + 1
+        self.store.set_meta(WORKERS_SPAWNED_KEY, str(n))
+        name = f"w{n}"
         route = f"{name}.{secrets.token_hex(16)}"
         # a fresh interpreter (`python -m`), never a fork: the same on Windows; its routing id goes
         # in its environment, which other users cannot read; UTF-8 text files on Windows too
@@ -259,6 +264,7 @@ class WorkerPool:
         if not self.stopping:
             for due in [t for t in self.restarts_due if t <= now]:
                 self.restarts_due.remove(due)
+                self.restarts += 1
                 self._spawn()
 
     def _on_death(self, w: WorkerProc, code: int, now: float) -> None:
@@ -323,7 +329,7 @@ class WorkerPool:
         return {"configured": self.size, "alive": len(states), "ready": states.count("idle"),
                 "busy": states.count("busy"), "starting": states.count("starting"),
                 "restarting": len(self.restarts_due), "next_restart_s": None if nxt is None else round(nxt, 1),
-                "restarts": self.spawned - self.size, "deaths_last_minute": sum(1 for t in self.deaths if t > now - 60)}
+                "restarts": self.restarts, "deaths_last_minute": sum(1 for t in self.deaths if t > now - 60)}
 
     def describe(self, may_see: Callable[[str], bool]) -> list[dict[str, Any]]:
         """One entry per live worker; a job id only where the asking client may see that job."""

@@ -23,7 +23,6 @@ import logging
 import os
 import shutil
 import signal
-import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -87,32 +86,6 @@ def is_loopback(endpoint: str) -> bool:
         return ipaddress.ip_address(parts.hostname).is_loopback
     except ValueError:
         return False  # an interface name or a wildcard
-
-
-@dataclass
-class WorkerProc:
-    name: str
-    proc: subprocess.Popen
-    #: its socket's routing id: the name and a secret only it was told (its environment)
-    route: bytes = b""
-    state: str = "starting"  # starting | idle | busy
-    job_id: str | None = None
-    cancel_sent: bool = False
-    rss_mb: float = 0.0
-    jobs_done: int = 0
-    started: float = field(default_factory=time.time)
-
-
-@dataclass
-class Waiter:
-    """A client waiting (long poll) for events of a job."""
-
-    identity: bytes
-    request_id: str
-    job_id: str
-    after: int
-    limit: int
-    deadline: float
 
 
 class Server:

@@ -16,14 +16,13 @@ Meanwhile an admin client times ``status`` every 0.2 s. At the end the server's 
 is compared with what the clients were given: **lost** (a submission without a job id, or a job
 not final at the end) and **duplicated** (a job no client was given) must both be 0.
 
-Run it with ``python -m machcreator.service.soak [--clients 50 --jobs 4 --workers 2 --seed 0
---out soak.json]`` (``--kill-every MIN MAX``, ``--deadline-min``, ``--keep DIR`` for the server's
-logs and database); it exits 1 when anything was lost or duplicated.
+Run it with ``mach bench-soak [--clients 50 --jobs 4 --workers 2 --seed 0 --out soak.json]``
+(``--kill-every MIN MAX``, ``--deadline-min``, ``--keep DIR`` for the server's logs and database);
+it exits 1 when anything was lost or duplicated.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import random
@@ -149,9 +148,7 @@ class SoakServer:
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             self.endpoint = f"tcp://127.0.0.1:{s.getsockname()[1]}"
-        help_text = subprocess.run([sys.executable, "-m", "machcreator.cli", "serve", "--help"], capture_output=True,
-                                   text=True, env=dict(os.environ, COLUMNS="200", TERM="dumb")).stdout
-        self.extra = [arg for option, value in TIME_LIMITS if option in help_text for arg in (option, value)]
+        self.extra = [arg for option, value in TIME_LIMITS for arg in (option, value)]
         self.log_path = data.parent / "serve.out"
         self.proc: subprocess.Popen | None = None
 
@@ -556,28 +553,3 @@ def run_soak(cfg: SoakConfig = SoakConfig(), console: Console | None = None) -> 
                 shutil.copy2(server.log_path, cfg.keep)
     _print(console, result)
     return result
-
-
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m machcreator.service.soak", description=__doc__.split("\n\n")[0])
-    ap.add_argument("--clients", type=int, default=SoakConfig.clients, help="simulated users, one thread each")
-    ap.add_argument("--jobs", type=int, default=SoakConfig.jobs, help="characters each client queues")
-    ap.add_argument("--workers", type=int, default=SoakConfig.workers, help="the server's worker processes")
-    ap.add_argument("--seed", type=int, default=SoakConfig.seed, help="seeds prompts, cancels, edits and kills")
-    ap.add_argument("--kill-every", type=float, nargs=2, default=SoakConfig.kill_every_s, metavar=("MIN_S", "MAX_S"),
-                    help="SIGKILL a busy worker after a pause drawn from this range (s)")
-    ap.add_argument("--deadline-min", type=float, default=SoakConfig.deadline_s / 60,
-                    help="clients stop waiting after this long; unended jobs then count as lost (minutes)")
-    ap.add_argument("--out", type=Path, default=None, help="also write the result here as JSON")
-    ap.add_argument("--keep", type=Path, default=None, help="copy the server's logs and jobs.sqlite to this folder")
-    args = ap.parse_args(argv)
-    result = run_soak(SoakConfig(clients=args.clients, jobs=args.jobs, workers=args.workers, seed=args.seed,
-                                 kill_every_s=tuple(args.kill_every), deadline_s=args.deadline_min * 60,
-                                 keep=args.keep))
-    if args.out is not None:
-        args.out.write_text(json.dumps(result, indent=2) + "\n")
-    return 1 if result["lost"] or result["duplicated"] else 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
