@@ -115,22 +115,41 @@ def test_an_idempotency_token_holds_across_connections(server):
         assert a == b and len(first.jobs()) == 1
 
 
-def test_a_request_without_identity_is_refused(server):
+def _raw(server: Server, header: dict, blob: bytes | None = None) -> dict:
+    """One request on a connection of its own, as a client without the token file would send it."""
     sock = zmq.Context.instance().socket(zmq.DEALER)
     sock.setsockopt(zmq.LINGER, 0)
     sock.connect(server.endpoint)
     try:
-        sock.send_multipart(P.encode({"type": "jobs", "id": "anon"}))
+        sock.send_multipart(P.encode(header, blob))
         assert sock.poll(5000)
-        header, _ = P.decode(sock.recv_multipart())
-        assert header["error"]["code"] == "unauthorized" and header["error"]["field"] == "auth"
-        # a binary frame is only ever generate's photo
-        sock.send_multipart(P.encode({"type": "hello", "id": "blob", "auth": user_token()}, b"\x00" * 10))
-        assert sock.poll(5000)
-        header, _ = P.decode(sock.recv_multipart())
-        assert header["error"]["code"] == "bad_frames"
+        return P.decode(sock.recv_multipart())[0]
     finally:
         sock.close(0)
+
+
+def test_clients_without_a_token_share_one_identity_apart_from_everyone_else(server):
+    """An older plugin's client sends no token: its connections still see each other's jobs."""
+    made = _raw(server, {"type": "generate", "id": "g", "token": "old-plugin", "prompt": "a man"})
+    assert made["ok"] and made["created"]
+    again = _raw(server, {"type": "generate", "id": "g2", "token": "old-plugin", "prompt": "a man"})
+    assert again["job_id"] == made["job_id"] and not again["created"]  # idempotent across connections
+    assert _raw(server, {"type": "status", "id": "s", "job_id": made["job_id"]})["ok"]
+    assert _raw(server, {"type": "shutdown", "id": "x"})["error"]["code"] == "forbidden"
+    with _client(server) as alice:
+        with pytest.raises(RequestFailed) as err:
+            alice.status(made["job_id"])
+        assert err.value.code == "not_found"
+        mine = alice.generate("a woman", seed=1)
+    assert _raw(server, {"type": "status", "id": "s", "job_id": mine})["error"]["code"] == "not_found"
+
+
+def test_a_binary_frame_is_only_ever_generates_photo(server):
+    for kind in ("hello", "status", "fetch"):
+        header = {"type": kind, "id": "blob", "auth": user_token()}
+        if kind == "fetch":
+            header |= {"job_id": "j_0000000000000000", "path": "manifest.json", "length": 10}
+        assert _raw(server, header, b"\x00" * 10)["error"]["code"] == "bad_frames"
 
 
 def test_a_refused_request_stores_no_photo(server):

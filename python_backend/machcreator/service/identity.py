@@ -8,7 +8,9 @@ The server never trusts a name a client picks. It derives every request's identi
 - on loopback without keys: from the ``auth`` token in the request header, a secret the client
   reads from its per-user token file (:func:`token_file`, created 0600 on first use). Another OS
   user cannot read it, so cannot act as this user; the user who runs the server is its admin (the
-  server reads its own user's token file at start).
+  server reads its own user's token file at start). Requests without a token (clients from
+  before identities) share one identity, :data:`ANONYMOUS`: never an admin, and apart from every
+  client with a token.
 
 An identity owns the jobs and batches it creates; only it (or an admin) can see, cancel, fetch or
 edit them, and the per-client job limit counts per identity. Standard library only: the client,
@@ -27,6 +29,8 @@ from pathlib import Path
 
 #: a per-user token file other than the default (tests, several users on one account)
 TOKEN_FILE_ENV = "MACH_CLIENT_TOKEN_FILE"
+#: the one identity of every loopback request without an ``auth`` token
+ANONYMOUS = "anonymous"
 #: what an ``auth`` token looks like: 32 to 128 URL-safe characters (``secrets.token_urlsafe``)
 AUTH_PATTERN = r"^[A-Za-z0-9_-]{32,128}$"
 

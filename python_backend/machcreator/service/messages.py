@@ -36,7 +36,8 @@ class _Message(BaseModel):
     client: Token | None = Field(None, description="a label for logs; who the client is comes from `auth` or its key")
     auth: str | None = Field(None, pattern=AUTH_PATTERN,
                              description="loopback without keys: the client's secret token, which its identity is "
-                                         "derived from (docs/protocol.md, Identity)")
+                                         "derived from; without one a client is `anonymous` (docs/protocol.md, "
+                                         "Identity)")
 
 
 class Options(BaseModel):

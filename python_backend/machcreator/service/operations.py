@@ -241,7 +241,7 @@ class Operations:
             "uptime_s": round(time.time() - server.started, 1),
             "rss_mb": round(psutil.Process().memory_info().rss / 2**20, 1),
             "counts": self.store.counts(),  # every client's, as numbers only
-            "queue": [j.job_id for j in self.store.queued(limit=10_000) if visible(j.job_id)][:50],
+            "queue": [j.job_id for j in self.store.queued(limit=10_000) if who.may_see(j.client)][:50],
             "workers": server.pool.describe(visible), "pool": server.pool.summary()}}
 
     def _visible(self, who: ClientIdentity) -> Callable[[str], bool]:

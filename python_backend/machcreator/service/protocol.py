@@ -80,7 +80,6 @@ ERROR_CODES = {
     "limit": "too many queued or running jobs for this client",
     "unsupported": "the server does not offer this (see hello's capabilities)",
     "shutting_down": "the server is stopping and takes no new jobs",
-    "unauthorized": "the request carries no identity: an `auth` token on loopback (the client sends its user's)",
     "forbidden": "only an admin may do this (shutdown, other clients' jobs)",
     "internal": "a bug in the server; the message says what",
 }
