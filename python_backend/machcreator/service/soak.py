@@ -44,6 +44,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from rich.console import Console
+from rich.progress import Progress, TextColumn
 from rich.table import Table
 
 from machcreator.client import BackendError, BackendUnavailable, Client, RequestFailed
@@ -58,7 +59,7 @@ HAIR = ("short black hair", "long curly red hair", "a grey beard", "a blonde pon
         "wavy brown hair")
 FEATURES = ("green eyes", "freckles", "a round face", "high cheekbones", "dark skin", "pale skin")
 EDITS = (["hair.color=red"], ["hair.color=black"], ["hair.color=auburn"], ["eyes.iris_color=green"])
-#: options the server is being given; passed only when ``mach serve --help`` lists them
+#: the soak server's time limits: tighter than the defaults, as cheap jobs take seconds
 TIME_LIMITS = (("--job-timeout", "300"), ("--stage-timeout", "120"))
 #: a user's pause between two submissions (s)
 THINK_S = (0.0, 2.0)
@@ -300,16 +301,18 @@ def _use(c: Client, rng: random.Random, cfg: SoakConfig, log: ClientLog, until: 
             edit.refused = str(exc)
 
 
-def _chaos(server: SoakServer, cfg: SoakConfig, stop: threading.Event, chaos: Chaos, until: Until) -> None:
+def _chaos(server: SoakServer, cfg: SoakConfig, stop: threading.Event, chaos: Chaos, until: Until,
+           report: Callable[[dict[str, int]], None]) -> None:
     """SIGKILL a busy worker every 20-30 s; restart the server once, when half the planned jobs have ended."""
     try:
-        _faults(server, cfg, stop, chaos)
+        _faults(server, cfg, stop, chaos, report)
     except Exception as exc:  # the server did not come back: waiting on would only run into the deadline
         chaos.error = f"{type(exc).__name__}: {exc}"
         until.abort.set()
 
 
-def _faults(server: SoakServer, cfg: SoakConfig, stop: threading.Event, chaos: Chaos) -> None:
+def _faults(server: SoakServer, cfg: SoakConfig, stop: threading.Event, chaos: Chaos,
+            report: Callable[[dict[str, int]], None]) -> None:
     rng = random.Random(cfg.seed)
     half = cfg.clients * cfg.jobs / 2
     next_kill = time.monotonic() + rng.uniform(*cfg.kill_every_s)
@@ -325,6 +328,7 @@ def _faults(server: SoakServer, cfg: SoakConfig, stop: threading.Event, chaos: C
                 s = admin.status()["server"]
             except BackendError:
                 continue
+            report(s["counts"])
             ended = sum(s["counts"].get(state, 0) for state in P.FINAL_STATES)
             if chaos.restarts == 0 and ended >= half:
                 t0 = time.monotonic()
@@ -527,7 +531,16 @@ def run_soak(cfg: SoakConfig = SoakConfig(), console: Console | None = None) -> 
             console.print(f"soak: {cfg.clients} clients × {cfg.jobs} jobs on {server.endpoint}, "
                           f"server options: {' '.join(server.extra) or 'none'}", highlight=False)
             until = Until(time.monotonic() + cfg.deadline_s)
-            threads = [threading.Thread(target=_chaos, args=(server, cfg, stop, chaos, until), daemon=True),
+            progress = Progress(*Progress.get_default_columns(), TextColumn("{task.fields[states]}"), console=console)
+            task = progress.add_task("jobs ended", total=cfg.clients * cfg.jobs, states="")
+
+            def report(counts: dict[str, int]) -> None:
+                ended = sum(counts.get(state, 0) for state in P.FINAL_STATES)
+                progress.update(task, completed=ended, total=max(sum(counts.values()), cfg.clients * cfg.jobs),
+                                states=", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
+
+            progress.start()
+            threads = [threading.Thread(target=_chaos, args=(server, cfg, stop, chaos, until, report), daemon=True),
                        threading.Thread(target=_latency, args=(server.endpoint, cfg.latency_every_s, stop, latency_ms,
                                                                missed), daemon=True)]
             for t in threads:
@@ -540,6 +553,7 @@ def run_soak(cfg: SoakConfig = SoakConfig(), console: Console | None = None) -> 
                 stop.set()
                 for t in threads:
                     t.join(240.0)  # a restart in progress finishes first
+                progress.stop()
             given = {s.job_id for log in logs for s in log.submissions if s.job_id is not None}
             jobs, complete = _server_jobs(server.endpoint, given)
             shutdown = _shutdown(server)
