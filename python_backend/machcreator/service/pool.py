@@ -46,6 +46,8 @@ BACKOFF_BASE_S = 0.5
 BACKOFF_MAX_S = 30.0
 #: how long a graceful stop waits for the workers before killing them
 STOP_WAIT_S = 10.0
+#: a starting worker may be silent this long: a C extension's import can hold the GIL for a while
+STARTING_SILENCE_S = 120.0
 #: the store's count of workers ever started on this data folder (their names: w1, w2, ...)
 WORKERS_SPAWNED_KEY = "workers_spawned"
 
@@ -251,7 +253,8 @@ class WorkerPool:
                 self._on_death(w, code, now)
                 continue
             silent = now - w.last_heard
-            if silent > lim.heartbeat_timeout_s:
+            if silent > (lim.heartbeat_timeout_s if w.state != "starting" else
+                         max(lim.heartbeat_timeout_s, STARTING_SILENCE_S)):
                 self._kill(w, "lost", f"its worker stopped answering (no heartbeat for {silent:.0f} s)")
             elif w.state == "busy":
                 if w.cancel_sent is not None and now - w.cancel_sent > lim.cancel_grace_s:
