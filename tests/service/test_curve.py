@@ -8,7 +8,7 @@ import sys
 import pytest
 from serving import ServerProcess, free_port
 
-from machcreator.client import BackendUnavailable, Client
+from machcreator.client import BackendUnavailable, Client, RequestFailed
 from machcreator.service.keys import generate_keys
 from machcreator.service.server import is_loopback
 
@@ -34,6 +34,7 @@ def test_a_curve_server_accepts_only_authorised_client_keys(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "machcreator.cli", "keys", "generate", str(keys), "--client", "alice"],
                           capture_output=True, timeout=60)
     assert proc.returncode == 0, proc.stderr.decode()
+    generate_keys(keys, "root", admin=True)
     generate_keys(tmp_path / "other", "mallory")  # a well-formed key this server never authorised
     alice = {"server_key": keys / "server.key", "client_key": keys / "clients" / "alice.key_secret"}
     server = ServerProcess(tmp_path / "data", "--keys", str(keys), bind_host="0.0.0.0", client_kwargs=alice)
@@ -43,11 +44,23 @@ def test_a_curve_server_accepts_only_authorised_client_keys(tmp_path):
             hello = c.hello()
         assert hello["capabilities"]["curve"] is True
         assert hello["client"] == "alice" and hello["admin"] is False  # known by her key, named by its file
+        with Client(server.endpoint, timeout_s=10.0, retries=3, **alice) as c:
+            job_id = c.generate("a woman", seed=1)
+            with pytest.raises(RequestFailed) as err:
+                c.shutdown()
+            assert err.value.code == "forbidden"
+        root = {"server_key": keys / "server.key", "client_key": keys / "clients" / "root.key_secret"}
+        with Client(server.endpoint, timeout_s=10.0, retries=3, **root) as c:
+            assert c.hello()["admin"] is True
+            assert c.status(job_id)["job"]["job_id"] == job_id  # an admin key sees every client's jobs
         mallory = {"server_key": keys / "server.key", "client_key": tmp_path / "other" / "clients" / "mallory.key_secret"}
         for kwargs in ({}, mallory):
             with Client(server.endpoint, timeout_s=1.0, retries=2, **kwargs) as c:
                 with pytest.raises(BackendUnavailable):
                     c.hello()
         assert server.proc.poll() is None
+        with Client(server.endpoint, timeout_s=10.0, retries=3, **root) as c:
+            c.shutdown()
+        assert server.proc.wait(60) == 0
     finally:
         server.stop()
