@@ -196,7 +196,7 @@ class Client:
                 except zmq.Again:
                     break
                 try:
-                    header, blob = P.decode(frames)
+                    header, blob = P.decode(frames, P.MAX_REPLY_HEADER_BYTES)
                 except P.ProtocolError:
                     continue  # not from a MachCreator server: ignore
                 pending = self._pending.pop(header.get("re") or "", None)

@@ -173,6 +173,21 @@ def test_a_job_shows_its_photo_by_hash_never_the_server_path(server):
     assert len(list(server.files.photos_dir.iterdir())) == 1
 
 
+def test_a_reply_larger_than_a_request_may_be_arrives(tmp_path):
+    """Found by the soak: 250 jobs listed are ~150 KB of header, and the client dropped the reply."""
+    server, thread = _serve(ServerConfig(data_dir=tmp_path / "data", bind="tcp://127.0.0.1:*", workers=0,
+                                         max_jobs_per_client=200))
+    try:
+        with Client(server.endpoint, timeout_s=5.0, retries=1) as admin:
+            for i in range(2):
+                admin.batch([f"a man number {j}" for j in range(100)], seed=i * 100)
+            jobs = admin.jobs(mine=False, limit=500)
+        assert len(jobs) == 200 and len(json.dumps(jobs)) > P.MAX_HEADER_BYTES
+    finally:
+        server.stopping = True
+        thread.join(30)
+
+
 def test_the_data_folder_is_private(server):
     assert stat.S_IMODE(server.data.stat().st_mode) == 0o700
 

@@ -24,6 +24,8 @@ PROTOCOL_VERSION = "1.0"
 # -- limits: every one is checked before any work, and a breach gets a specific error ----------
 MAX_FRAMES = 3
 MAX_HEADER_BYTES = 64 * 1024
+#: a reply's header may be larger: a list of 500 jobs, 1000 events (a client reads it with this bound)
+MAX_REPLY_HEADER_BYTES = 8 * 1024 * 1024
 MAX_PHOTO_BYTES = 16 * 1024 * 1024
 MAX_PHOTO_SIDE_PX = 8192
 #: one frame's limit, set on the server's socket too (libzmq drops the peer beyond it)
@@ -104,15 +106,16 @@ def encode(header: dict[str, Any], blob: bytes | memoryview | None = None) -> li
     return frames
 
 
-def decode(frames: list[bytes]) -> tuple[dict[str, Any], bytes | None]:
-    """``(header, blob or None)`` of a received message, or :class:`ProtocolError`."""
+def decode(frames: list[bytes], max_header_bytes: int = MAX_HEADER_BYTES) -> tuple[dict[str, Any], bytes | None]:
+    """``(header, blob or None)`` of a received message, or :class:`ProtocolError`; a client
+    reading a reply passes :data:`MAX_REPLY_HEADER_BYTES`."""
     if not 2 <= len(frames) <= MAX_FRAMES:
         raise ProtocolError("bad_frames", f"a message has 2 or {MAX_FRAMES} frames, got {len(frames)}")
     if bytes(frames[0]) != TAG:
         raise ProtocolError("bad_frames", f"the first frame must be {TAG.decode()}, got {bytes(frames[0])[:16]!r}")
     raw = frames[1]
-    if len(raw) > MAX_HEADER_BYTES:
-        raise ProtocolError("too_large", f"the header is {len(raw)} bytes; the limit is {MAX_HEADER_BYTES}")
+    if len(raw) > max_header_bytes:
+        raise ProtocolError("too_large", f"the header is {len(raw)} bytes; the limit is {max_header_bytes}")
     try:
         header = json.loads(bytes(raw).decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as exc:
