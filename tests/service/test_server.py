@@ -87,7 +87,7 @@ def test_cancel_stops_a_running_job_within_one_stage(server):
         assert c.cancel(job_id) in ("cancelling", "cancelled")
         job = c.wait(job_id, timeout_s=120)
         rest = c.events(job_id, after=after)["events"]
-    assert job["state"] == "cancelled"
+    assert job["state"] == "cancelled" and job["error"] == "cancelled by its client"
     started_after_cancel = [e["stage"] for e in rest if e["event"] == "stage_started"]
     assert len(started_after_cancel) <= 1, started_after_cancel  # the stage running at the cancel may end
     assert not (server.data / "jobs" / job_id).exists()  # nothing half-written is kept

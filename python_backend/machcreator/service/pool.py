@@ -190,9 +190,10 @@ class WorkerPool:
             w.jobs_done += 1
             if msg.state != "done":
                 self.files.clean(job_id)
-            self.store.finish(job_id, msg.state, msg.reason)
+            reason = msg.reason or ("cancelled by its client" if msg.state == "cancelled" else None)
+            self.store.finish(job_id, msg.state, reason)
             self.on_job_change(job_id)
-            log.info(f"job {msg.state}", extra={"job_id": job_id, "worker": name, "reason": msg.reason})
+            log.info(f"job {msg.state}", extra={"job_id": job_id, "worker": name, "reason": reason})
 
     # -- jobs ----------------------------------------------------------------------------------
     def dispatch(self) -> None:
