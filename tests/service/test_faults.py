@@ -28,13 +28,19 @@ def _reasons(client, job_id: str, kind: str) -> list[str]:
     return [e.get("reason", "") for e in client.events(job_id)["events"] if e["event"] == kind]
 
 
+def _stop_worker_mid_job(server, client, prompt: str, seed: int) -> tuple[str, int]:
+    """Queue a job, SIGSTOP the (only) worker once it is in geometry: ``(job_id, worker pid)``."""
+    job_id = client.generate(prompt, seed=seed, **SLOW)
+    wait_for_stage(client, job_id, "geometry")
+    pid = server.worker_pids()[0]
+    os.kill(pid, signal.SIGSTOP)  # it runs nothing, says nothing, reaches no stage boundary
+    return job_id, pid
+
+
 def test_a_hung_worker_is_killed_and_its_job_runs_again(server):
     server.wait_ready()
     with server.client(timeout_s=5.0) as c:
-        job_id = c.generate("a bald man with a goatee", seed=1, **SLOW)
-        wait_for_stage(c, job_id, "geometry")
-        pid = server.worker_pids()[0]
-        os.kill(pid, signal.SIGSTOP)  # today's code waited for it for ever
+        job_id, pid = _stop_worker_mid_job(server, c, "a bald man with a goatee", 1)  # today's code waited for ever
         job = c.wait(job_id, timeout_s=240)
         assert job["state"] == "done" and job["attempts"] == 2
         assert "stopped answering" in _reasons(c, job_id, "retrying")[0]
@@ -44,10 +50,7 @@ def test_a_hung_worker_is_killed_and_its_job_runs_again(server):
 def test_a_cancel_reaches_a_worker_that_does_not_stop_by_killing_it(server):
     server.wait_ready()
     with server.client(timeout_s=5.0) as c:
-        job_id = c.generate("an old woman with a bun", seed=2, **SLOW)
-        wait_for_stage(c, job_id, "geometry")
-        pid = server.worker_pids()[0]
-        os.kill(pid, signal.SIGSTOP)  # it cannot reach its next stage boundary
+        job_id, pid = _stop_worker_mid_job(server, c, "an old woman with a bun", 2)
         assert c.cancel(job_id) == "cancelling"
         job = c.wait(job_id, timeout_s=60)
     assert job["state"] == "cancelled" and "did not stop within 1 s" in job["error"]
@@ -82,9 +85,7 @@ def test_a_cancel_survives_a_shutdown_and_a_crash(server):
     server.wait_ready()
     with server.client(timeout_s=2.0, retries=30) as c:
         for stop in ("shutdown", "kill"):
-            job_id = c.generate("a man with a moustache", seed=4, **SLOW)
-            wait_for_stage(c, job_id, "geometry")
-            os.kill(server.worker_pids()[0], signal.SIGSTOP)
+            job_id, _ = _stop_worker_mid_job(server, c, "a man with a moustache", 4)
             assert c.cancel(job_id) == "cancelling"
             if stop == "shutdown":  # before the cancel grace: today's close() put the job back in the queue
                 c.shutdown()

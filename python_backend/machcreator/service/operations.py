@@ -200,13 +200,13 @@ class Operations:
         from machcreator.hair.styles import STYLES
         from machcreator.pipeline import STAGE_NAMES
 
-        config, pool = self.server.config, self.server.pool
+        config, pool = self.server.config, self.server.pool.summary()
         return {"protocol": P.PROTOCOL_VERSION, "server": f"MachCreator {__version__}", "client": who.label,
                 "admin": who.admin,
                 "capabilities": {
                     "parsers": sorted(config.parsers), "hair_styles": sorted(STYLES), "assets": [],
                     "photo": True, "stages": list(STAGE_NAMES), "curve": self.server.router.curve,
-                    "workers": pool.summary()["alive"], "pool": pool.summary(),
+                    "workers": pool["alive"], "pool": pool,
                     "limits": {"max_frame_bytes": P.MAX_FRAME_BYTES, "max_header_bytes": P.MAX_HEADER_BYTES,
                                "max_photo_bytes": P.MAX_PHOTO_BYTES, "max_chunk_bytes": P.MAX_CHUNK_BYTES,
                                "max_batch_jobs": P.MAX_BATCH_JOBS, "max_jobs_per_client": config.max_jobs_per_client,

@@ -315,7 +315,7 @@ class WorkerPool:
             job = self.store.get(w.job_id) if w.job_id else None
             if job is not None and job.state == "running":
                 self.files.clean(job.job_id)
-                if job.cancel_requested or w.cancel_sent is not None:
+                if job.cancel_requested:
                     self.store.finish(job.job_id, "cancelled", "cancelled by its client")
                 else:
                     self.store.requeue(job.job_id, "the server stopped; the job runs again when it restarts",
