@@ -3,7 +3,7 @@
 import pytest
 
 from machcreator.attributes import Attributes, apply_overrides, literal_values, resolve
-from machcreator.errors import AttributeOverrideError
+from machcreator.core.errors import AttributeOverrideError
 
 
 def test_unspecified_fields_are_none_and_specified_lists_only_set_ones():

@@ -21,7 +21,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 # the style library is data only (no imports back into the package): names validate hair.style
-from machcreator.hair.styles import STYLES, Bangs, Hairline, get_style
+from machcreator.core.hair_styles import STYLES, Bangs, Hairline, get_style
 
 # --- vocabularies -------------------------------------------------------------------------
 
@@ -674,9 +674,9 @@ def apply_overrides(attrs: Attributes, assignments: list[str]) -> Attributes:
     """Apply ``["hair.color=blonde", "body.age_years=40", ...]`` in order.
 
     ``unspecified`` (or ``null``/``random``) clears a field so the seed picks it.
-    Raises :class:`machcreator.errors.AttributeOverrideError` with one readable line.
+    Raises :class:`machcreator.core.errors.AttributeOverrideError` with one readable line.
     """
-    from machcreator.errors import AttributeOverrideError
+    from machcreator.core.errors import AttributeOverrideError
 
     for item in assignments:
         path, sep, text = item.partition("=")

@@ -14,7 +14,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from machcreator.errors import MachError
+from machcreator.core.errors import MachError
 
 if TYPE_CHECKING:
     from machcreator.client import Client
@@ -255,7 +255,7 @@ def hair_list(as_json: bool = typer.Option(False, "--json", help="Print the styl
     """Every named hairstyle with its labels (type, length, curl, part, bangs, volume, hairline)."""
     from rich.table import Table
 
-    from machcreator.hair.styles import STYLES
+    from machcreator.core.hair_styles import STYLES
 
     if as_json:
         sys.stdout.write(json.dumps({s.name: s.labels() | {"aliases": list(s.aliases)} for s in STYLES.values()}, indent=2) + "\n")
@@ -323,7 +323,7 @@ def bench_soak(
 ) -> None:
     """Soak `mach serve`: many clients with random cancels, edits, worker kills and one restart; counts lost and
     duplicated jobs (both must be 0), the longest job, status latency while busy."""
-    from machcreator.service.soak import SoakConfig, run_soak
+    from machcreator.soak import SoakConfig, run_soak
 
     result = run_soak(SoakConfig(clients=clients, jobs=jobs, workers=workers, seed=seed, kill_every_s=kill_every,
                                  deadline_s=deadline_min * 60, keep=keep), out_console)
@@ -358,7 +358,8 @@ def serve(
 ) -> None:
     """Run the backend service: a ZeroMQ job server with warm worker processes (docs/protocol.md)."""
     from machcreator.service import portable
-    from machcreator.service.server import ServerConfig, serve as run_server
+    from machcreator.service.config import ServerConfig
+    from machcreator.service.server import serve as run_server
 
     # a log on a Windows code page must not end the server over a character it cannot encode
     if hasattr(sys.stderr, "reconfigure"):
@@ -592,7 +593,7 @@ def assets_add(
     unreal_asset: Optional[str] = typer.Option(None, "--unreal-asset", help="An Unreal object path (/Game/...) to reference instead of, or besides, a file."),
 ) -> None:
     """Add a glb (or an Unreal asset reference) to a library; a bad file changes nothing."""
-    from machcreator.assets.library import add_asset, entry_from_options
+    from machcreator.assets.authoring import add_asset, entry_from_options
 
     entry = entry_from_options(category, tags, asset_id, file, description, licence, unreal_asset)
     manifest = add_asset(library, entry, file)

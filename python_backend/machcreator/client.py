@@ -28,7 +28,7 @@ from typing import Any
 
 import zmq
 
-from machcreator.files import relative_member, replace_file, sha256_file
+from machcreator.core.files import relative_member, replace_file, sha256_file
 from machcreator.service import protocol as P
 from machcreator.service.identity import user_token
 

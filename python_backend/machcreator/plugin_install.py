@@ -16,12 +16,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import machcreator
-from machcreator.files import remove_tree, replace_dir
+from machcreator.core.files import remove_tree, replace_dir
 
 REPO = Path(machcreator.__file__).resolve().parents[2]
 #: the client and what it imports; nothing else of the backend goes into the editor
-CLIENT_MODULES = ("__init__.py", "client.py", "files.py", "service/__init__.py", "service/protocol.py",
-                  "service/identity.py")
+CLIENT_MODULES = ("__init__.py", "client.py", "core/__init__.py", "core/files.py", "service/__init__.py",
+                  "service/protocol.py", "service/identity.py")
 #: UE's Python platform folders (Content/Python/<Platform>/Lib/site-packages) -> pip platform tags
 PLATFORMS = {"Win64": "win_amd64", "Mac": "macosx_10_15_universal2", "Linux": "manylinux_2_28_x86_64"}
 ENGINE_PYTHON = "3.11"  # UE 5.4-5.7 embed CPython 3.11

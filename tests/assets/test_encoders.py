@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from machcreator.assets.encoders import ClipTextEncoder, MiniLMEncoder, get_encoder
-from machcreator.errors import ModelLoadError
+from machcreator.core.errors import ModelLoadError
 
 WORDS = ["a", "red", "shirt", "blue", "jeans", "hat", "coat", "boots", "knit", "wool", "cap", "sun", "glasses"]
 

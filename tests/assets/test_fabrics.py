@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from machcreator.assets.fabrics import PATTERNS, TILE_M, _normal_map, fabric_material
-from machcreator.skin.color import srgb_decode
+from machcreator.core.color import srgb_decode
 
 NAVY, RED, BEIGE = (31, 42, 68), (170, 30, 35), (205, 185, 150)
 LUMA = np.array([0.2126, 0.7152, 0.0722])

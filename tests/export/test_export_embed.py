@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from pygltflib import GLTF2
 
-from machcreator.errors import OutputError, PackageError
+from machcreator.core.errors import OutputError, PackageError
 from machcreator.export.embed import PNG_SIGNATURE, read_glb, write_embedded_glb
 from machcreator.export.gltf import _glb_bytes
 from machcreator.export.gltf_validator import validate_gltf

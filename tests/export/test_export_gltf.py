@@ -10,7 +10,7 @@ from pygltflib import GLTF2
 from scipy.spatial.transform import Rotation
 
 from machcreator.character import ARKIT_BLENDSHAPES, Character, Material, MeshPart, Skeleton
-from machcreator.errors import MachError
+from machcreator.core.errors import MachError
 from machcreator.export.gltf import compose_world, to_y_up, top_influences, write_glb
 from machcreator.export.gltf_validator import validate_gltf
 

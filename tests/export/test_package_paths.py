@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from machcreator.errors import OutputError, PackageError
+from machcreator.core.errors import OutputError, PackageError
 from machcreator.export.package import check_output_dir, read_manifest, safe_member
 
 

@@ -16,7 +16,7 @@ from machcreator.export.package import _write_png
 from machcreator.hair.cards import (
     ATLAS_VARIANTS, MAX_CARDS, card_groups, groom_cards, resample_strands, rows_for, strand_lengths,
 )
-from machcreator.skin.color import srgb_decode
+from machcreator.core.color import srgb_decode
 
 HAIR_ROOT_RGB = (0.06, 0.035, 0.02)  # linear dark brown
 HAIR_TIP_RGB = (0.14, 0.08, 0.045)

@@ -20,8 +20,8 @@ from machcreator.body.mouth import winding_number
 from machcreator.export.alembic import read_groom_abc, write_groom_abc
 from machcreator.hair.grooms import character_field, make_grooms
 from machcreator.hair.scalp import azimuth_deg, head_frame, scalp_roots, scalp_weight
-from machcreator.hair.styles import STYLES
-from machcreator.skin.color import srgb_decode
+from machcreator.core.hair_styles import STYLES
+from machcreator.core.color import srgb_decode
 
 CM = 0.01
 

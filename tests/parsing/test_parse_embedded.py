@@ -3,7 +3,7 @@
 
 import pytest
 
-from machcreator.errors import PromptError
+from machcreator.core.errors import PromptError
 from machcreator.parsing import ParseResult, check_prompt, get_parser
 from machcreator.parsing.embedded import EmbeddedParser, correct_spelling, tokenize
 

@@ -8,7 +8,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 import torch
 
-from machcreator.errors import ModelLoadError
+from machcreator.core.errors import ModelLoadError
 from machcreator.parsing import get_parser
 from machcreator.parsing.llm import OpenAICompatibleParser, TransformersChatParser, extract_json, system_prompt
 

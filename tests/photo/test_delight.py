@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from machcreator.errors import ModelLoadError
+from machcreator.core.errors import ModelLoadError
 from machcreator.photo.delight import (GeneratorConfig, GlobalGenerator, LearnedDelighter, SHDelighter, save_generator,
                                        sh_basis)
 

@@ -143,7 +143,7 @@ def test_the_cli_refuses_a_faceless_photo_and_writes_nothing(tmp_path):
 
 
 def test_a_learned_delighter_plugs_in_from_a_local_folder(pipeline, astronaut_png, astronaut_result, tmp_path):
-    from machcreator.errors import ModelLoadError
+    from machcreator.core.errors import ModelLoadError
     from machcreator.photo.delight import GeneratorConfig, GlobalGenerator, save_generator
 
     save_generator(GlobalGenerator(GeneratorConfig(width=8, downsampling=2, blocks=1)), tmp_path / "delighter")

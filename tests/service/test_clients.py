@@ -26,7 +26,8 @@ from machcreator.service import protocol as P
 from machcreator.service.identity import identity_of_token, user_token
 from machcreator.service.messages import parse_request
 from machcreator.service.operations import OPERATIONS
-from machcreator.service.server import IPC_DIR_KEY, Server, ServerConfig
+from machcreator.service.config import ServerConfig
+from machcreator.service.server import IPC_DIR_KEY, Server
 from machcreator.service.store import JobStore
 
 
@@ -232,7 +233,7 @@ def test_an_ipv6_loopback_address_serves(tmp_path):
 @pytest.mark.skipif(os.name != "posix", reason="the worker socket folder exists on POSIX only")
 def test_a_killed_servers_socket_folder_is_removed_by_the_next(tmp_path):
     data = tmp_path / "data"
-    script = ("import sys; from machcreator.service.server import Server, ServerConfig; "
+    script = ("import sys; from machcreator.service.config import ServerConfig; from machcreator.service.server import Server; "
               "s = Server(ServerConfig(data_dir=sys.argv[1], bind='tcp://127.0.0.1:*', workers=0)); s.start(); "
               "print(s.ipc_dir, flush=True); s.run()")
     proc = subprocess.Popen([sys.executable, "-c", script, str(data)], stdout=subprocess.PIPE, text=True)

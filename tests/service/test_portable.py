@@ -15,7 +15,8 @@ import zmq
 from machcreator.service import portable
 from machcreator.service import protocol as P
 from machcreator.service.pool import WorkerProc
-from machcreator.service.server import Server, ServerConfig, ServeError
+from machcreator.service.config import ServerConfig
+from machcreator.service.server import Server, ServeError
 
 HOLD_LOCK = """
 import sys, time

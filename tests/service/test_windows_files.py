@@ -118,7 +118,7 @@ def test_an_old_package_held_open_is_left_aside_and_swept_by_a_later_write(tmp_p
 
 
 def test_a_new_package_that_stays_held_leaves_the_old_one_in_place(tmp_path, windows_fs, monkeypatch):
-    monkeypatch.setattr("machcreator.files.RETRY_S", 0.3)
+    monkeypatch.setattr("machcreator.core.files.RETRY_S", 0.3)
     out = _folder(tmp_path / "fisher", **{"manifest.json": "old"})
     tmp = _folder(tmp_path / ".fisher.123-abc.partial", **{"manifest.json": "new"})
     windows_fs.hold(tmp / "manifest.json", rename=FOREVER)
@@ -146,7 +146,7 @@ def test_stale_partials_are_told_by_psutil_not_by_os_kill(tmp_path, monkeypatch)
 # --- the helpers themselves, the client's download and the plugin installer ----------------------
 
 def test_replace_file_waits_for_a_held_target(tmp_path, windows_fs):
-    from machcreator.files import replace_file
+    from machcreator.core.files import replace_file
 
     target = tmp_path / "preview.png"
     target.write_text("old")
@@ -158,7 +158,7 @@ def test_replace_file_waits_for_a_held_target(tmp_path, windows_fs):
 
 
 def test_remove_tree_deletes_read_only_files(tmp_path):
-    from machcreator.files import remove_tree
+    from machcreator.core.files import remove_tree
 
     folder = _folder(tmp_path / "old", **{"a.txt": "x"})
     (folder / "a.txt").chmod(0o444)
@@ -176,7 +176,7 @@ def _project(tmp_path: Path) -> Path:
 def test_unreal_install_over_a_plugin_the_editor_holds(tmp_path, windows_fs, monkeypatch):
     from machcreator.plugin_install import InstallError, install
 
-    monkeypatch.setattr("machcreator.files.RETRY_S", 0.3)
+    monkeypatch.setattr("machcreator.core.files.RETRY_S", 0.3)
     project = _project(tmp_path)
     plugin = install(project).plugin_dir
     held = plugin / "Content" / "Python" / "machcreator" / "client.py"

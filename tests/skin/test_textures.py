@@ -11,7 +11,7 @@ import torch
 from machcreator.attributes import COLORS, Attributes, resolve
 from machcreator.character import Character, Material, MeshPart, Skeleton
 from machcreator.render.raster import sample_bilinear
-from machcreator.skin.color import ita_of_lab, ita_to_lab, srgb_to_lab
+from machcreator.core.color import ita_of_lab, ita_to_lab, srgb_to_lab
 from machcreator.skin.painted_hair import HAIR_ROUGHNESS
 from machcreator.skin.position_map import _template_masks, bake_position_map, remap_to_layout
 from machcreator.skin.textures import make_skin_textures, make_textures

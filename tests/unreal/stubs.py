@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from machcreator.files import sha256_file
+from machcreator.core.files import sha256_file
 
 #: where the wheels and parsed APIs are kept
 ENV_VAR = "MACH_UNREAL_STUBS"

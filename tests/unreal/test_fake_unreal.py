@@ -9,7 +9,7 @@ import zipfile
 import pytest
 
 import stubs
-from machcreator.files import sha256_file
+from machcreator.core.files import sha256_file
 from editor_fixtures import editor  # noqa: F401 - fixture
 from fake_unreal import EditorCrash, FakeEditor, SlowTaskOrderError, UnrealApiError
 from unreal_api import VERSIONS, load_api

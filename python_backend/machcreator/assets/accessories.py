@@ -23,7 +23,7 @@ from machcreator.assets.fabrics import TILE_M, fabric_material
 from machcreator.assets.fitting import (BodySurface, FittedAsset, SurfaceCloud, asset_part, merge_meshes,
                                         march, rigid_weights, transfer_weights, tube)
 from machcreator.character import Material
-from machcreator.skin.color import srgb_decode
+from machcreator.core.color import srgb_decode
 
 Mesh = tuple[np.ndarray, np.ndarray, np.ndarray]  # positions (N, 3), faces (F, 3), uvs (N, 2)
 

@@ -17,7 +17,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from machcreator.errors import ModelLoadError
+from machcreator.core.errors import ModelLoadError
 
 #: texts embedded per forward pass
 BATCH = 64

@@ -32,8 +32,9 @@ import numpy as np
 from scipy import fft as sfft
 
 from machcreator.character import Material
-from machcreator.skin.color import srgb_decode, srgb_encode
-from machcreator.skin.noise import seeded_rng, smoothstep
+from machcreator.core.color import srgb_decode, srgb_encode
+from machcreator.core.ramps import smoothstep
+from machcreator.core.rng import seeded_rng
 
 Pattern = Literal["solid", "stripes", "plaid", "denim", "knit", "leather"]
 

@@ -16,7 +16,7 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from machcreator.character import Character, Material, MeshPart, Skeleton
-from machcreator.render.surface import vertex_normals
+from machcreator.core.normals import vertex_normals
 
 #: bone influences per vertex written for asset parts (the glTF writer keeps the top 4)
 INFLUENCES = 4

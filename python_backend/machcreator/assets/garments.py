@@ -36,7 +36,7 @@ from machcreator.assets.fabrics import TILE_M, fabric_material
 from machcreator.assets.fitting import (BodySurface, FittedAsset, SurfaceCloud, asset_part, dense_weights, merge_meshes,
                                         push_out, top_influences, transfer_weights, tube)
 from machcreator.character import Material
-from machcreator.render.surface import vertex_normals
+from machcreator.core.normals import vertex_normals
 
 #: skin further than this inside a garment's hems is hidden (dropped from the body part), metres
 HIDE_MARGIN_M = 0.04

@@ -20,7 +20,7 @@ import numpy as np
 
 from machcreator.assets.fitting import BodySurface, FittedAsset, asset_part, merge_meshes, push_out, rigid_weights, tube
 from machcreator.character import Material
-from machcreator.skin.color import srgb_decode
+from machcreator.core.color import srgb_decode
 
 Mesh = tuple[np.ndarray, np.ndarray, np.ndarray]  # positions (V, 3), faces (F, 3), uvs (V, 2)
 

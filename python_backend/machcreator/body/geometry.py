@@ -26,7 +26,7 @@ from machcreator.body.eyes import eye_uvs, eyeball_frames
 from machcreator.body.mouth import build_teeth
 from machcreator.body.shape_table import AnnyParameters, anny_parameters, derived_levels
 from machcreator.body.template import load_anny, shape_body
-from machcreator.render.surface import vertex_normals
+from machcreator.core.normals import vertex_normals
 
 if TYPE_CHECKING:
     import anny

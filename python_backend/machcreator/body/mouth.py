@@ -17,7 +17,7 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from machcreator.character import MeshPart, ShapedBody
-from machcreator.render.surface import vertex_normals
+from machcreator.core.normals import vertex_normals
 
 MM = 1e-3  # metres per millimetre
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote
 
-from machcreator.errors import OutputError, PackageError
+from machcreator.core.errors import OutputError, PackageError
 from machcreator.export.gltf import _Bin, _glb_bytes
 from machcreator.export.package import GLB, _umask, safe_member
 

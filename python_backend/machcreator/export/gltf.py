@@ -26,7 +26,7 @@ import numpy as np
 from scipy.spatial.transform import Rotation
 
 from machcreator.character import Character, Material, MeshPart
-from machcreator.render.surface import unit_rows, vertex_tangents
+from machcreator.core.normals import unit_rows, vertex_tangents
 
 #: Z-up, -Y forward -> glTF Y-up, +Z forward: (x, y, z) -> (x, z, -y).
 Z_UP_TO_Y_UP = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, -1.0, 0.0]])

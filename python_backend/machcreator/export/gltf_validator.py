@@ -14,7 +14,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from machcreator.errors import MachError
+from machcreator.core.errors import MachError
 
 SCRIPT = Path(__file__).with_name("js") / "validate_gltf.mjs"
 PACKAGE = "gltf-validator"

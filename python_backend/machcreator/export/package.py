@@ -36,8 +36,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from machcreator import __version__
 from machcreator.character import Groom
-from machcreator.errors import OutputError, PackageError
-from machcreator.files import relative_member, replace_dir, sha256_file
+from machcreator.core.errors import OutputError, PackageError
+from machcreator.core.files import relative_member, replace_dir, sha256_file
 
 FORMAT_NAME = "machcreator.character-package"
 #: 1.1: grooms (grooms/*.abc and *.usdc, the manifest's ``grooms`` list); 1.2: a head fitted

@@ -24,7 +24,7 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from machcreator.character import Groom, Material, MeshPart, Skeleton
-from machcreator.skin.color import srgb_encode
+from machcreator.core.color import srgb_encode
 
 #: at most this many cards per groom (a 100k-strand scalp included); a card vertex costs ~58 bytes
 #: of glb, so 3,000 cards of 10 rows add ~3.5 MB.

@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from machcreator.attributes import COLORS
-from machcreator.skin.color import srgb_decode
+from machcreator.core.color import srgb_decode
 
 #: absorption per unit concentration (Chiang et al. 2016 after d'Eon et al. 2011), RGB.
 EUMELANIN_SIGMA = np.array([0.419, 0.697, 1.37], np.float32)

@@ -22,11 +22,11 @@ from machcreator.attributes import Attributes
 from machcreator.character import GROOM_NAMES, Character, Groom
 from machcreator.hair.collision import BodyField, body_field, push_out
 from machcreator.hair.color import point_colors, strand_colors
-from machcreator.hair.face import LASHES, grow_eyebrows, grow_eyelashes, grow_facial_hair
+from machcreator.hair.face_grooms import LASHES, grow_eyebrows, grow_eyelashes, grow_facial_hair
 from machcreator.hair.growth import CM, SKIN_CLEARANCE_M, Growth, Strands, grow_children, grow_guides, root_lengths_cm
 from machcreator.hair.scalp import head_frame, scalp_roots
-from machcreator.hair.styles import get_style
-from machcreator.skin.noise import seeded_rng
+from machcreator.core.hair_styles import get_style
+from machcreator.core.rng import seeded_rng
 
 CACHE_ENV = "MACH_HAIR_CACHE"
 #: bump when the generator changes what it makes: old cache entries are then ignored.

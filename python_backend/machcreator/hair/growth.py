@@ -25,8 +25,8 @@ from scipy.spatial import cKDTree
 
 from machcreator.hair.collision import BodyField, push_out
 from machcreator.hair.scalp import HeadFrame, Roots
-from machcreator.hair.styles import HairStyle
-from machcreator.skin.noise import smoothstep
+from machcreator.core.hair_styles import HairStyle
+from machcreator.core.ramps import smoothstep
 
 CM = 0.01  # metres per centimetre
 #: guide samples along the arc (integration steps + 1).

@@ -14,7 +14,7 @@ from typing import Any, Protocol, runtime_checkable
 from pydantic import BaseModel, Field
 
 from machcreator.attributes import PROMPT_MAX_CHARS, Attributes
-from machcreator.errors import PromptError
+from machcreator.core.errors import PromptError
 
 #: Share of characters that may be non-printable before a prompt counts as "not text".
 _MAX_NONPRINTABLE_SHARE = 0.3

@@ -859,7 +859,7 @@ def _style_nouns() -> dict[str, tuple[str, Sets]]:
     Words the lexicon already reads another way ("long", "curly", "wavy": adjectives that also set
     a curl or length) stay what they are; the style library refines the pick from them at resolve.
     """
-    from machcreator.hair.styles import STYLES
+    from machcreator.core.hair_styles import STYLES
 
     taken = set(NOUNS) | set(ADJECTIVES) | set(PHRASES) | set(COLOR_WORDS)
     out: dict[str, tuple[str, Sets]] = {}

@@ -6,7 +6,7 @@ Two optional back-ends, both asked for JSON that matches ``Attributes.model_json
   with the standard library's urllib.
 
 Failure policy (decided here, relied on by the pipeline):
-- *Misconfiguration* raises :class:`~machcreator.errors.ModelLoadError` when the parser is built:
+- *Misconfiguration* raises :class:`~machcreator.core.errors.ModelLoadError` when the parser is built:
   a missing or unloadable model folder, a base URL that is not http(s). The user must fix it.
 - *Runtime output* never fails a generation: an HTTP error, a timeout, a refused connection,
   a generation error, a reply that is not JSON or breaks the schema all fall back to the
@@ -25,7 +25,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from machcreator.attributes import Attributes
-from machcreator.errors import ModelLoadError
+from machcreator.core.errors import ModelLoadError
 from machcreator.parsing.base import ParseResult
 from machcreator.parsing.embedded import EmbeddedParser
 

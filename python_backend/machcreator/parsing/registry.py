@@ -18,7 +18,7 @@ def get_parser(name: str = "embedded", **options: Any) -> AttributeParser:
 
     Raises:
         ValueError: unknown name or unexpected options.
-        machcreator.errors.ModelLoadError: the model folder or endpoint is misconfigured.
+        machcreator.core.errors.ModelLoadError: the model folder or endpoint is misconfigured.
     """
     if name == "embedded":
         from machcreator.parsing.embedded import EmbeddedParser

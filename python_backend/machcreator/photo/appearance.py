@@ -17,7 +17,7 @@ import numpy as np
 from machcreator.attributes import COLORS, Attributes
 from machcreator.photo.head import FaceCrop
 from machcreator.photo.head_texture import CHEEK_LANDMARKS, skin_mask
-from machcreator.skin.color import ita_of_lab, srgb_to_lab
+from machcreator.core.color import ita_of_lab, srgb_to_lab
 
 NATURAL_HAIR = ("black", "dark_brown", "brown", "light_brown", "auburn", "red", "ginger", "strawberry_blonde",
                 "blonde", "platinum", "grey", "white")

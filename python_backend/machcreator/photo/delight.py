@@ -26,7 +26,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from machcreator.errors import ModelLoadError
+from machcreator.core.errors import ModelLoadError
 
 # real spherical harmonics constants, bands 0-2 (times the clamped-cosine convolution weights)
 _C0, _C1, _C2, _C3, _C4 = 0.282095, 0.488603, 1.092548, 0.315392, 0.546274

@@ -29,7 +29,7 @@ from machcreator.photo.camera import PhotoCamera
 from machcreator.photo.head import INNER_LIPS, HeadFit
 from machcreator.photo.texture_fit import TextureFitConfig, fit_texture
 from machcreator.render.diffrast import Fragments, TorchRasterizer, Rasterizer, interpolate, sample_texture
-from machcreator.skin.color import srgb_decode, srgb_encode
+from machcreator.core.color import srgb_decode, srgb_encode
 from machcreator.skin.position_map import PositionMap, bake_position_map
 
 #: the coarse-to-fine levels of the texture fit (Mach eq. 6-7), texels a side

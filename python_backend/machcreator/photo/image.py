@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from machcreator.errors import MachError
+from machcreator.core.errors import MachError
 
 #: the largest photo file accepted, bytes (the service protocol's limit)
 MAX_BYTES = 16 * 1024 * 1024

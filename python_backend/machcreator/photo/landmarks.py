@@ -16,7 +16,7 @@ from typing import Protocol
 
 import numpy as np
 
-from machcreator.errors import ModelLoadError
+from machcreator.core.errors import ModelLoadError
 from machcreator.photo.image import PhotoError
 
 #: the smallest face (landmark box height, pixels) worth fitting

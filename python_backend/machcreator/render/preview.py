@@ -37,8 +37,8 @@ import numpy as np
 from machcreator.character import Character, Material, MeshPart
 from machcreator.render import strands
 from machcreator.render.raster import interpolate, rasterize, sample_bilinear
-from machcreator.render.surface import vertex_tangents
-from machcreator.skin.color import srgb_decode, srgb_encode
+from machcreator.core.normals import vertex_tangents
+from machcreator.core.color import srgb_decode, srgb_encode
 
 #: Near clipping distance in metres: faces with a vertex closer than this are dropped.
 NEAR_M = 1e-3

@@ -60,7 +60,7 @@ class JobFiles:
     def files(self, job_id: str) -> dict[str, dict[str, Any]]:
         """The package's files by path: the manifest's list plus manifest.json itself."""
         from machcreator.export.package import MANIFEST, read_manifest, safe_member
-        from machcreator.files import sha256_file
+        from machcreator.core.files import sha256_file
 
         if job_id not in self._file_lists:
             pkg = self.package_dir(job_id)

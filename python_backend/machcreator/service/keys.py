@@ -18,7 +18,7 @@ from pathlib import Path
 import zmq
 import zmq.auth
 
-from machcreator.errors import MachError
+from machcreator.core.errors import MachError
 
 _NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 

@@ -18,18 +18,18 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from machcreator import __version__
-from machcreator.errors import MachError
+from machcreator.core.errors import MachError
 from machcreator.service import protocol as P
+from machcreator.service.config import ServerConfig
 from machcreator.service.identity import ClientIdentity
+from machcreator.service.jobfiles import JobFiles
 from machcreator.service.messages import Options
-from machcreator.service.store import Job
+from machcreator.service.pool import WorkerPool
+from machcreator.service.store import Job, JobStore
 from machcreator.service.waiters import Waiter
-
-if TYPE_CHECKING:
-    from machcreator.service.server import Server
 
 log = logging.getLogger("machcreator.service")
 
@@ -54,10 +54,31 @@ def check_photo(data: bytes) -> None:
         raise P.ProtocolError("bad_request", f"the photo is not a readable image: {exc}", "photo") from None
 
 
+class Broker(Protocol):
+    """What the handlers use of the server that assembles them (:class:`~machcreator.service.server.Server`)."""
+
+    config: ServerConfig
+    store: JobStore
+    files: JobFiles
+    pool: WorkerPool
+    started: float
+    stopping: bool
+
+    @property
+    def endpoint(self) -> str: ...
+
+    @property
+    def curve(self) -> bool: ...
+
+    def job_changed(self, job_id: str) -> None: ...
+
+    def wait(self, waiter: Waiter) -> None: ...
+
+
 class Operations:
     """The handlers, over the server's parts (store, files, pool, waiters, config)."""
 
-    def __init__(self, server: "Server") -> None:
+    def __init__(self, server: Broker) -> None:
         self.server = server
         self.store = server.store
 
@@ -197,7 +218,7 @@ class Operations:
 
     # -- reading -------------------------------------------------------------------------------
     def hello(self, req: Any, blob: bytes | None, who: ClientIdentity, identity: bytes) -> Reply:
-        from machcreator.hair.styles import STYLES
+        from machcreator.core.hair_styles import STYLES
         from machcreator.pipeline import STAGE_NAMES
 
         config, pool = self.server.config, self.server.pool.summary()
@@ -205,7 +226,7 @@ class Operations:
                 "admin": who.admin,
                 "capabilities": {
                     "parsers": sorted(config.parsers), "hair_styles": sorted(STYLES), "assets": [],
-                    "photo": True, "stages": list(STAGE_NAMES), "curve": self.server.router.curve,
+                    "photo": True, "stages": list(STAGE_NAMES), "curve": self.server.curve,
                     "workers": pool["alive"], "pool": pool,
                     "limits": {"max_frame_bytes": P.MAX_FRAME_BYTES, "max_header_bytes": P.MAX_HEADER_BYTES,
                                "max_photo_bytes": P.MAX_PHOTO_BYTES, "max_chunk_bytes": P.MAX_CHUNK_BYTES,

@@ -25,16 +25,16 @@ import shutil
 import signal
 import threading
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import zmq
 
-from machcreator.errors import MachError
+from machcreator.core.errors import MachError
 from machcreator.service import portable
 from machcreator.service import protocol as P
+from machcreator.service.config import ServerConfig
 from machcreator.service.jobfiles import JobFiles
 from machcreator.service.operations import Operations
 from machcreator.service.pool import PoolLimits, WorkerPool
@@ -50,27 +50,6 @@ IPC_DIR_KEY = "ipc_dir"
 
 class ServeError(MachError):
     """The server cannot start as configured (address, keys, data folder)."""
-
-
-@dataclass
-class ServerConfig:
-    """How ``mach serve`` runs. ``parsers`` maps a parser name to its options (local paths)."""
-
-    data_dir: Path
-    bind: str = "tcp://127.0.0.1:5555"
-    workers: int = 1
-    keys_dir: Path | None = None
-    retention_hours: float = 24.0
-    max_jobs_per_client: int = P.DEFAULT_MAX_JOBS_PER_CLIENT
-    max_queued_jobs: int = P.DEFAULT_MAX_QUEUED_JOBS
-    #: a job whose worker or server died (or was killed for a time limit) mid-run is tried at most this often
-    max_attempts: int = 2
-    job_timeout_s: float = P.DEFAULT_JOB_TIMEOUT_S
-    stage_timeout_s: float = P.DEFAULT_STAGE_TIMEOUT_S
-    heartbeat_timeout_s: float = P.DEFAULT_HEARTBEAT_TIMEOUT_S
-    cancel_grace_s: float = P.DEFAULT_CANCEL_GRACE_S
-    parsers: dict[str, dict[str, Any]] = field(default_factory=lambda: {"embedded": {}})
-    anny_cache: str | None = None
 
 
 def is_loopback(endpoint: str) -> bool:
@@ -124,6 +103,11 @@ class Server:
     @property
     def endpoint(self) -> str:
         return self.router.endpoint
+
+    @property
+    def curve(self) -> bool:
+        """Whether clients connect with CurveZMQ."""
+        return self.router.curve
 
     # -- lifecycle ----------------------------------------------------------------------------
     def start(self) -> None:

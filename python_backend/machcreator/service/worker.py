@@ -30,7 +30,7 @@ from typing import Any
 
 import zmq
 
-from machcreator.errors import MachError
+from machcreator.core.errors import MachError
 from machcreator.service import portable
 from machcreator.service import protocol as P
 

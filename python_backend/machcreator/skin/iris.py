@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 
 from machcreator.body.eyes import IRIS_UV_RADIUS
-from machcreator.skin.noise import smoothstep
+from machcreator.core.ramps import smoothstep
 
 
 def iris_texture(iris_rgb: tuple[int, int, int], size: int = 1024, seed: int = 0,

@@ -1,25 +1,14 @@
-"""Procedural fields for painted textures: ramps, seeded noise, spots, resampling.
+"""Procedural fields for painted textures: seeded noise, spots, resampling.
 
 Small pure functions on numpy arrays; every random layer takes its own generator from
-:func:`seeded_rng` (seed + a salt naming the layer), so equal inputs give equal pixels.
+:func:`machcreator.core.rng.seeded_rng` (seed + a salt naming the layer), so equal inputs give
+equal pixels.
 """
 
 from __future__ import annotations
 
-import zlib
-
 import cv2
 import numpy as np
-
-
-def smoothstep(edge0: float, edge1: float, x: np.ndarray) -> np.ndarray:
-    """Hermite step (...) from 0 at ``edge0`` to 1 at ``edge1`` (edges may be in either order)."""
-    t = np.clip((x - edge0) / (edge1 - edge0), 0.0, 1.0)
-    return t * t * (3.0 - 2.0 * t)
-
-
-def seeded_rng(seed: int, salt: str) -> np.random.Generator:
-    return np.random.default_rng([int(seed) & 0xFFFFFFFF, zlib.crc32(salt.encode())])
 
 
 def fourier_noise(p: np.ndarray, rng: np.random.Generator, wavelengths_m: tuple[float, float], count: int = 12) -> np.ndarray:

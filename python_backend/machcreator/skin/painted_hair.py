@@ -11,9 +11,10 @@ import cv2
 import numpy as np
 
 from machcreator.attributes import COLORS, Attributes
-from machcreator.skin.color import srgb_decode
-from machcreator.skin.noise import smoothstep, upsample
-from machcreator.hair.face import brow_weight
+from machcreator.core.color import srgb_decode
+from machcreator.core.ramps import smoothstep
+from machcreator.skin.noise import upsample
+from machcreator.hair.face_grooms import brow_weight
 from machcreator.hair.scalp import HeadFrame, scalp_weight
 from machcreator.skin.position_map import PositionMap, norm
 

@@ -6,8 +6,9 @@ import cv2
 import numpy as np
 
 from machcreator.body.mouth import ATLAS_V_RANGE
-from machcreator.skin.color import lab_to_linear_rgb, srgb_encode
-from machcreator.skin.noise import blur_noise, seeded_rng, spots, upsample
+from machcreator.core.color import lab_to_linear_rgb, srgb_encode
+from machcreator.core.rng import seeded_rng
+from machcreator.skin.noise import blur_noise, spots, upsample
 
 
 def teeth_texture(size: int = 512, seed: int = 0) -> np.ndarray:

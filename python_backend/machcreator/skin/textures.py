@@ -33,9 +33,11 @@ import numpy as np
 from machcreator.attributes import COLORS, Attributes
 from machcreator.character import Character, MeshPart
 from machcreator.hair.scalp import HeadFrame, head_frame
-from machcreator.skin.color import ita_to_lab, lab_to_linear_rgb, linear_rgb_to_lab, srgb_decode, srgb_encode
+from machcreator.core.color import ita_to_lab, lab_to_linear_rgb, linear_rgb_to_lab, srgb_decode, srgb_encode
 from machcreator.skin.iris import iris_texture
-from machcreator.skin.noise import blur_noise, downsample, fourier_noise, seeded_rng, smoothstep, spots, upsample
+from machcreator.core.ramps import smoothstep
+from machcreator.core.rng import seeded_rng
+from machcreator.skin.noise import blur_noise, downsample, fourier_noise, spots, upsample
 from machcreator.skin.painted_hair import HAIR_ROUGHNESS, hair_regions, paint_hair
 from machcreator.skin.position_map import Anchors, PositionMap, bake_position_map, face_anchors, norm, part_masks
 from machcreator.skin.teeth import teeth_texture, tongue_texture

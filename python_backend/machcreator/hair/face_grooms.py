@@ -18,7 +18,7 @@ from machcreator.character import MeshPart
 from machcreator.hair.collision import BodyField, push_out
 from machcreator.hair.growth import CM, SKIN_CLEARANCE_M, Strands, integrate, tangent_part, unit
 from machcreator.hair.scalp import HeadFrame, Roots, region_roots, roots_on
-from machcreator.skin.noise import smoothstep
+from machcreator.core.ramps import smoothstep
 
 #: eyebrow type -> (arch rise at the peak in inter-pupil units, peak position 0..1, thickness factor,
 #: hair length cm)
