@@ -14,7 +14,8 @@ from typing import Annotated, Any, Literal, Union
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 
 from machcreator.attributes import AGE_RANGE_YEARS, PROMPT_MAX_CHARS, Ancestry, Gender
-from machcreator.pipeline import MAX_TEXTURE_SIZE, STAGE_NAMES
+from machcreator.pipeline import STAGE_NAMES
+from machcreator.pipeline.request import MAX_TEXTURE_SIZE
 from machcreator.service.identity import AUTH_PATTERN
 from machcreator.service.protocol import (
     BATCH_ID_PATTERN, ERROR_CODES, EVENT_KINDS, REQUEST_TYPES, JOB_ID_PATTERN, JOB_STATES, MAX_BATCH_JOBS, MAX_CHUNK_BYTES,

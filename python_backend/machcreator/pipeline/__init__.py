@@ -23,12 +23,12 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
 
 from machcreator.attributes import Attributes, apply_overrides, resolve
+from machcreator.pipeline.request import GenerateRequest
 from machcreator.character import Character
 from machcreator.body.shape_table import anny_parameters, derived_levels
 
@@ -53,10 +53,6 @@ STAGES: tuple[tuple[str, float], ...] = (
 )
 STAGE_NAMES: tuple[str, ...] = tuple(name for name, _ in STAGES)
 
-#: Largest skin texture side a request may ask for, in texels.
-MAX_TEXTURE_SIZE = 4096
-
-
 def stage_span(stage: str) -> tuple[float, float]:
     """The shares of the whole job done when ``stage`` starts and when it ends (0..1)."""
     total = sum(share for _, share in STAGES)
@@ -66,34 +62,6 @@ def stage_span(stage: str) -> tuple[float, float]:
             return round(done / total, 4), round((done + share) / total, 4)
         done += share
     raise KeyError(stage)
-
-
-class GenerateRequest(BaseModel):
-    """What a user asks for. An empty ``prompt`` leaves every attribute to ``overrides`` and the seed."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    prompt: str = ""
-    seed: int = Field(0, ge=0, le=2**32 - 1)
-    overrides: list[str] = Field(default_factory=list, description='["hair.color=blonde", ...]')
-    parser: str = "embedded"
-    parser_options: dict[str, Any] = Field(default_factory=dict)
-    # 4096² already takes ~4.2 GB of RAM and a ~110 MB package on the CPU path
-    texture_size: int = Field(2048, ge=64, le=MAX_TEXTURE_SIZE)
-    preview_size: int = Field(512, ge=64, le=2048)
-    #: share of the full scalp strand count (drafts: fewer strands, same look from afar)
-    hair_detail: float = Field(1.0, ge=0.05, le=1.0)
-    #: studio asset libraries (folders with a manifest.json) matched beside the built-in one
-    asset_libraries: list[str] = Field(default_factory=list, max_length=16)
-    #: the text encoder matching prompts to assets: the shipped MiniLM, or CLIP from local weights
-    asset_encoder: Literal["minilm", "clip"] = "minilm"
-    asset_encoder_options: dict[str, Any] = Field(default_factory=dict, description='{"model_dir": ...} for clip')
-    #: a frontal portrait (JPEG or PNG file) the head is fitted to; the prompt makes the rest
-    photo: str | None = Field(None, description="path of a JPEG or PNG portrait the head is fitted to")
-    #: with several faces in the photo, fit the largest instead of refusing
-    photo_largest_face: bool = False
-    #: a learned delighter (folder with config.json + model.pt) instead of the embedded SH one
-    delighter_dir: str | None = None
 
 
 @dataclass
