@@ -107,8 +107,14 @@ def build_geometry(attrs: Attributes, *, model: "anny.Anny | None" = None,
 
 def shaped_body(model: "anny.Anny", attrs: Attributes, parameters: AnnyParameters | None = None) -> ShapedBody:
     """anny shaped by ``parameters`` (default: the attributes' own) with the attributes' ageing."""
-    body = shape_body(model, parameters if parameters is not None else anny_parameters(attrs))
-    return age_soft_tissue(body, body_landmarks(body), derived_levels(attrs)["ageing"])
+    return aged_body(model, parameters if parameters is not None else anny_parameters(attrs),
+                     derived_levels(attrs)["ageing"])
+
+
+def aged_body(model: "anny.Anny", parameters: AnnyParameters, ageing: float) -> ShapedBody:
+    """anny shaped by ``parameters``, its soft tissue aged by ``ageing`` (0..1, ``derived_levels``)."""
+    body = shape_body(model, parameters)
+    return age_soft_tissue(body, body_landmarks(body), ageing)
 
 
 def character_from_body(body: ShapedBody) -> Character:
