@@ -139,3 +139,21 @@ def test_teenage_boys_rarely_have_beards():
         a = Attributes().with_value("body.gender", "male").with_value("body.age_years", age)
         return sum(resolve(a, s).facial_hair.type not in ("none", "stubble") for s in range(60))
     assert bearded(16.0) == 0 and bearded(40.0) > 10
+
+
+def test_resolve_tables_draw_only_words_their_fields_accept():
+    from machcreator import attributes as at
+    from machcreator.core.hair_styles import STYLES
+
+    paths = set(Attributes.field_paths())
+    assert set(at.LEVEL_SD) | set(at.GENDERED_LEVELS) | set(at.AMOUNT_DRAWS) | set(at.SUIT) <= paths
+    assert all(set(t) <= set(at.IRIS_COLORS) for t in at.IRIS_WEIGHTS.values())
+    assert all(set(t) <= set(at.HAIR_COLORS) for t in at.HAIR_COLOR_WEIGHTS.values())
+    assert set(at.GREY_WEIGHTS) | set(at.BROW_COLOR_OF_HAIR.values()) <= set(at.HAIR_COLORS)
+    colors = set(at.COLORS)
+    assert set(at.GARMENT_COLORS) | set(at.SHOE_COLORS) | set(at.SUIT_SHIRT_COLOR_WEIGHTS) <= colors
+    assert all(set(t) <= colors for t in at.OWN_COLOR_WEIGHTS.values())
+    assert set(at.LIPSTICK_WEIGHTS) | set(at.EYESHADOW_WEIGHTS) <= colors | {"none"}
+    assert all(set(t) <= set(STYLES) for t in at.STYLE_WEIGHTS.values())
+    assert set(at.BALDING_BASE_WEIGHT) <= set(STYLES)
+    assert {name for family in at.CURL_FAMILIES for name in family} <= set(STYLES)

@@ -15,13 +15,20 @@ import difflib
 from dataclasses import asdict, dataclass, field
 from typing import Literal
 
-Hairline = Literal["normal", "receding", "widows_peak", "high", "shaved_sides"]
-HAIRLINES: tuple[str, ...] = ("normal", "receding", "widows_peak", "high", "shaved_sides")
+#: broad family of a style.
+StyleType = Literal["bald", "short", "medium", "long", "updo", "braided", "textured"]
+#: where the hair parts; "none": no parting.
+Part = Literal["none", "left", "right", "center"]
+#: hair over the forehead: none, a straight fringe, curtain bangs, a side-swept fringe.
 Bangs = Literal["none", "fringe", "curtain", "side"]
+#: the hairline's shape (see :mod:`machcreator.hair.scalp`).
+Hairline = Literal["normal", "receding", "widows_peak", "high", "shaved_sides"]
 #: combing direction of the free hair: falling, combed back, lifted/spiked, out from the head.
 Flow = Literal["down", "back", "up", "radial"]
 #: where the hair is gathered (tied, braided, rolled); "none" lets it fall.
 Gather = Literal["none", "ponytail", "bun", "top_knot", "pigtails", "braid", "two_braids", "cornrows", "dreadlocks"]
+#: where gathered hair is tied: the crown, the nape, the top of the head.
+Tie = Literal["high", "low", "top"]
 
 
 @dataclass(frozen=True)
@@ -29,34 +36,33 @@ class HairStyle:
     """One named style: its labels and the generator fields that make it.
 
     name: the library key (``--set hair.style=NAME``).
-    type: broad family: "bald" | "short" | "medium" | "long" | "updo" | "braided" | "textured".
+    type: broad family (:data:`StyleType`).
     length_cm: hair length on the top and back of the head, cm (0 for bald).
     curl: 0 straight .. 0.5 wavy .. 0.8 curly .. 1 coily.
-    part: "none" | "left" | "right" | "center".
-    bangs: hair over the forehead: none, a straight fringe, curtain bangs, a side-swept fringe.
+    part: where it parts; bangs: hair over the forehead.
     volume: 0 flat against the head .. 1 full, lifted.
     hairline: the default hairline shape of the style.
     sides_cm: hair length on the sides and nape, cm (None: as ``length_cm``); undercuts, fades.
     fade: the side length ramps from skin at the neck up to ``sides_cm`` (a fade).
     flow: which way the free hair goes.
-    gather: where it is gathered; ``tie``: "high" (crown) | "low" (nape) | "top" (top of the head).
+    gather: where it is gathered; tie: where gathered hair is tied.
     layers: 0 one length .. 1 strongly layered (shorter towards the face).
     aliases: words people use for it (the prompt's words pick a style by these first).
     """
 
     name: str
-    type: str
+    type: StyleType
     length_cm: float
     curl: float = 0.0
-    part: str = "none"
-    bangs: str = "none"
+    part: Part = "none"
+    bangs: Bangs = "none"
     volume: float = 0.4
-    hairline: str = "normal"
+    hairline: Hairline = "normal"
     sides_cm: float | None = None
     fade: bool = False
-    flow: str = "down"
-    gather: str = "none"
-    tie: str = "low"
+    flow: Flow = "down"
+    gather: Gather = "none"
+    tie: Tie = "low"
     layers: float = 0.0
     aliases: tuple[str, ...] = field(default_factory=tuple)
 
@@ -66,7 +72,7 @@ class HairStyle:
         return {k: d[k] for k in ("type", "length_cm", "curl", "part", "bangs", "volume", "hairline", "gather")}
 
 
-def _s(name: str, type: str, length_cm: float, *aliases: str, **kw: object) -> HairStyle:
+def _s(name: str, type: StyleType, length_cm: float, *aliases: str, **kw: object) -> HairStyle:
     return HairStyle(name=name, type=type, length_cm=length_cm, aliases=aliases, **kw)  # type: ignore[arg-type]
 
 

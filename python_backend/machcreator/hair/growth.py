@@ -25,7 +25,7 @@ from scipy.spatial import cKDTree
 
 from machcreator.hair.collision import BodyField, push_out
 from machcreator.hair.scalp import HeadFrame, Roots
-from machcreator.core.hair_styles import HairStyle
+from machcreator.core.hair_styles import Bangs, HairStyle, Hairline, Part
 from machcreator.core.ramps import smoothstep
 
 CM = 0.01  # metres per centimetre
@@ -44,17 +44,16 @@ SKIN_CLEARANCE_M = 0.0015
 class Growth:
     """What shapes one scalp groom: the style plus the attribute record's overrides.
 
-    length_cm, curl (0..1), part ("none" | "left" | "right" | "center"), bangs ("none" | "fringe"
-    | "curtain" | "side"), volume (0..1), hairline (see :mod:`machcreator.hair.scalp`).
+    length_cm, curl (0..1), part, bangs, volume (0..1), hairline (see :mod:`machcreator.hair.scalp`).
     """
 
     style: HairStyle
     length_cm: float
     curl: float
-    part: str
-    bangs: str
+    part: Part
+    bangs: Bangs
     volume: float
-    hairline: str
+    hairline: Hairline
 
 
 def unit(v: np.ndarray) -> np.ndarray:

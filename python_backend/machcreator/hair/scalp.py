@@ -18,11 +18,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from machcreator.character import Character, MeshPart
+from machcreator.core.hair_styles import Hairline
 
 #: hairline height above the eye centres (inter-pupil units) by azimuth around the vertical axis
 #: through the ears: 0° straight ahead, 90° over the ear, 180° the nape.
 _HAIRLINE_DEG = (0.0, 30.0, 50.0, 62.0, 76.0, 88.0, 102.0, 118.0, 180.0)
-_HAIRLINE_U = {
+_HAIRLINE_U: dict[Hairline, tuple[float, ...]] = {
     "normal": (1.1, 1.0, 0.72, 0.4, 0.0, 0.3, 0.35, -0.3, -0.75),
     "high": (1.45, 1.35, 1.0, 0.55, 0.05, 0.3, 0.35, -0.3, -0.75),
     # temples recede into an M; the centre holds a little longer
@@ -83,7 +84,7 @@ def azimuth_deg(p: np.ndarray, frame: HeadFrame) -> np.ndarray:
     return np.degrees(np.arctan2(np.abs(p[..., 0]), frame.ear_y - p[..., 1]))
 
 
-def hairline_height(p: np.ndarray, frame: HeadFrame, hairline: str) -> np.ndarray:
+def hairline_height(p: np.ndarray, frame: HeadFrame, hairline: Hairline) -> np.ndarray:
     """z (...) of the hairline above/below points (..., 3), metres, with a gentle irregularity."""
     if hairline not in _HAIRLINE_U:
         raise ValueError(f"unknown hairline {hairline!r}; choose one of {', '.join(_HAIRLINE_U)}")
@@ -96,7 +97,7 @@ def hairline_height(p: np.ndarray, frame: HeadFrame, hairline: str) -> np.ndarra
     return line + 0.025 * u * irregular
 
 
-def scalp_weight(p: np.ndarray, n: np.ndarray, frame: HeadFrame, hairline: str) -> np.ndarray:
+def scalp_weight(p: np.ndarray, n: np.ndarray, frame: HeadFrame, hairline: Hairline) -> np.ndarray:
     """How much of each surface point (..., 3) with normal (..., 3) is scalp, 0..1.
 
     Above the hairline (soft over ``_HAIRLINE_SOFT_U``), off the ears (the skin around the ear
@@ -201,7 +202,7 @@ def region_roots(part: MeshPart, weight: Callable[[np.ndarray, np.ndarray], np.n
     return roots.subset(keep)
 
 
-def scalp_roots(part: MeshPart, frame: HeadFrame, hairline: str, density: float, count: int,
+def scalp_roots(part: MeshPart, frame: HeadFrame, hairline: Hairline, density: float, count: int,
                 rng: np.random.Generator) -> Roots:
     """``count`` roots on the scalp of the head ``part`` (:func:`scalp_weight`), thinned over the
     crown when the hair is thin (``density`` 0..1, 0.7 typical)."""
