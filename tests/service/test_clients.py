@@ -115,6 +115,37 @@ def test_an_idempotency_token_holds_across_connections(server):
         assert a == b and len(first.jobs()) == 1
 
 
+def test_a_parser_this_server_does_not_offer_is_unsupported_whether_or_not_it_exists(server):
+    with _client(server) as c:
+        for parser in ("transformers", "gpt"):
+            with pytest.raises(RequestFailed) as err:
+                c.generate("a man", parser=parser)
+            assert (err.value.code, err.value.field) == ("unsupported", "options.parser")
+
+
+def test_only_a_random_batch_may_describe_nobody(server):
+    with _client(server) as c:
+        with pytest.raises(RequestFailed) as err:
+            c.generate("")
+        assert (err.value.code, err.value.field) == ("bad_prompt", "prompt")
+        with pytest.raises(RequestFailed) as err:
+            c.batch(["a man", ""])
+        assert (err.value.code, err.value.field) == ("bad_prompt", "prompts.1")
+        assert err.value.message.startswith("prompts[1]: the prompt is empty")
+        _, [job_id] = c.batch(count=1, seed=5)
+        assert c.status(job_id)["job"]["request"]["prompt"] == ""
+
+
+def test_an_edit_is_its_parents_request_with_the_overrides_added(server):
+    with _client(server) as c:
+        parent = c.generate("  a tall man ", seed=4, overrides=["hair.color=red"], texture_size=128, hair_detail=0.5)
+        server.store.finish(parent, "done")
+        child = c.edit(parent, ["glasses=round"], seed=6)
+        before, after = (c.status(j)["job"]["request"] for j in (parent, child))
+    assert before["prompt"] == "a tall man"  # stored cleaned
+    assert after == before | {"seed": 6, "overrides": ["hair.color=red", "glasses=round"]}
+
+
 def _raw(server: Server, header: dict, blob: bytes | None = None) -> dict:
     """One request on a connection of its own, as a client without the token file would send it."""
     sock = zmq.Context.instance().socket(zmq.DEALER)

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError,
 
 from machcreator.attributes import AGE_RANGE_YEARS, PROMPT_MAX_CHARS, Ancestry, Gender
 from machcreator.pipeline import STAGE_NAMES
-from machcreator.pipeline.request import MAX_TEXTURE_SIZE
+from machcreator.pipeline.request import GenerateRequest, Seed
 from machcreator.service.identity import AUTH_PATTERN
 from machcreator.service.protocol import (
     BATCH_ID_PATTERN, ERROR_CODES, EVENT_KINDS, REQUEST_TYPES, JOB_ID_PATTERN, JOB_STATES, MAX_BATCH_JOBS, MAX_CHUNK_BYTES,
@@ -25,7 +25,6 @@ from machcreator.service.protocol import (
 Token = Annotated[str, Field(pattern=TOKEN_PATTERN)]
 JobId = Annotated[str, Field(pattern=JOB_ID_PATTERN)]
 BatchId = Annotated[str, Field(pattern=BATCH_ID_PATTERN)]
-Seed = Annotated[int, Field(ge=0, le=2**32 - 1)]
 Age = Annotated[float, Field(ge=AGE_RANGE_YEARS[0], le=AGE_RANGE_YEARS[1])]
 Override = Annotated[str, Field(min_length=3, max_length=200, description="PATH=VALUE, e.g. hair.color=blonde")]
 
@@ -41,16 +40,21 @@ class _Message(BaseModel):
                                          "Identity)")
 
 
-class Options(BaseModel):
-    """How to generate: the CLI's options (``GenerateRequest`` less what only the server sets)."""
+#: the request model's own fields (type, default, bounds, description): the wire cannot drift from it
+_REQUEST = GenerateRequest.model_fields
 
+
+class Options(BaseModel):
+    """How to generate: the CLI's options (``GenerateRequest``'s own fields, less what only the server sets)."""
+
+    # model_dump() names them as the request does (largest_face is photo_largest_face there)
     model_config = ConfigDict(extra="forbid")
 
-    parser: str = Field("embedded", max_length=32, description="one of hello's capabilities.parsers")
-    texture_size: int = Field(2048, ge=64, le=MAX_TEXTURE_SIZE)
-    preview_size: int = Field(512, ge=64, le=2048)
-    hair_detail: float = Field(1.0, ge=0.05, le=1.0)
-    largest_face: bool = Field(False, description="with a photo of several faces, fit the largest instead of refusing")
+    parser: str = _REQUEST["parser"]
+    texture_size: int = _REQUEST["texture_size"]
+    preview_size: int = _REQUEST["preview_size"]
+    hair_detail: float = _REQUEST["hair_detail"]
+    photo_largest_face: Annotated[bool, _REQUEST["photo_largest_face"], Field(alias="largest_face")]
 
 
 class Hello(_Message):

@@ -21,12 +21,10 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from machcreator import __version__
-from machcreator.core.errors import MachError
 from machcreator.service import protocol as P
 from machcreator.service.config import ServerConfig
 from machcreator.service.identity import ClientIdentity
 from machcreator.service.jobfiles import JobFiles
-from machcreator.service.messages import Options
 from machcreator.service.pool import WorkerPool
 from machcreator.service.store import Job, JobStore
 from machcreator.service.waiters import Waiter
@@ -97,30 +95,25 @@ class Operations:
         return job
 
     # -- creating jobs ----------------------------------------------------------------------------
-    def request(self, prompt: str, seed: int, overrides: list[str], options: Options,
-                random: bool = False, photo: str | None = None) -> dict[str, Any]:
-        """A checked ``GenerateRequest``; only a random character may come without prompt or overrides."""
-        from machcreator.attributes import Attributes, apply_overrides
-        from machcreator.parsing import check_prompt
-        from machcreator.pipeline import GenerateRequest
+    def request(self, fields: dict[str, Any], random: bool = False) -> dict[str, Any]:
+        """A checked ``GenerateRequest`` (as stored) from its ``fields``, with this server's options of the
+        parser they name; only a random character may come without prompt, overrides or photo."""
+        from pydantic import ValidationError
 
-        parsers = self.server.config.parsers
-        if options.parser not in parsers:
-            raise P.ProtocolError("unsupported", f"parser {options.parser!r} is not configured on this server "
+        from machcreator.pipeline.request import BAD_PROMPT, GenerateRequest, refusal
+
+        parsers, parser = self.server.config.parsers, fields["parser"]
+        if parser not in parsers:
+            raise P.ProtocolError("unsupported", f"parser {parser!r} is not configured on this server "
                                   f"(available: {', '.join(sorted(parsers))})", "options.parser")
+        fields = fields | {"parser_options": parsers[parser]}
         try:
-            clean = check_prompt(prompt) if (prompt or not (overrides or random or photo)) else ""
-        except MachError as exc:
-            raise P.ProtocolError("bad_prompt", str(exc), "prompt") from None
-        try:
-            apply_overrides(Attributes(), overrides)
-        except MachError as exc:
-            raise P.ProtocolError("bad_prompt", str(exc), "overrides") from None
-        return GenerateRequest(prompt=clean, seed=seed, overrides=overrides, parser=options.parser,
-                               parser_options=parsers[options.parser],
-                               texture_size=options.texture_size, preview_size=options.preview_size,
-                               hair_detail=options.hair_detail, photo=photo,
-                               photo_largest_face=options.largest_face).model_dump(mode="json")
+            request = GenerateRequest.model_validate(fields) if random else GenerateRequest.from_user(**fields)
+        except ValidationError as exc:
+            why = refusal(exc)
+            raise P.ProtocolError("bad_prompt" if why.kind == BAD_PROMPT else "bad_request", why.message,
+                                  why.field) from None
+        return request.model_dump(mode="json")
 
     def admit(self, who: ClientIdentity, n: int) -> None:
         config = self.server.config
@@ -146,7 +139,8 @@ class Operations:
             check_photo(blob)
         # the photo's path is its content hash: known before it is written, written once admitted
         photo = str(files.photo_path(blob)) if blob is not None else None
-        request = self.request(req.prompt, req.seed, list(req.overrides), req.options, photo=photo)
+        request = self.request(req.options.model_dump() | {"prompt": req.prompt, "seed": req.seed,
+                                                           "overrides": list(req.overrides), "photo": photo})
         self.admit(who, 1)
         if blob is not None:
             files.store_photo(blob)
@@ -162,16 +156,13 @@ class Operations:
         if parent.state != "done":
             raise P.ProtocolError("conflict", f"job {parent.job_id} is {parent.state}; only a finished job can be edited")
         base = parent.request
-        options = Options(parser=base["parser"], texture_size=base["texture_size"],
-                          preview_size=base["preview_size"], hair_detail=base["hair_detail"],
-                          largest_face=base.get("photo_largest_face", False))
         photo = base.get("photo")
         if photo is not None:
             if not Path(photo).is_file():
                 raise P.ProtocolError("not_found", f"the photo of job {parent.job_id} has expired; send it again "
                                       "with generate", "job_id")
-        request = self.request(base["prompt"], base["seed"] if req.seed is None else req.seed,
-                               list(base["overrides"]) + list(req.overrides), options, photo=photo)
+        request = self.request(base | {"seed": base["seed"] if req.seed is None else req.seed,
+                                       "overrides": list(base["overrides"]) + list(req.overrides)})
         self.admit(who, 1)
         if photo is not None:
             Path(photo).touch()  # in use again: the sweep keeps it
@@ -189,11 +180,12 @@ class Operations:
                     "created": False}
         if (req.prompts is None) == (req.random is None):
             raise P.ProtocolError("bad_request", "a batch has either `prompts` or `random`", "prompts")
-        requests = []
+        requests, options = [], req.options.model_dump()
         if req.prompts is not None:
             for i, prompt in enumerate(req.prompts):
                 try:
-                    requests.append(self.request(prompt, req.seed + i, list(req.overrides), req.options))
+                    requests.append(self.request(options | {"prompt": prompt, "seed": req.seed + i,
+                                                            "overrides": list(req.overrides)}))
                 except P.ProtocolError as exc:
                     raise P.ProtocolError(exc.code, f"prompts[{i}]: {exc.message}", f"prompts.{i}") from None
         else:
@@ -209,7 +201,8 @@ class Operations:
                     age = np.random.default_rng(seed).uniform(*d.age_range)
                     drawn.append(f"body.age_years={age:.1f}")
                 # the client's own overrides come last: they win over the diversity draw
-                requests.append(self.request(r.prompt, seed, drawn + list(req.overrides), req.options, random=True))
+                requests.append(self.request(options | {"prompt": r.prompt, "seed": seed,
+                                                        "overrides": drawn + list(req.overrides)}, random=True))
         self.admit(who, len(requests))
         batch_id, job_ids = self.store.add_batch(who.id, req.token, requests)
         log.info("batch queued", extra={"batch_id": batch_id, "jobs": len(job_ids), "client": who.label})
