@@ -1,23 +1,24 @@
-"""The generation pipeline: Mach's figure 2, one step per stage.
+"""The generation pipeline: Mach's figure 2, one method per stage.
 
-``Pipeline.__call__`` reads top to bottom: 1. check the request, 2. parse the prompt into
-attributes (§2.1), 3. apply overrides and fill unspecified fields from the seed, 4. shape the
-template body and face (§2.2 geometry, embedded: anny), 5. grow the strand grooms (Mach's strand
-hair: scalp, eyebrows, eyelashes, facial hair), 6. match garments, glasses, headwear, shoes and
-accessories from the asset library and fit them in layers (the hair tucked under hats; hair cards
-made from the tucked grooms), 7. make textures (§2.3–2.4, embedded: procedural), 8. render the
-preview; ``Pipeline.write`` is the last stage, the package.
+``Pipeline.__call__`` reads top to bottom: check the request, parse the prompt into attributes
+(§2.1), find the face in the photo (if any), complete the attributes (overrides, then the photo,
+then the seed), shape the template body and face (§2.2 geometry, embedded: anny; with a photo the
+head fitted to it), grow the strand grooms (Mach's strand hair: scalp, eyebrows, eyelashes, facial
+hair), match and fit garments, glasses, headwear, shoes and accessories in layers (§2.5; the hair
+tucked under hats), make hair cards from the tucked grooms, paint textures (§2.3-2.4, embedded:
+procedural; with a photo its albedo on the head), assemble the character and render the preview;
+``Pipeline.write`` is the last stage, the package.
 Stages report their start through ``progress`` and their end through ``stage_finished`` (with
 whether the stage cache answered it) and never print.
 
-Stage outputs are cached in memory by a hash of their inputs, so editing one attribute re-runs
-only the stages downstream of it (hair colour → hair and textures; nose width → geometry too).
+Every cached stage takes one frozen input record (:mod:`machcreator.pipeline.stages`) that is its
+cache key, so editing one attribute re-runs only the stages that read it and those downstream
+(hair colour → hair, assets, cards and textures; nose width → geometry too).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import time
 from collections import OrderedDict
@@ -28,9 +29,18 @@ from typing import Any
 import numpy as np
 
 from machcreator.attributes import Attributes, apply_overrides, resolve
-from machcreator.pipeline.request import GenerateRequest
 from machcreator.character import Character
-from machcreator.body.shape_table import anny_parameters, derived_levels
+from machcreator.pipeline.request import GenerateRequest
+from machcreator.pipeline.stages import (
+    DressInput,
+    GeometryInput,
+    HairInput,
+    HeadTextureInput,
+    ParseInput,
+    PhotoInput,
+    TextureInput,
+    stage_key,
+)
 
 #: progress(stage, fraction 0..1 of the whole job, message), told as each stage starts
 ProgressFn = Callable[[str, float, str], None]
@@ -47,11 +57,13 @@ STAGES: tuple[tuple[str, float], ...] = (
     ("hair", 0.15),
     ("assets", 0.06),
     ("cards", 0.04),
-    ("textures", 0.28),
+    ("textures", 0.26),
+    ("character", 0.02),
     ("preview", 0.17),
     ("write", 0.05),
 )
 STAGE_NAMES: tuple[str, ...] = tuple(name for name, _ in STAGES)
+
 
 def stage_span(stage: str) -> tuple[float, float]:
     """The shares of the whole job done when ``stage`` starts and when it ends (0..1)."""
@@ -83,8 +95,37 @@ class GenerationResult:
     photo_report: dict[str, Any] | None = None
 
 
+@dataclass
+class PhotoFace:
+    """The photo stage's output: the face crop (``photo.head.FaceCrop``) and the colours it shows."""
+
+    inputs: PhotoInput
+    crop: Any
+    appearance: dict[str, float | str]
+
+
+@dataclass
+class Geometry:
+    """The geometry stage's output: the untextured character; with a photo, the head fit
+    (``photo.head.HeadFit``) and the template's landmark correspondence the texture fit reads."""
+
+    character: Character
+    head_fit: Any = None
+    correspondence: Any = None
+
+
+@dataclass
+class _Run:
+    """One call's request and what it gathers on the way."""
+
+    request: GenerateRequest
+    prompt: str
+    timings: dict[str, float] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+
 class StageCache:
-    """A small in-memory LRU of stage outputs keyed by a hash of their inputs."""
+    """A small in-memory LRU of stage outputs keyed by their input records (:func:`stage_key`)."""
 
     def __init__(self, max_entries: int = 24) -> None:  # two runs of twelve stage outputs (a photo adds four)
         self.max_entries = max_entries
@@ -92,13 +133,8 @@ class StageCache:
         self.hits = 0
         self.misses = 0
 
-    @staticmethod
-    def key(stage: str, inputs: Any) -> str:
-        text = json.dumps(inputs, sort_keys=True, default=str)
-        return hashlib.sha256(f"{stage}:{text}".encode()).hexdigest()
-
     def get_or_run(self, stage: str, inputs: Any, run: Callable[[], Any]) -> Any:
-        k = self.key(stage, inputs)
+        k = stage_key(stage, inputs)
         if k in self._items:
             self.hits += 1
             self._items.move_to_end(k)
@@ -186,18 +222,38 @@ class Pipeline:
 
     # -- the run ----------------------------------------------------------------------------
     def __call__(self, request: GenerateRequest) -> GenerationResult:
-        from machcreator.assets.dressing import dress, dressed_character
-        from machcreator.assets.matching import match_assets
-        from machcreator.body.geometry import build_geometry
-        from machcreator.hair.cards import groom_cards
-        from machcreator.hair.grooms import character_field, make_grooms
+        run, photo = self._checked(request)
+        # models load once per process, outside the timed stages (the very first run also builds
+        # anny's template cache, ~100 s, and says so through the progress callback)
+        model = self.template()
+
+        parsed = self.parse_prompt(run, ParseInput(run.prompt, request.parser,
+                                                   json.dumps(request.parser_options, sort_keys=True)))
+        face = self.find_face(run, photo)
+        specified, resolved = self.complete_attributes(run, parsed.attributes, face)
+        geometry_in = self.geometry_input(resolved, specified, face)
+        geometry = self.shape_geometry(run, geometry_in, face, model)
+        hair_in = HairInput.of(geometry_in, resolved, request)
+        grooms = self.grow_hair(run, hair_in, geometry.character)
+        selection, dress_in, dressing = self.dress(run, hair_in, geometry.character, grooms, specified, resolved)
+        cards = self.make_cards(run, dress_in, dressing, geometry.character.skeleton)
+        resolved = selection.attributes  # what similarity chose is recorded like the rest
+        textures, head_texture = self.paint_textures(run, TextureInput.of(geometry_in, resolved, request),
+                                                     geometry, face)
+        character = self.assemble(run, geometry.character, cards, textures, dressing)
+        preview, photo_preview, photo_report = self.render_previews(run, character, geometry, head_texture)
+
+        return GenerationResult(
+            request=request, attributes=specified, resolved=resolved, character=character,
+            preview=preview, unknown_words=list(parsed.unknown_words), warnings=run.warnings,
+            timings_s=run.timings, assets=selection.manifest(), photo_preview=photo_preview,
+            photo_report=photo_report,
+        )
+
+    def _checked(self, request: GenerateRequest) -> tuple[_Run, Any]:
+        """The run and the decoded photo: a clear error before any work."""
         from machcreator.parsing import check_prompt
-        from machcreator.render.preview import render_preview
-        from machcreator.skin.textures import make_textures
 
-        timings: dict[str, float] = {}
-
-        # 1. check inputs: a clear error before any work
         # an empty prompt is a random character: the seed draws every attribute (front ends
         # decide whether a user may ask for that; the CLI asks for a prompt or --set)
         prompt = check_prompt(request.prompt) if request.prompt else ""
@@ -208,150 +264,173 @@ class Pipeline:
 
             photo = load_photo(request.photo)
             self.delighter(request.delighter_dir)  # a bad checkpoint is refused before any work
+        return _Run(request, prompt), photo
 
-        # models load once per process, outside the timed stages (the very first run also builds
-        # anny's template cache, ~100 s, and says so through the progress callback)
-        model = self.template()
+    # -- the stages, in order ---------------------------------------------------------------
+    def parse_prompt(self, run: _Run, inputs: ParseInput) -> Any:
+        """Mach §2.1: the prompt's attributes, the words not understood, the parser's warnings."""
+        from machcreator.parsing.base import ParseResult
 
-        # 2. parse the prompt into attributes (Mach §2.1)
-        with self._stage("parse", timings, "Reading the prompt"):
-            if prompt:
-                parse_inputs = {"parser": request.parser, "options": request.parser_options, "prompt": prompt}
-                parsed = self.cache.get_or_run("parse", parse_inputs, lambda: self.parser(
-                    request.parser, request.parser_options).parse(prompt))
-                specified, unknown, warnings = parsed.attributes, list(parsed.unknown_words), list(parsed.warnings)
-            else:
-                specified, unknown, warnings = Attributes(), [], []
+        with self._stage("parse", run.timings, "Reading the prompt"):
+            if not inputs.prompt:
+                return ParseResult(attributes=Attributes())
+            parsed = self.cache.get_or_run("parse", inputs, lambda: self.parser(
+                inputs.parser, json.loads(inputs.parser_options)).parse(inputs.prompt))
+            run.warnings += list(parsed.warnings)
+            return parsed
 
-        # 3. the photo: the face found and cropped, the colours it shows (skin, hair, brows)
-        with self._stage("photo", timings, "Finding the face in the photo"):
-            crop, photo_inputs = None, None
-            if photo is not None:
-                from machcreator.photo.appearance import photo_appearance
-                from machcreator.photo.head import face_crop
+    def find_face(self, run: _Run, photo: Any) -> PhotoFace | None:
+        """The face found and cropped in the photo, and the colours it shows (skin, hair, brows)."""
+        with self._stage("photo", run.timings, "Finding the face in the photo"):
+            if photo is None:
+                return None
+            from machcreator.photo.appearance import photo_appearance
+            from machcreator.photo.head import face_crop
 
-                photo_inputs = {"photo": hashlib.sha256(photo.rgb.tobytes()).hexdigest(),
-                                "shape": photo.rgb.shape, "largest": request.photo_largest_face}
-                crop = self.cache.get_or_run("photo", photo_inputs, lambda: face_crop(
-                    photo, self.landmark_detector(), largest=request.photo_largest_face))
-                appearance = self.cache.get_or_run("appearance", photo_inputs, lambda: photo_appearance(crop))
+            inputs = PhotoInput.of(photo.rgb, run.request.photo_largest_face)
 
-        # 4. overrides win over the prompt, the prompt over the photo; the seed fills the rest
-        with self._stage("attributes", timings, "Completing attributes from the seed"):
-            specified = apply_overrides(specified, request.overrides)
-            if crop is not None:
+            def find() -> PhotoFace:
+                crop = face_crop(photo, self.landmark_detector(), largest=inputs.largest_face)
+                return PhotoFace(inputs, crop, photo_appearance(crop))
+
+            return self.cache.get_or_run("photo", inputs, find)
+
+    def complete_attributes(self, run: _Run, parsed: Attributes,
+                            face: PhotoFace | None) -> tuple[Attributes, Attributes]:
+        """Overrides win over the prompt, the prompt over the photo; the seed fills the rest."""
+        with self._stage("attributes", run.timings, "Completing attributes from the seed"):
+            specified = apply_overrides(parsed, run.request.overrides)
+            if face is not None:
                 from machcreator.photo.appearance import photo_overrides
 
-                specified = apply_overrides(specified, photo_overrides(specified, appearance))
-            resolved = resolve(specified, request.seed)
-            attrs_json = resolved.model_dump(mode="json")
+                specified = apply_overrides(specified, photo_overrides(specified, face.appearance))
+            return specified, resolve(specified, run.request.seed)
 
-        # 5. geometry: template body and face shaped by the attributes (§2.2, embedded: anny);
-        # with a photo, the head fitted to it (landmarks, anny's face space, the UV position map)
-        with self._stage("geometry", timings, "Shaping body and face" if crop is None else "Fitting the head to the photo"):
-            # the geometry reads only anny's parameters: an edit that leaves them alone reuses it
-            geometry_inputs = dataclasses.asdict(anny_parameters(resolved))
-            head_fit = None
-            if crop is not None:
-                geometry_inputs |= {"photo": photo_inputs, "ageing": derived_levels(resolved)["ageing"]}
-                head_fit, correspondence = self.cache.get_or_run("head_fit", geometry_inputs, lambda: self._fit_head(
-                    crop, resolved, specified, model))
-            # a photo's fit already built the head as the package has it
-            base = self.cache.get_or_run("geometry", geometry_inputs, lambda: build_geometry(resolved, model=model)
-                                         if head_fit is None else head_fit.character)
+    @staticmethod
+    def geometry_input(resolved: Attributes, specified: Attributes, face: PhotoFace | None) -> GeometryInput:
+        """The geometry's record; with a photo the fit starts from the prompt's face, its open features neutral."""
+        if face is None:
+            return GeometryInput.of(resolved)
+        from machcreator.photo.head import neutral_face
 
-        # 5. hair: strand grooms grown on the head (Mach's strand hair)
-        with self._stage("hair", timings, "Growing hair, brows, lashes and beard"):
-            geometry_key = self.cache.key("geometry", geometry_inputs)
-            field = self.cache.get_or_run("body_field", geometry_inputs, lambda: character_field(base))
-            hair_inputs = {"hair": {k: attrs_json[k] for k in ("hair", "eyebrows", "facial_hair")},
-                           "gender": attrs_json["body"]["gender"], "seed": request.seed, "geometry": geometry_key,
-                           "detail": request.hair_detail}
-            grooms = self.cache.get_or_run("hair", hair_inputs, lambda: make_grooms(
-                base, resolved, request.seed, field=field, cache_dir=self.hair_cache_dir, detail=request.hair_detail))
+        return GeometryInput.of(neutral_face(resolved, specified), face.inputs)
 
-        # 6. assets: garments, glasses, headwear, shoes, accessories matched and fitted in layers
-        with self._stage("assets", timings, "Dressing: garments, glasses, headwear, shoes"):
-            library, problems = self.asset_library(request.asset_libraries)
-            warnings += [f"skipped asset library {p.path}: {p.message}" for p in problems]
-            encoder = self.asset_encoder(request.asset_encoder, request.asset_encoder_options)
-            selection = match_assets(prompt, specified, resolved, library, encoder)
-            resolved = selection.attributes  # what similarity chose is recorded like the rest
-            choices = selection.chosen()
-            asset_report = selection.manifest()
-            # a studio glb's checksum keys it too: an edited file with the same id is refitted
-            asset_inputs = {"choices": asset_report, "seed": request.seed,
-                            "files": [f.sha256 for c in choices for f in c.asset.entry.files],
-                            "hair": self.cache.key("hair", hair_inputs)}
-            dressing = self.cache.get_or_run("assets", asset_inputs, lambda: dress(
-                dataclasses.replace(base, grooms=list(grooms)), choices, request.seed))
+    def shape_geometry(self, run: _Run, inputs: GeometryInput, face: PhotoFace | None, model: Any) -> Geometry:
+        """Mach §2.2: the template body and face shaped by anny's parameters; with a photo, the head fitted to it."""
+        from machcreator.body.geometry import aged_body, character_from_body
 
-        # 7. cards: the game-ready hair cards, made from the grooms as the headwear tucked them
-        with self._stage("cards", timings, "Making hair cards"):
-            cards = self.cache.get_or_run("cards", asset_inputs, lambda: [
-                groom_cards(g, base.skeleton) for g in dressing.grooms])
+        message = "Shaping body and face" if face is None else "Fitting the head to the photo"
+        with self._stage("geometry", run.timings, message):
+            if face is None:
+                return self.cache.get_or_run("geometry", inputs, lambda: Geometry(
+                    character_from_body(aged_body(model, inputs.parameters, inputs.ageing))))
+            return self.cache.get_or_run("geometry", inputs, lambda: self._fit_head(inputs, face, model))
 
-        # 8. textures: procedural skin, eyes, teeth (§2.3–2.4, embedded: procedural)
-        with self._stage("textures", timings, "Painting skin, eyes and teeth"):
-            texture_inputs = {"attributes": attrs_json, "seed": request.seed, "size": request.texture_size,
-                              "geometry": geometry_key}
-            textures = self.cache.get_or_run(
-                "textures", texture_inputs,
-                lambda: make_textures(base, resolved, request.seed, size=request.texture_size),
-            )
-            head_texture = None
-            if head_fit is not None:  # the photo's albedo, delit and completed with the procedural skin
-                from machcreator.photo.head_texture import head_texture as fit_head_texture
-
-                glasses = appearance.get("glasses", "none") != "none"  # worn in the photo, whatever the prompt says
-                head_texture = self.cache.get_or_run(
-                    "head_texture", texture_inputs | {"delighter": request.delighter_dir, "glasses": glasses},
-                    lambda: fit_head_texture(base, head_fit, correspondence, textures["head_albedo"],
-                                             delighter=self.delighter(request.delighter_dir), glasses=glasses))
-                textures = dict(textures) | {"head_albedo": head_texture.albedo}
-            character = Character(
-                skeleton=base.skeleton, parts=base.parts + [part for part, _, _ in cards],
-                materials=base.materials | {m.name: m for _, m, _ in cards},
-                textures=dict(textures) | {k: v for _, _, tex in cards for k, v in tex.items()},
-                morph_names=base.morph_names, landmarks=base.landmarks,
-            )
-            character = dressed_character(character, dressing)
-
-        # 9. preview: body, head front, three-quarter and back, strands drawn over the skin
-        with self._stage("preview", timings, "Rendering the preview"):
-            preview = render_preview(character, size=request.preview_size)
-            photo_preview = photo_report = None
-            if head_fit is not None:
-                from machcreator.photo.report import photo_comparison, photo_report as report
-
-                photo_preview = photo_comparison(character, head_fit, head_texture, request.preview_size)
-                photo_report = report(head_fit, head_texture)
-
-        return GenerationResult(
-            request=request, attributes=specified, resolved=resolved, character=character,
-            preview=preview, unknown_words=unknown, warnings=warnings, timings_s=timings, assets=asset_report,
-            photo_preview=photo_preview, photo_report=photo_report,
-        )
-
-    def _fit_head(self, crop: Any, resolved: Attributes, specified: Attributes, model: Any) -> tuple[Any, Any]:
-        """The head fitted to the photo's face crop, and the template's landmark correspondence."""
-        from machcreator.body.geometry import character_from_body, shaped_body
+    def _fit_head(self, inputs: GeometryInput, face: PhotoFace, model: Any) -> Geometry:
+        """The head fitted to the photo's face crop, from the prior ``inputs.parameters``."""
+        from machcreator.body.geometry import aged_body, character_from_body
         from machcreator.photo.correspondence import cached_correspondence, default_cache_dir
-        from machcreator.photo.head import fit_head, neutral_face
+        from machcreator.photo.head import fit_head
 
         built: dict[str, tuple[Any, Character]] = {}
 
         def build(parameters: Any) -> tuple[Any, Character]:
             key = repr(parameters)  # the template below is the fit's first build too
             if key not in built:
-                body = shaped_body(model, resolved, parameters)
+                body = aged_body(model, parameters, inputs.ageing)
                 built[key] = body, character_from_body(body)
             return built[key]
 
-        prior = anny_parameters(neutral_face(resolved, specified))
         detector = self.landmark_detector()
-        correspondence = cached_correspondence(build(prior)[1], detector, self.photo_cache_dir or default_cache_dir())
-        return fit_head(crop, model, prior, build, correspondence, detector=detector), correspondence
+        correspondence = cached_correspondence(build(inputs.parameters)[1], detector,
+                                               self.photo_cache_dir or default_cache_dir())
+        fit = fit_head(face.crop, model, inputs.parameters, build, correspondence, detector=detector)
+        return Geometry(fit.character, fit, correspondence)  # the fit built the head as the package has it
+
+    def grow_hair(self, run: _Run, inputs: HairInput, body: Character) -> list[Any]:
+        """Mach's strand hair: scalp, eyebrows, eyelashes and facial hair grown on the head."""
+        from machcreator.hair.grooms import character_field, make_grooms
+
+        with self._stage("hair", run.timings, "Growing hair, brows, lashes and beard"):
+            # the body's distance field depends on the geometry alone: an edit of the hair reuses it
+            body_field = self.cache.get_or_run("body_field", inputs.geometry, lambda: character_field(body))
+            return self.cache.get_or_run("hair", inputs, lambda: make_grooms(
+                body, inputs.attributes, inputs.seed, field=body_field, cache_dir=self.hair_cache_dir,
+                detail=inputs.detail))
+
+    def dress(self, run: _Run, hair: HairInput, body: Character, grooms: list[Any], specified: Attributes,
+              resolved: Attributes) -> tuple[Any, DressInput, Any]:
+        """Mach §2.5: garments, glasses, headwear, shoes and accessories matched and fitted in layers."""
+        from machcreator.assets.dressing import dress
+        from machcreator.assets.matching import match_assets
+
+        with self._stage("assets", run.timings, "Dressing: garments, glasses, headwear, shoes"):
+            library, problems = self.asset_library(run.request.asset_libraries)
+            run.warnings += [f"skipped asset library {p.path}: {p.message}" for p in problems]
+            encoder = self.asset_encoder(run.request.asset_encoder, run.request.asset_encoder_options)
+            selection = match_assets(run.prompt, specified, resolved, library, encoder)
+            # a studio glb's checksum is in its entry: an edited file with the same id is refitted
+            inputs = DressInput(hair, tuple(selection.chosen()), run.request.seed)
+            dressing = self.cache.get_or_run("assets", inputs, lambda: dress(
+                dataclasses.replace(body, grooms=list(grooms)), list(inputs.choices), inputs.seed))
+            return selection, inputs, dressing
+
+    def make_cards(self, run: _Run, inputs: DressInput, dressing: Any, skeleton: Any) -> list[Any]:
+        """The game-ready hair cards, made from the grooms as the headwear tucked them."""
+        from machcreator.hair.cards import groom_cards
+
+        with self._stage("cards", run.timings, "Making hair cards"):
+            return self.cache.get_or_run("cards", inputs, lambda: [groom_cards(g, skeleton) for g in dressing.grooms])
+
+    def paint_textures(self, run: _Run, inputs: TextureInput, geometry: Geometry,
+                       face: PhotoFace | None) -> tuple[dict[str, np.ndarray], Any]:
+        """Mach §2.3-2.4 (embedded: procedural skin, eyes, teeth); with a photo, its albedo on the head."""
+        from machcreator.skin.textures import make_textures
+
+        with self._stage("textures", run.timings, "Painting skin, eyes and teeth"):
+            textures = self.cache.get_or_run("textures", inputs, lambda: make_textures(
+                geometry.character, inputs.attributes, inputs.seed, size=inputs.size))
+            if geometry.head_fit is None:
+                return textures, None
+            from machcreator.photo.head_texture import head_texture
+
+            # the photo's albedo, delit and completed with the procedural skin; glasses worn in the
+            # photo are masked out whatever the prompt says
+            glasses = face.appearance.get("glasses", "none") != "none"
+            head_in = HeadTextureInput(inputs, run.request.delighter_dir, glasses)
+            fitted = self.cache.get_or_run("head_texture", head_in, lambda: head_texture(
+                geometry.character, geometry.head_fit, geometry.correspondence, textures["head_albedo"],
+                delighter=self.delighter(head_in.delighter_dir), glasses=head_in.glasses))
+            return dict(textures) | {"head_albedo": fitted.albedo}, fitted
+
+    def assemble(self, run: _Run, body: Character, cards: list[Any], textures: dict[str, np.ndarray],
+                 dressing: Any) -> Character:
+        """The whole character: body parts and hair cards with their materials and textures, dressed."""
+        from machcreator.assets.dressing import dressed_character
+
+        with self._stage("character", run.timings, "Assembling the character"):
+            character = Character(
+                skeleton=body.skeleton, parts=body.parts + [part for part, _, _ in cards],
+                materials=body.materials | {m.name: m for _, m, _ in cards},
+                textures=dict(textures) | {k: v for _, _, tex in cards for k, v in tex.items()},
+                morph_names=body.morph_names, landmarks=body.landmarks,
+            )
+            return dressed_character(character, dressing)
+
+    def render_previews(self, run: _Run, character: Character, geometry: Geometry,
+                        head_texture: Any) -> tuple[np.ndarray, np.ndarray | None, dict[str, Any] | None]:
+        """Body, head front, three-quarter and back, strands drawn over the skin; with a photo, the
+        photo beside the fitted head and what the fit measured."""
+        from machcreator.render.preview import render_preview
+
+        with self._stage("preview", run.timings, "Rendering the preview"):
+            preview = render_preview(character, size=run.request.preview_size)
+            if geometry.head_fit is None:
+                return preview, None, None
+            from machcreator.photo.report import photo_comparison, photo_report
+
+            return (preview, photo_comparison(character, geometry.head_fit, head_texture, run.request.preview_size),
+                    photo_report(geometry.head_fit, head_texture))
 
     def write(self, result: GenerationResult, out_dir: Any, *, force: bool = False) -> Any:
         """The last stage: write ``result`` as a package folder (atomically); returns its manifest."""
@@ -363,7 +442,7 @@ class Pipeline:
         return manifest
 
     # -- progress ---------------------------------------------------------------------------
-    def _stage(self, name: str, timings: dict[str, float], message: str) -> "_StageTimer":
+    def _stage(self, name: str, timings: dict[str, float], message: str) -> _StageTimer:
         return _StageTimer(self, name, timings, message)
 
 
