@@ -7,6 +7,7 @@ import sys
 import numpy as np
 import pytest
 from PIL import Image
+from pydantic import ValidationError
 
 from machcreator.compare import LABEL_PX, Axis, contact_sheet
 from machcreator.pipeline import GenerateRequest, Pipeline
@@ -27,6 +28,13 @@ def test_a_sweep_is_parsed_and_applied():
     for bad in ("body.age_years", "=1,2", "seed=a,b", "hair.color="):
         with pytest.raises(ValueError):
             Axis.parse(bad)
+
+
+def test_a_bad_sweep_value_is_refused_before_any_cell_renders():
+    rendered = []
+    with pytest.raises(ValidationError, match="expected a number"):
+        contact_sheet(rendered.append, GenerateRequest(prompt="a man"), Axis("body.age_years", ("30", "old")))
+    assert rendered == []
 
 
 def test_the_sheet_has_one_labelled_cell_per_character_and_they_differ(own_pipeline):

@@ -8,13 +8,14 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from machcreator.core.errors import MachError
+from machcreator.pipeline.request import GenerateRequest, field_bounds
 
 if TYPE_CHECKING:
     from machcreator.client import Client
@@ -25,6 +26,14 @@ out_console = Console()
 
 SetOption = typer.Option(None, "--set", help="Override an attribute, e.g. --set hair.color=blonde (repeatable).")
 LibraryOption = typer.Option(None, "--asset-library", help="A user asset library folder (repeatable; also env MACH_ASSET_LIBRARIES).")
+
+
+def _request_option(name: str, flag: str, **changes: Any) -> Any:
+    """A typer option for GenerateRequest's numeric field ``name``: its default and bounds are the model's
+    (unless ``changes`` say otherwise)."""
+    low, high = field_bounds(name)
+    settings = {"default": GenerateRequest.model_fields[name].default, "min": low, "max": high} | changes
+    return typer.Option(settings.pop("default"), flag, **settings)
 
 
 def _read_prompt(prompt: Optional[str], prompt_file: Optional[Path]) -> str | bytes:
@@ -52,9 +61,7 @@ def _parser_options(parser: str, llm_model_dir: Optional[Path], llm_url: Optiona
         if not llm_url or not llm_model:
             raise MachError("--parser openai needs --llm-url URL and --llm-model NAME")
         return {"base_url": llm_url, "model": llm_model}
-    if parser != "embedded":
-        raise MachError(f"unknown parser {parser!r}; choose embedded, transformers or openai")
-    return {}
+    return {}  # the embedded parser; an unknown name is the request's to refuse
 
 
 @contextlib.contextmanager
@@ -81,7 +88,7 @@ def _progress_reporter() -> Iterator[Callable[[str, float, str], None]]:
 def generate(
     prompt: Optional[str] = typer.Argument(None, help="Describe the character, e.g. 'an old fisherman with a grey beard'."),
     output: Path = typer.Option(..., "-o", "--output", help="Package folder to create."),
-    seed: int = typer.Option(0, "--seed", min=0, max=2**32 - 1, help="Draws every unspecified attribute."),
+    seed: int = _request_option("seed", "--seed", help="Draws every unspecified attribute."),
     set_: Optional[list[str]] = SetOption,
     force: bool = typer.Option(False, "--force", help="Replace a non-empty output folder."),
     prompt_file: Optional[Path] = typer.Option(None, "--prompt-file", help="Read the prompt from a UTF-8 text file."),
@@ -89,8 +96,8 @@ def generate(
     llm_model_dir: Optional[Path] = typer.Option(None, "--llm-model-dir", help="Local chat model folder (--parser transformers)."),
     llm_url: Optional[str] = typer.Option(None, "--llm-url", help="OpenAI-compatible base URL (--parser openai)."),
     llm_model: Optional[str] = typer.Option(None, "--llm-model", help="Model name at --llm-url."),
-    texture_size: int = typer.Option(2048, "--texture-size", min=64, max=4096, help="Skin texture size in pixels (4096: ~4 GB RAM)."),
-    hair_detail: float = typer.Option(1.0, "--hair-detail", min=0.05, max=1.0, help="Share of the full strand count (0.05..1): drafts grow and write faster."),
+    texture_size: int = _request_option("texture_size", "--texture-size", help="Skin texture size in pixels (4096: ~4 GB RAM)."),
+    hair_detail: float = _request_option("hair_detail", "--hair-detail", help="Share of the full strand count: drafts grow and write faster."),
     anny_cache: Optional[Path] = typer.Option(None, "--anny-cache", envvar="MACH_ANNY_CACHE", help="anny template cache folder."),
     asset_library: Optional[list[Path]] = LibraryOption,
     asset_encoder: str = typer.Option("minilm", "--asset-encoder", help="minilm (shipped) | clip (local weights: --clip-model-dir)."),
@@ -100,29 +107,23 @@ def generate(
     delighter_dir: Optional[Path] = typer.Option(None, "--delighter-dir", help="A learned delighter for --image (config.json + model.pt) instead of the SH one."),
 ) -> None:
     """Generate a character package from a prompt, or from a portrait and a prompt."""
-    from machcreator.attributes import Attributes, apply_overrides
     from machcreator.export.package import check_output_dir
-    from machcreator.parsing import check_prompt
-    from machcreator.pipeline import GenerateRequest, Pipeline
+    from machcreator.pipeline import Pipeline
 
-    overrides = list(set_ or [])
     # every input check happens before any slow work, so bad input costs nothing
-    text = _read_prompt(prompt, prompt_file)
-    clean = check_prompt(text) if (text or not (overrides or image)) else ""
-    apply_overrides(Attributes(), overrides)
-    check_output_dir(output, force)
-    if image is not None:
-        from machcreator.photo.image import load_photo
-
-        load_photo(image)  # a corrupt or hostile file is refused here, before any slow work
-    request = GenerateRequest(
-        prompt=clean, seed=seed, overrides=overrides, parser=parser,
+    request = GenerateRequest.from_user(
+        prompt=_read_prompt(prompt, prompt_file), seed=seed, overrides=list(set_ or []), parser=parser,
         parser_options=_parser_options(parser, llm_model_dir, llm_url, llm_model), texture_size=texture_size,
         hair_detail=hair_detail, asset_libraries=[str(p) for p in asset_library or []], asset_encoder=asset_encoder,
         asset_encoder_options={"model_dir": str(clip_model_dir)} if clip_model_dir else {},
         photo=str(image.expanduser().absolute()) if image is not None else None, photo_largest_face=largest_face,
         delighter_dir=str(delighter_dir.expanduser().absolute()) if delighter_dir is not None else None,
     )
+    check_output_dir(output, force)
+    if image is not None:
+        from machcreator.photo.image import load_photo
+
+        load_photo(image)  # a corrupt or hostile file is refused here, before any slow work
     with _progress_reporter() as progress:
         pipe = Pipeline(progress=progress, anny_cache_dir=str(anny_cache) if anny_cache else None)
         result = pipe(request)
@@ -139,7 +140,7 @@ def generate(
 def attributes(
     prompt: Optional[str] = typer.Argument(None, help="Prompt to parse."),
     set_: Optional[list[str]] = SetOption,
-    seed: Optional[int] = typer.Option(None, "--seed", min=0, max=2**32 - 1, help="Also fill unspecified fields from this seed."),
+    seed: Optional[int] = _request_option("seed", "--seed", default=None, help="Also fill unspecified fields from this seed."),
     prompt_file: Optional[Path] = typer.Option(None, "--prompt-file", help="Read the prompt from a UTF-8 text file."),
     fields: bool = typer.Option(False, "--fields", help="List every attribute path and exit."),
     editor_fields: bool = typer.Option(False, "--editor-fields",
@@ -147,7 +148,7 @@ def attributes(
 ) -> None:
     """Print the attributes a prompt specifies, as JSON (with --seed: every attribute)."""
     from machcreator.attributes import Attributes, apply_overrides, editor_fields as fields_for_editor, literal_values, resolve
-    from machcreator.parsing import check_prompt, get_parser
+    from machcreator.parsing import get_parser
 
     if editor_fields:
         sys.stdout.write(json.dumps(fields_for_editor(), indent=1) + "\n")
@@ -157,15 +158,13 @@ def attributes(
             words = literal_values(path)
             out_console.print(f"{path}" + (f"  ({' | '.join(words)})" if words else ""), highlight=False)
         return
-    overrides = list(set_ or [])
-    text = _read_prompt(prompt, prompt_file)
-    apply_overrides(Attributes(), overrides)
-    if text or not overrides:
-        parsed = get_parser("embedded").parse(check_prompt(text))
+    request = GenerateRequest.from_user(prompt=_read_prompt(prompt, prompt_file), overrides=list(set_ or []))
+    if request.prompt:
+        parsed = get_parser("embedded").parse(request.prompt)
         attrs, unknown, warnings = parsed.attributes, parsed.unknown_words, parsed.warnings
     else:
         attrs, unknown, warnings = Attributes(), [], []
-    attrs = apply_overrides(attrs, overrides)
+    attrs = apply_overrides(attrs, request.overrides)
     out = {
         "attributes": (resolve(attrs, seed) if seed is not None else attrs).model_dump(mode="json", exclude_none=seed is None),
         "unknown_words": list(unknown),
@@ -181,18 +180,19 @@ def compare(
     columns: str = typer.Option(..., "--columns", help="PATH=V1,V2,... across (e.g. body.age_years=6,30,60 or seed=0,1,2)."),
     rows: Optional[str] = typer.Option(None, "--rows", help="PATH=V1,V2,... down (e.g. body.gender=female,male)."),
     set_: Optional[list[str]] = SetOption,
-    seed: int = typer.Option(0, "--seed", min=0, max=2**32 - 1),
+    seed: int = _request_option("seed", "--seed"),
     view: str = typer.Option("head", "--view", help="head, three_quarter, body or back."),
-    cell_px: int = typer.Option(256, "--cell", min=64, max=1024, help="Cell size, pixels."),
-    texture_size: int = typer.Option(1024, "--texture-size", min=64, max=4096),
-    hair_detail: float = typer.Option(0.3, "--hair-detail", min=0.05, max=1.0),
+    # a cell is a preview; a sheet holds many, so they stay at most 1024 pixels
+    cell_px: int = _request_option("preview_size", "--cell", default=256, max=1024, help="Cell size, pixels."),
+    texture_size: int = _request_option("texture_size", "--texture-size", default=1024),
+    hair_detail: float = _request_option("hair_detail", "--hair-detail", default=0.3),
     force: bool = typer.Option(False, "--force", help="Replace an existing PNG."),
 ) -> None:
     """Render a prompt across seeds or an attribute sweep into one labelled PNG, to judge side by side."""
     from PIL import Image
 
     from machcreator.compare import Axis, contact_sheet
-    from machcreator.pipeline import GenerateRequest, Pipeline
+    from machcreator.pipeline import Pipeline
 
     if output.exists() and not force:
         _fail(f"{output} exists; pass --force to replace it")
@@ -200,6 +200,7 @@ def compare(
         col_axis, row_axis = Axis.parse(columns), Axis.parse(rows) if rows else None
     except ValueError as exc:
         _fail(str(exc))
+    # an empty prompt and no --set: a sheet of random characters
     base = GenerateRequest(prompt=prompt, seed=seed, overrides=list(set_ or []), texture_size=texture_size,
                            preview_size=cell_px, hair_detail=hair_detail)
     cells = len(col_axis.values) * (len(row_axis.values) if row_axis else 1)
@@ -273,7 +274,7 @@ def hair_list(as_json: bool = typer.Option(False, "--json", help="Print the styl
 def bench(
     prompts: Optional[list[str]] = typer.Argument(None, help="Prompts to time (default: a built-in set)."),
     runs: int = typer.Option(2, "--runs", min=1, max=20, help="Warm runs per prompt."),
-    texture_size: int = typer.Option(2048, "--texture-size", min=64, max=4096),
+    texture_size: int = _request_option("texture_size", "--texture-size"),
     hair: bool = typer.Option(True, "--hair/--no-hair", help="Also time the hair stage alone per style."),
     raster: bool = typer.Option(True, "--raster/--no-raster", help="Also time the differentiable rasteriser."),
     photo_geometry: int = typer.Option(0, "--photo-geometry", min=0, max=1000, help="Instead: the photo path's head "
@@ -442,11 +443,11 @@ def _follow_and_fetch(client: "Client", job_id: str, output: Optional[Path]) -> 
 def client_generate(
     prompt: Optional[str] = typer.Argument(None, help="Describe the character."),
     output: Optional[Path] = typer.Option(None, "-o", "--output", help="Download the package here when done."),
-    seed: int = typer.Option(0, "--seed", min=0, max=2**32 - 1),
+    seed: int = _request_option("seed", "--seed"),
     set_: Optional[list[str]] = SetOption,
-    texture_size: int = typer.Option(2048, "--texture-size", min=64, max=4096),
-    hair_detail: float = typer.Option(1.0, "--hair-detail", min=0.05, max=1.0),
-    preview_size: int = typer.Option(512, "--preview-size", min=64, max=2048, help="Size of preview.png's views in pixels."),
+    texture_size: int = _request_option("texture_size", "--texture-size"),
+    hair_detail: float = _request_option("hair_detail", "--hair-detail"),
+    preview_size: int = _request_option("preview_size", "--preview-size", help="Size of preview.png's views in pixels."),
     no_wait: bool = typer.Option(False, "--no-wait", help="Print the job id and return at once."),
     endpoint: str = EndpointOption, server_key: Optional[Path] = ServerKeyOption, client_key: Optional[Path] = ClientKeyOption,
 ) -> None:
@@ -643,10 +644,18 @@ def unreal_install(
 
 
 def main() -> None:
+    from pydantic import ValidationError
+
+    from machcreator.pipeline.request import refusal
+
     try:
         code = app(standalone_mode=False)  # errors come back here, to be reported as one line
     except MachError as exc:
         _fail(str(exc))
+    except ValidationError as exc:
+        if exc.title != GenerateRequest.__name__:
+            raise  # another model refusing is a bug, with its traceback
+        _fail(refusal(exc).message)  # a refused request: the model's own one line
     except Exception as exc:
         # click's usage errors (bad option values, missing arguments): typer vendors click in
         # recent versions, so they are recognised by their interface rather than their class

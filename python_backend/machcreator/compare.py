@@ -36,9 +36,10 @@ class Axis:
         return cls(path.strip(), items)
 
     def apply(self, value: str, request: GenerateRequest) -> GenerateRequest:
+        """``request`` with this axis at ``value``, checked (an unknown path or value is refused here)."""
         if self.path == "seed":
-            return request.model_copy(update={"seed": int(value)})
-        return request.model_copy(update={"overrides": [*request.overrides, f"{self.path}={value}"]})
+            return request.updated(seed=int(value))
+        return request.updated(overrides=[*request.overrides, f"{self.path}={value}"])
 
     def label(self, value: str) -> str:
         return f"{self.path.split('.')[-1]} {value}"
@@ -59,13 +60,15 @@ def contact_sheet(pipeline: Pipeline, base: GenerateRequest, columns: Axis, rows
                               LABEL_PX + size * len(row_values)), (245, 245, 245))
     draw = ImageDraw.Draw(sheet)
     left = LABEL_PX * 5 * (rows is not None)
+    # every cell's request is checked before the first one renders: a bad value costs nothing
+    requests = [[columns.apply(col_value, rows.apply(row_value, base) if rows is not None else base)
+                 for col_value in columns.values] for row_value in row_values]
     total, done = len(row_values) * len(columns.values), 0
     for r, row_value in enumerate(row_values):
         if rows is not None:
             draw.text((4, LABEL_PX + r * size + size // 2), rows.label(row_value), fill=(20, 20, 20))
         for c, col_value in enumerate(columns.values):
-            request = rows.apply(row_value, base) if rows is not None else base
-            request = columns.apply(col_value, request)
+            request = requests[r][c]
             if progress is not None:
                 progress(done, total, f"{rows.label(row_value) + ', ' if rows else ''}{columns.label(col_value)}")
             preview = pipeline(request).preview
