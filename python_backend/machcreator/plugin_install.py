@@ -1,9 +1,13 @@
 """Install the Unreal Editor plugin into a project: ``mach unreal install Game.uproject``.
 
 The plugin folder gets, under ``Content/Python`` (on the editor's sys.path): the editor scripts
-(``ue_scripts``) and the backend client (``machcreator.client`` with the two standard-library
-modules it uses). pyzmq comes from the plugin's ``PythonRequirements`` (pip, on first start) or,
-for offline studios, is vendored with ``--vendor-pyzmq``.
+(``ue_scripts``), the backend client (``machcreator.client`` with the two standard-library
+modules it uses) and the request model's JSON schema, written from the model (the editor takes its
+bounds and defaults from it). pyzmq comes from the plugin's ``PythonRequirements`` (pip, on first
+start) or, for offline studios, is vendored with ``--vendor-pyzmq``.
+
+``python -m machcreator.plugin_install`` rewrites the repository's copy of that schema (the plugin
+run straight from a clone reads it; a test keeps it equal to the model).
 """
 from __future__ import annotations
 
@@ -17,6 +21,7 @@ from pathlib import Path
 
 import machcreator
 from machcreator.core.files import remove_tree, replace_dir
+from machcreator.pipeline.request import GenerateRequest
 
 REPO = Path(machcreator.__file__).resolve().parents[2]
 #: the client and what it imports; nothing else of the backend goes into the editor
@@ -25,6 +30,8 @@ CLIENT_MODULES = ("__init__.py", "client.py", "core/__init__.py", "core/files.py
 #: UE's Python platform folders (Content/Python/<Platform>/Lib/site-packages) -> pip platform tags
 PLATFORMS = {"Win64": "win_amd64", "Mac": "macosx_10_15_universal2", "Linux": "manylinux_2_28_x86_64"}
 ENGINE_PYTHON = "3.11"  # UE 5.4-5.7 embed CPython 3.11
+#: GenerateRequest's JSON schema in the plugin: the editor cannot import pydantic or the backend
+REQUEST_SCHEMA = Path("Content/Python/machcreator_editor/request_schema.json")
 
 
 class InstallError(RuntimeError):
@@ -56,8 +63,16 @@ def pyzmq_requirement() -> str:
     return pins.pop()
 
 
+def write_request_schema(plugin_dir: Path) -> Path:
+    """Write the request model's JSON schema into the plugin at ``plugin_dir``."""
+    path = plugin_dir / REQUEST_SCHEMA
+    path.write_text(json.dumps(GenerateRequest.model_json_schema(), indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    return path
+
+
 def _stage(stage: Path) -> int:
     shutil.copytree(plugin_source(), stage, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    write_request_schema(stage)  # from the model that installs it, whatever the clone's copy says
     python = stage / "Content" / "Python"
     shutil.copytree(REPO / "ue_scripts", python / "ue_scripts",
                     ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "*.md", "unreal_api_extras.json"))
@@ -121,3 +136,7 @@ def install(project: Path, *, force: bool = False, vendor_platforms: list[str] |
         # a file of the old plugin still held open (Windows) stays behind: reported, not fatal
         leftover = None if remove_tree(tmp) else tmp
     return InstallResult(dest, files, tuple(vendor_platforms or ()), leftover)
+
+
+if __name__ == "__main__":
+    print(write_request_schema(plugin_source()))

@@ -48,6 +48,22 @@ def test_the_request_panel_has_every_attribute_with_its_widget(editor):
     assert req.overrides(req.read_values(req.MachCharacterRequest()), req.read_values(r)) == []
 
 
+def test_the_panels_request_bounds_and_defaults_are_the_request_models(editor):
+    from machcreator.attributes import PROMPT_MAX_CHARS
+    from machcreator.pipeline.request import GenerateRequest, field_bounds
+    from machcreator_editor import request as req
+    from machcreator_editor import request_model, settings
+
+    for panel in (req.MachCharacterRequest, req.MachCrowdRequest, req.MachBackendSettings):
+        for name in ("texture_size", "hair_detail"):
+            meta = panel._uprops[name][0].meta
+            assert (float(meta["ClampMin"]), float(meta["ClampMax"])) == field_bounds(name), (panel, name)
+    assert float(req.MachCharacterRequest._uprops["seed"][0].meta["ClampMin"]) == field_bounds("seed")[0]
+    for name in ("texture_size", "hair_detail", "preview_size"):
+        assert getattr(settings.Settings(), name) == GenerateRequest.model_fields[name].default, name
+    assert request_model.MAX_PROMPT_CHARS == PROMPT_MAX_CHARS
+
+
 def test_changed_fields_become_overrides_and_colours_snap_to_the_vocabulary(editor):
     from machcreator_editor import request as req
     r = req.MachCharacterRequest()

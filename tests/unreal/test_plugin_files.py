@@ -1,4 +1,4 @@
-"""The plugin as files: its descriptor, its copy of the attribute fields, `mach unreal install`."""
+"""The plugin as files: its descriptor, its copies of the attribute fields and the request schema, `mach unreal install`."""
 from __future__ import annotations
 
 import json
@@ -8,9 +8,12 @@ import sys
 from pathlib import Path
 
 import pytest
+from pydantic import Field
 
+from machcreator import plugin_install
 from machcreator.attributes import editor_fields
-from machcreator.plugin_install import CLIENT_MODULES, InstallError, install, pyzmq_requirement
+from machcreator.pipeline.request import GenerateRequest
+from machcreator.plugin_install import CLIENT_MODULES, REQUEST_SCHEMA, InstallError, install, pyzmq_requirement
 
 REPO = Path(__file__).resolve().parents[2]
 PLUGIN = REPO / "Plugin" / "MachCreator"
@@ -47,12 +50,26 @@ def test_the_plugins_attribute_fields_match_the_backend():
         "Plugin/MachCreator/Content/Python/machcreator_editor/attribute_fields.json"
 
 
+def test_the_plugins_request_schema_is_the_models():
+    assert json.loads((PLUGIN / REQUEST_SCHEMA).read_text()) == GenerateRequest.model_json_schema(), \
+        "run: python -m machcreator.plugin_install"
+
+
 @pytest.fixture
 def project(tmp_path) -> Path:
     uproject = tmp_path / "Game" / "Game.uproject"
     uproject.parent.mkdir()
     uproject.write_text('{"FileVersion": 3, "EngineAssociation": "5.6"}')
     return uproject
+
+
+def test_install_writes_the_request_schema_from_the_model_that_installs(project, monkeypatch):
+    class Changed(GenerateRequest):
+        texture_size: int = Field(1024, ge=64, le=8192)
+
+    monkeypatch.setattr(plugin_install, "GenerateRequest", Changed)
+    result = install(project)
+    assert json.loads((result.plugin_dir / REQUEST_SCHEMA).read_text()) == Changed.model_json_schema()
 
 
 def test_install_copies_the_plugin_scripts_and_a_self_contained_client(project):

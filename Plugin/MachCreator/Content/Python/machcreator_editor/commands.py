@@ -9,14 +9,13 @@ import unreal
 from machcreator.client import BackendError, RequestFailed
 from machcreator_editor import backend as backend_mod
 from machcreator_editor import request as req
+from machcreator_editor import request_model
 from machcreator_editor import settings as settings_mod
 from machcreator_editor.jobs import JobMonitor, PopulationMonitor, cancel_all, describe
 from machcreator_editor.replies import ServerStatus
 from ue_scripts import actors, assets, livelink, population, project_settings, ticker
 from ue_scripts.environment import engine_info
 from ue_scripts.package import PackageError, asset_name, read_package
-
-MAX_PROMPT_CHARS = 2000
 
 
 def _error(message: str) -> None:
@@ -51,8 +50,8 @@ def generate_character(request=None) -> JobMonitor | None:
     if not _details("MachCreator: Generate Character", request):
         return None
     prompt = str(request.get_editor_property("prompt")).strip()
-    if len(prompt) > MAX_PROMPT_CHARS:
-        _error(f"The prompt is {len(prompt)} characters; the limit is {MAX_PROMPT_CHARS}.")
+    if len(prompt) > request_model.MAX_PROMPT_CHARS:  # refused before the backend is even started
+        _error(f"The prompt is {len(prompt)} characters; the limit is {request_model.MAX_PROMPT_CHARS}.")
         return None
     seed = int(request.get_editor_property("seed"))
     photo_path = str(request.get_editor_property("photo").get_editor_property("file_path")).strip()

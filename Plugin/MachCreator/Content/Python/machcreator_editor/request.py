@@ -13,6 +13,8 @@ from pathlib import Path
 
 import unreal
 
+from machcreator_editor import request_model
+
 FIELDS: list[dict] = json.loads((Path(__file__).with_name("attribute_fields.json")).read_text(encoding="utf-8"))
 UNSPECIFIED = "UNSPECIFIED"
 GROUP_TITLES = {"facial_hair": "Facial Hair", "glasses": "Accessories", "headwear": "Accessories",
@@ -75,16 +77,17 @@ def _attribute_properties() -> dict:
 
 def _quality() -> dict:
     return {
-        "texture_size": unreal.uproperty(int, meta={"Category": "Quality", "ClampMin": "64", "ClampMax": "4096",
+        "texture_size": unreal.uproperty(int, meta={"Category": "Quality", **request_model.clamp("texture_size"),
                                                     "ToolTip": "texture maps, pixels"}),
-        "hair_detail": unreal.uproperty(float, meta={"Category": "Quality", "ClampMin": "0.05", "ClampMax": "1.0",
+        "hair_detail": unreal.uproperty(float, meta={"Category": "Quality", **request_model.clamp("hair_detail"),
                                                      "ToolTip": "fraction of the full strand count"}),
     }
 
 MachCharacterRequest = unreal.uclass()(type("MachCharacterRequest", (unreal.Object,), {
     "prompt": unreal.uproperty(str, meta={"Category": "Prompt", "MultiLine": "true",
                                           "ToolTip": "e.g. an old fisherman with a grey beard and a wool cap"}),
-    "seed": unreal.uproperty(int, meta={"Category": "Prompt", "ClampMin": "0",
+    # no ClampMax: the backend's largest seed is beyond a details panel's int32
+    "seed": unreal.uproperty(int, meta={"Category": "Prompt", "ClampMin": request_model.clamp("seed")["ClampMin"],
                                         "ToolTip": "picks whatever the prompt leaves open"}),
     "character_name": unreal.uproperty(str, meta={"Category": "Prompt", "ToolTip": "asset folder name; empty: from the prompt"}),
     "photo": unreal.uproperty(unreal.FilePath, meta={

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import unreal
 
+from machcreator_editor import request_model
+
 
 @dataclass
 class Settings:
@@ -18,9 +20,9 @@ class Settings:
     backend_workers: int = 1
     content_root: str = "/Game/MachCreator"
     rig: str = "auto"  # auto | metahuman | arkit
-    texture_size: int = 2048
-    hair_detail: float = 1.0
-    preview_size: int = 512  # the package's preview.png, pixels
+    texture_size: int = request_model.default("texture_size")
+    hair_detail: float = request_model.default("hair_detail")
+    preview_size: int = request_model.default("preview_size")  # the package's preview.png, pixels
 
 
 def saved_dir() -> Path:
