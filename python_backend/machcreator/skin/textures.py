@@ -25,7 +25,10 @@ salt per part and layer; the same inputs give the same pixels.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Literal
 
 import cv2
 import numpy as np
@@ -45,6 +48,80 @@ from machcreator.skin.teeth import teeth_texture, tongue_texture
 
 #: Largest size the slowly varying layers are built at; they are upsampled beyond it.
 WORK_SIZE = 1024
+
+# --- tuning tables: what each skin layer looks like ------------------------------------------------
+
+PartName = Literal["head", "body"]
+
+
+@dataclass(frozen=True)
+class SpotLayer:
+    """Round soft spots painted at the output size (:func:`machcreator.skin.noise.spots`).
+
+    count: spots on each part at amount 1 (the attribute, or the age ramp for age spots).
+    share: the part of that count this layer paints (freckles come in two sizes).
+    sigma_mm: spot size (Gaussian sigma), millimetres of skin.
+    opacity: how much of the spot colour a full spot shows.
+    """
+
+    count: dict[PartName, float]
+    sigma_mm: float
+    share: float = 1.0
+    opacity: float = 1.0
+
+
+#: Freckles (sun pigment, many small and fewer large ones), moles, age spots (solar lentigines).
+SPOTS: dict[Literal["freckles", "freckles_large", "moles", "age_spots"], SpotLayer] = {
+    "freckles": SpotLayer({"head": 1800, "body": 4000}, 0.35, share=0.75),
+    "freckles_large": SpotLayer({"head": 1800, "body": 4000}, 0.8, share=0.25, opacity=0.8),
+    "moles": SpotLayer({"head": 14, "body": 60}, 0.9),
+    "age_spots": SpotLayer({"head": 40, "body": 80}, 1.3, opacity=0.7),
+}
+#: Spot colours as a shift (ΔL*, Δa*, Δb*) of the base skin tone; moles scale it instead.
+FRECKLE_LAB_SHIFT = (-13.0, 7.0, 15.0)
+MOLE_LAB_SCALE = (0.55, 0.9, 1.0)
+AGE_SPOT_LAB_SHIFT = (-12.0, 3.0, 9.0)
+#: Healed scars: paler and less pigmented (ΔLab at full opacity), slightly sunken.
+SCAR_LAB_SHIFT, SCAR_OPACITY = (7.0, -3.0, -4.0), 0.8
+#: Freckle clusters: blurred noise (sigma as a fraction of the map) around this mean, clipped.
+FRECKLE_CLUSTERS = {"mean": 0.55, "sigma_frac": 0.02, "lo": 0.1, "hi": 1.5}
+#: Pores: fine noise (sigma px at 2048²) that modulates the albedo by ``amount`` and roughness by ``rough``.
+PORES = {"sigma_px_2048": 0.7, "amount": 0.035, "rough": 0.02}
+#: Stubble: follicle noise (sigma px at 2048²) above ``threshold`` darkens by up to ``darken``.
+STUBBLE_FOLLICLES = {"sigma_px_2048": 0.6, "threshold": 0.5, "hi": 1.5, "darken": 0.35}
+#: Fine relief, metres: pores (deeper on the nose and cheeks), bumps (broader noise, sigma px at
+#: 2048²), raised moles (where a mole is over half strength), sunken scars.
+HEIGHT_M = {"pores": 12e-6, "pores_nose_cheeks": 14e-6, "bumps": 25e-6, "moles": 0.25e-3, "scars": 0.12e-3}
+BUMPS_SIGMA_PX_2048 = 2.5
+#: Painted hair hides this much of the relief beneath it.
+HAIR_HIDES_RELIEF = 0.8
+#: Cavity occlusion: relief below its 3 px blur darkens by depth / CAVITY_DEPTH_M, down to CAVITY_MIN.
+CAVITY_BLUR_PX, CAVITY_DEPTH_M, CAVITY_MIN = 3.0, 0.2e-3, 0.5
+#: Wrinkles are evaluated within this many inter-pupil units of the nose.
+WRINKLE_REACH_U = 3.0
+#: Groove depths of full wrinkles (skin.wrinkles = 1), metres; the nasolabial fold has a base
+#: depth at any age.
+WRINKLE_DEPTH_M = {"forehead": 0.45e-3, "crows_feet": 0.3e-3, "under_eye": 0.2e-3,
+                   "nasolabial_base": 0.06e-3, "nasolabial": 0.6e-3}
+#: Make-up opacities; pigment over skin takes the hue fully and the lightness by PIGMENT_LAB_SHARE,
+#: so the lips' own shading and texture show through (applied, not painted).
+MAKEUP_OPACITY = {"eyeshadow": 0.55, "lipstick": 0.8, "eyeliner": 0.95, "blush": 0.5}
+PIGMENT_LAB_SHARE = (0.5, 1.0, 1.0)
+EYELINER_LAB = (15.0, 1.0, 0.0)
+#: Blush: the base tone shifted towards rose (ΔL*, Δa*, Δb*).
+BLUSH_LAB_SHIFT = (-4.0, 16.0, 2.0)
+#: Rosacea: the flush colour shift (ΔLab at full rosacea) and its weights on the regions.
+ROSACEA_LAB_SHIFT = (-3.0, 14.0, 2.0)
+ROSACEA_REGIONS = {"cheeks": 1.0, "nose_tip": 0.8, "ridge": 0.3}
+#: Blotchiness: broad noise (wavelengths in metres) of lightness and redness, more with blemishes.
+BLOTCH_WAVELENGTHS_M, BLOTCH_LAB = (0.03, 0.09), (-0.8, 1.5, 0.3)
+BLOTCH_AMOUNT = {"base": 0.6, "blemishes": 1.6}
+#: Darker skin has darker, less red lips: this ΔLab more at full darkness.
+DARK_LIPS_LAB = (-4.0, -6.0, -2.0)
+#: Palms and soles: lightened towards the tone of ITA max(ita, PALM_MIN_ITA_DEG) + PALM_LAB_SHIFT.
+PALM_MIN_ITA_DEG, PALM_LAB_SHIFT, PALM_OPACITY = 45.0, (0.0, 2.0, -2.0), 0.7
+#: Nails: L* of the skin + NAIL_LIGHTER (at most NAIL_MAX_L), a* and b* fixed.
+NAIL = {"lighter": 12.0, "max_l": 78.0, "a": 10.0, "b": 6.0, "opacity": 0.8}
 
 
 # --- facial regions -------------------------------------------------------------------------------
@@ -166,43 +243,42 @@ def _albedo_lab(pmap: PositionMap, regions: dict[str, np.ndarray], masks: dict[s
         if name == "under_eye":
             # deeper with age; on dark skin the trough is a shadow, not a coloured patch
             w = w * (0.4 + 0.6 * float(skin.wrinkles or 0.0)) * (1.0 - 0.6 * dark)
-        d = np.asarray(delta, np.float32) + (np.float32([-4.0, -6.0, -2.0]) * dark if name == "lips" else 0.0)
+        d = np.asarray(delta, np.float32) + (np.float32(DARK_LIPS_LAB) * dark if name == "lips" else 0.0)
         lab += w[..., None] * d
 
     # blotchiness: broad, seamless variation of redness and lightness (more with blemishes)
-    amount = 0.6 + 1.6 * float(skin.blemishes or 0.0)
-    blotch = upsample(fourier_noise(downsample(pmap.position), rng, (0.03, 0.09)), pmap.position.shape[0])
-    lab += amount * np.stack([-0.8 * blotch, 1.5 * blotch, 0.3 * blotch], -1)
+    amount = BLOTCH_AMOUNT["base"] + BLOTCH_AMOUNT["blemishes"] * float(skin.blemishes or 0.0)
+    blotch = upsample(fourier_noise(downsample(pmap.position), rng, BLOTCH_WAVELENGTHS_M), pmap.position.shape[0])
+    lab += amount * np.stack([w * blotch for w in BLOTCH_LAB], -1)
 
     # palms and soles carry little melanin: much lighter than dark skin, slightly lighter than light skin
     palm = (masks["hands"] + masks["feet"]) * regions.get("palm_side", 0.0)
-    light = ita_to_lab(max(ita, 45.0)).astype(np.float32) + np.float32([0.0, 2.0, -2.0])
-    lab += (0.7 * palm)[..., None] * (light - base)
+    light = ita_to_lab(max(ita, PALM_MIN_ITA_DEG)).astype(np.float32) + np.float32(PALM_LAB_SHIFT)
+    lab += (PALM_OPACITY * palm)[..., None] * (light - base)
 
     nails = np.clip(masks["fingernails"] + masks["toenails"], 0, 1)
-    nail_lab = np.float32([min(base[0] + 12.0, 78.0), 10.0, 6.0])
-    lab += (0.8 * nails)[..., None] * (nail_lab - lab)
+    nail_lab = np.float32([min(base[0] + NAIL["lighter"], NAIL["max_l"]), NAIL["a"], NAIL["b"]])
+    lab += (NAIL["opacity"] * nails)[..., None] * (nail_lab - lab)
 
     rosacea = float(skin.rosacea or 0.0)
     if rosacea > 0:  # persistent flushing of the cheeks and nose
-        flush = np.clip(regions["cheeks"] + 0.8 * regions["nose_tip"] + 0.3 * regions["ridge"], 0.0, 1.0)
-        lab += (rosacea * flush)[..., None] * np.float32([-3.0, 14.0, 2.0])
+        w = ROSACEA_REGIONS
+        flush = np.clip(w["cheeks"] * regions["cheeks"] + w["nose_tip"] * regions["nose_tip"] + w["ridge"] * regions["ridge"], 0.0, 1.0)
+        lab += (rosacea * flush)[..., None] * np.float32(ROSACEA_LAB_SHIFT)
 
     stubble = _stubble_strength(attrs)
     lab += (stubble * regions["beard"] + 0.25 * stubble * regions["beard_area"])[..., None] * np.float32(_STUBBLE_LAB)
 
-    for color, weight, alpha, palette in ((makeup.eyeshadow_color, "eyeshadow", 0.55, None),
-                                          (makeup.lipstick_color, "lips", 0.8, _LIPSTICK_RGB)):
+    for color, region, alpha, palette in ((makeup.eyeshadow_color, "eyeshadow", MAKEUP_OPACITY["eyeshadow"], None),
+                                          (makeup.lipstick_color, "lips", MAKEUP_OPACITY["lipstick"], _LIPSTICK_RGB)):
         if color and color != "none":
-            # pigment over skin: the hue takes over, the lightness only half, so the lips' own
-            # shading and texture show through (applied, not painted)
-            cover = (alpha * regions[weight])[..., None] * np.float32([0.5, 1.0, 1.0])
+            cover = (alpha * regions[region])[..., None] * np.float32(PIGMENT_LAB_SHARE)
             lab += cover * (_color_lab(color, palette).astype(np.float32) - lab)
     if makeup.eyeliner:
-        lab += (0.95 * regions["eyeliner"])[..., None] * (np.float32([15.0, 1.0, 0.0]) - lab)
+        lab += (MAKEUP_OPACITY["eyeliner"] * regions["eyeliner"])[..., None] * (np.float32(EYELINER_LAB) - lab)
     if makeup.blush:
-        rose = np.float32([base[0] - 4.0, base[1] + 16.0, base[2] + 2.0])
-        lab += (0.5 * float(makeup.blush) * regions["cheeks"])[..., None] * (rose - lab)
+        rose = np.float32([base[i] + BLUSH_LAB_SHIFT[i] for i in range(3)])
+        lab += (MAKEUP_OPACITY["blush"] * float(makeup.blush) * regions["cheeks"])[..., None] * (rose - lab)
     return lab
 
 
@@ -228,7 +304,7 @@ def _wrinkle_height(p: np.ndarray, n: np.ndarray, a: Anchors, wrinkles: float, r
         s = (z - brow + waviness) / (0.13 * u)
         lines = groove(s - np.round(s), 0.12) * smoothstep(-0.2, 0.6, s) * smoothstep(4.2, 3.2, s)
         region = _gauss(p, a.forehead, (0.75 * u, 0.6 * u, 0.6 * u)) * front
-        h -= 0.45e-3 * wrinkles * lines * region
+        h -= WRINKLE_DEPTH_M["forehead"] * wrinkles * lines * region
 
         for e, sign in zip(a.eye, (1.0, -1.0)):
             corner = e + np.float32([sign * 1.25 * re, 0.3 * re, 0.0])
@@ -237,19 +313,19 @@ def _wrinkle_height(p: np.ndarray, n: np.ndarray, a: Anchors, wrinkles: float, r
             fan = np.arctan2(dz, np.maximum(dx, 1e-6)) / 0.28 + rng.uniform(-0.5, 0.5)
             lines = groove(fan - np.round(fan), 0.14) * smoothstep(0.2 * re, 0.6 * re, rho) * smoothstep(2.2 * re, 1.2 * re, rho)
             region = smoothstep(-0.1 * re, 0.3 * re, dx) * smoothstep(3.0 * re, 2.0 * re, norm(p - corner))
-            h -= 0.3e-3 * wrinkles * lines * region * smoothstep(1.2, 0.6, np.abs(fan) * 0.28)
+            h -= WRINKLE_DEPTH_M["crows_feet"] * wrinkles * lines * region * smoothstep(1.2, 0.6, np.abs(fan) * 0.28)
 
             r = np.hypot(x - e[0], z - e[2])
             arcs = groove(r - 1.5 * re, 0.06 * re) + 0.7 * groove(r - 1.85 * re, 0.06 * re)
             below = smoothstep(-0.3 * re, -0.8 * re, z - e[2]) * smoothstep(1.4 * re, 0.9 * re, np.abs(x - e[0]))
-            h -= 0.2e-3 * wrinkles * arcs * below * smoothstep(0.0, 0.1, front) * (y < e[1] + re)
+            h -= WRINKLE_DEPTH_M["under_eye"] * wrinkles * arcs * below * smoothstep(0.0, 0.1, front) * (y < e[1] + re)
 
     for corner, sign in zip(a.corners, (1.0, -1.0)):
         start = np.float32([a.nose[0] + sign * 0.33 * u, a.nose[2] + 0.05 * u])
         end = np.float32([corner[0] + sign * 0.14 * u, corner[2] - 0.25 * u])
         d = _segment_distance(p[..., [0, 2]], start, end)
         near = smoothstep(0.06 * u, 0.0, np.abs(y - corner[1]) - 0.25 * u)
-        h -= (0.06e-3 + 0.6e-3 * wrinkles) * groove(d, 0.05 * u) * near * front
+        h -= (WRINKLE_DEPTH_M["nasolabial_base"] + WRINKLE_DEPTH_M["nasolabial"] * wrinkles) * groove(d, 0.05 * u) * near * front
     return h
 
 
@@ -323,57 +399,37 @@ def _part_maps(character: Character, part: MeshPart, attrs: Attributes, seed: in
     texel_m = upsample(pmap.texel_m, size) * np.float32(work / size)
 
     # 2. detail at the output size: pores, freckles, moles, stubble
-    fine = blur_noise((size, size), 0.7 * size / 2048, rng("pores"))
-    albedo *= (1.0 + 0.035 * fine)[..., None]
-    skin, base = attrs.skin, ita_to_lab(attrs.skin.tone_ita_deg)
-    mm = np.float32(1e-3) / texel_m  # texels per millimetre
-    # freckles: sun pigment, clustered where the sun falls, many small and fewer large ones
-    count = float(skin.freckles or 0.0) * (1800 if part.name == "head" else 4000)
-    clusters = np.clip(0.55 + blur_noise(regions["freckles"].shape, 0.02 * regions["freckles"].shape[0], rng("freckle_clusters")), 0.1, 1.5)
-    where = regions["freckles"] * clusters * pmap.covered
-    freckles = np.maximum(spots((size, size), where, int(round(0.75 * count)), 0.35 * mm, rng("freckles")),
-                          0.8 * spots((size, size), where, int(round(0.25 * count)), 0.8 * mm, rng("freckles_large")))
-    albedo *= 1.0 + freckles[..., None] * (_tint(base, base + np.array([-13.0, 7.0, 15.0])) - 1.0)
-    clear = pmap.covered * (1.0 - np.clip(masks["lips"] + masks["eyelids"] + masks["fingernails"] + masks["toenails"], 0, 1))
-    count = float(skin.moles or 0.0) * (14 if part.name == "head" else 60)
-    moles = spots((size, size), clear, int(round(count)), 0.9 * mm, rng("moles"))
-    albedo *= 1.0 + moles[..., None] * (_tint(base, base * np.array([0.55, 0.9, 1.0])) - 1.0)
-    ageing = float(np.clip((attrs.body.age_years - _AGE_SPOTS_FROM) / (_AGE_SPOTS_FULL - _AGE_SPOTS_FROM), 0, 1))
-    if ageing > 0:
-        # sun-exposed skin: forehead, cheeks, temples, backs of the hands
-        exposed = (regions["forehead"] + regions["cheeks"] + 0.3 * masks["face"] + masks["hands"]) * pmap.covered
-        count = ageing * (40 if part.name == "head" else 80)
-        age_spots = spots((size, size), exposed, int(round(count)), 1.3 * mm, rng("age_spots"))
-        albedo *= 1.0 + (0.7 * age_spots)[..., None] * (_tint(base, base + np.array([-12.0, 3.0, 9.0])) - 1.0)
-    scars = _scars((size, size), regions, pmap, mm, float(skin.scars or 0.0), rng("scars")) if part.name == "head" else None
-    if scars is not None:  # healed scars: paler, less pigmented, slightly sunken
-        albedo *= 1.0 + (0.8 * scars)[..., None] * (_tint(base, base + np.array([7.0, -3.0, -4.0])) - 1.0)
+    fine = blur_noise((size, size), PORES["sigma_px_2048"] * size / 2048, rng("pores"))
+    albedo *= (1.0 + PORES["amount"] * fine)[..., None]
+    moles, scars = _paint_spots(albedo, part.name, pmap, regions, masks, attrs, texel_m, rng)
     stubble = _stubble_strength(attrs)
     if stubble > 0:
-        follicles = np.clip(blur_noise((size, size), 0.6 * size / 2048, rng("stubble")) - 0.5, 0, 1.5)
-        albedo *= (1.0 - 0.35 * stubble * upsample(regions["beard"], size) * follicles)[..., None]
+        f = STUBBLE_FOLLICLES
+        follicles = np.clip(blur_noise((size, size), f["sigma_px_2048"] * size / 2048, rng("stubble")) - f["threshold"], 0, f["hi"])
+        albedo *= (1.0 - f["darken"] * stubble * upsample(regions["beard"], size) * follicles)[..., None]
     hair_cover = np.zeros((size, size), np.float32)
     if part.name == "head":
         albedo, hair_cover = paint_hair(albedo, regions, pmap, attrs, rng("hair"))
 
     # 3. height (metres): pores (deeper on the nose and cheeks), raised moles, wrinkles -> normals
-    pore_amp = 12e-6 + 14e-6 * upsample(np.clip(regions["nose_tip"] + regions["cheeks"] + regions["ridge"], 0, 1), size)
-    height = pore_amp * fine + 25e-6 * blur_noise((size, size), 2.5 * size / 2048, rng("bumps"))
-    height += 0.25e-3 * moles * (moles > 0.5)
+    pore_amp = HEIGHT_M["pores"] + HEIGHT_M["pores_nose_cheeks"] * upsample(
+        np.clip(regions["nose_tip"] + regions["cheeks"] + regions["ridge"], 0, 1), size)
+    height = pore_amp * fine + HEIGHT_M["bumps"] * blur_noise((size, size), BUMPS_SIGMA_PX_2048 * size / 2048, rng("bumps"))
+    height += HEIGHT_M["moles"] * moles * (moles > 0.5)
     if scars is not None:
-        height -= 0.12e-3 * scars
+        height -= HEIGHT_M["scars"] * scars
     if part.name == "head":
-        # evaluated only on the texels of the face (3 inter-pupil distances around the nose)
-        near = (norm(pmap.position - anchors.nose) < 3.0 * anchors.unit).astype(np.uint8)
+        # evaluated only on the texels of the face (around the nose)
+        near = (norm(pmap.position - anchors.nose) < WRINKLE_REACH_U * anchors.unit).astype(np.uint8)
         rows, cols = np.nonzero(cv2.resize(near, (size, size), interpolation=cv2.INTER_NEAREST))
         height[rows, cols] += _wrinkle_height(upsample(pmap.position, size)[rows, cols], upsample(pmap.normal, size)[rows, cols],
-                                              anchors, float(skin.wrinkles or 0.0), rng("wrinkles"))
-    height *= 1.0 - 0.8 * hair_cover  # painted hair hides the pores and lines beneath it
+                                              anchors, float(attrs.skin.wrinkles or 0.0), rng("wrinkles"))
+    height *= 1.0 - HAIR_HIDES_RELIEF * hair_cover
 
     # 4. ORM: occlusion (cavities + concavity), roughness (oily T-zone, glossy lips), metallic 0
-    cavity = np.clip(1.0 + (height - cv2.GaussianBlur(height, (0, 0), 3.0)) / 0.2e-3, 0.5, 1.0)
+    cavity = np.clip(1.0 + (height - cv2.GaussianBlur(height, (0, 0), CAVITY_BLUR_PX)) / CAVITY_DEPTH_M, CAVITY_MIN, 1.0)
     occlusion = cavity * upsample(_large_scale_ao(pmap), size)
-    rough = upsample(_roughness(pmap, regions, masks, attrs, rng("roughness")), size) + 0.02 * fine
+    rough = upsample(_roughness(pmap, regions, masks, attrs, rng("roughness")), size) + PORES["rough"] * fine
     rough += hair_cover * (HAIR_ROUGHNESS - rough)
     orm = np.stack([occlusion, rough, np.zeros_like(rough)], -1)
     return {
@@ -381,6 +437,44 @@ def _part_maps(character: Character, part: MeshPart, attrs: Attributes, seed: in
         "normal": _normal_map(height, texel_m),
         "orm": np.clip(orm * 255.0 + 0.5, 0, 255).astype(np.uint8),
     }
+
+
+def _paint_spots(albedo: np.ndarray, part: PartName, pmap: PositionMap, regions: dict[str, np.ndarray],
+                 masks: dict[str, np.ndarray], attrs: Attributes, texel_m: np.ndarray,
+                 rng: Callable[[str], np.random.Generator]) -> tuple[np.ndarray, np.ndarray | None]:
+    """Freckles, moles, age spots and (on the head) scars multiplied into ``albedo`` (size², 3)
+    in place; returns the moles and scars (size², 0..1; scars None where there are none)."""
+    size = albedo.shape[0]
+    skin, base = attrs.skin, ita_to_lab(attrs.skin.tone_ita_deg)
+    mm = np.float32(1e-3) / texel_m  # texels per millimetre
+
+    def layer(name: Literal["freckles", "freckles_large", "moles", "age_spots"], where: np.ndarray, amount: float) -> np.ndarray:
+        row = SPOTS[name]
+        count = amount * row.count[part]
+        return spots((size, size), where, int(round(row.share * count)), row.sigma_mm * mm, rng(name))
+
+    # freckles: sun pigment, clustered where the sun falls
+    c = FRECKLE_CLUSTERS
+    clusters = np.clip(c["mean"] + blur_noise(regions["freckles"].shape, c["sigma_frac"] * regions["freckles"].shape[0],
+                                              rng("freckle_clusters")), c["lo"], c["hi"])
+    where = regions["freckles"] * clusters * pmap.covered
+    amount = float(skin.freckles or 0.0)
+    freckles = np.maximum(layer("freckles", where, amount),
+                          SPOTS["freckles_large"].opacity * layer("freckles_large", where, amount))
+    albedo *= 1.0 + freckles[..., None] * (_tint(base, base + np.array(FRECKLE_LAB_SHIFT)) - 1.0)
+    clear = pmap.covered * (1.0 - np.clip(masks["lips"] + masks["eyelids"] + masks["fingernails"] + masks["toenails"], 0, 1))
+    moles = layer("moles", clear, float(skin.moles or 0.0))
+    albedo *= 1.0 + moles[..., None] * (_tint(base, base * np.array(MOLE_LAB_SCALE)) - 1.0)
+    ageing = float(np.clip((attrs.body.age_years - _AGE_SPOTS_FROM) / (_AGE_SPOTS_FULL - _AGE_SPOTS_FROM), 0, 1))
+    if ageing > 0:
+        # sun-exposed skin: forehead, cheeks, temples, backs of the hands
+        exposed = (regions["forehead"] + regions["cheeks"] + 0.3 * masks["face"] + masks["hands"]) * pmap.covered
+        age_spots = layer("age_spots", exposed, ageing)
+        albedo *= 1.0 + (SPOTS["age_spots"].opacity * age_spots)[..., None] * (_tint(base, base + np.array(AGE_SPOT_LAB_SHIFT)) - 1.0)
+    scars = _scars((size, size), regions, pmap, mm, float(skin.scars or 0.0), rng("scars")) if part == "head" else None
+    if scars is not None:
+        albedo *= 1.0 + (SCAR_OPACITY * scars)[..., None] * (_tint(base, base + np.array(SCAR_LAB_SHIFT)) - 1.0)
+    return moles, scars
 
 
 def _regions(pmap: PositionMap, masks: dict[str, np.ndarray], anchors: Anchors, frame: HeadFrame,
