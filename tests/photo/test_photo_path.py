@@ -83,7 +83,7 @@ def test_the_head_is_the_photo_neutral_and_the_body_is_the_prompts(astronaut_res
 
 def test_the_eyes_and_teeth_follow_the_fitted_head(astronaut_result):
     ch = astronaut_result.character
-    eyes, head = ch.part("eyes"), ch.part("head")
+    head = ch.part("head")
     for side, sign in (("l", 1), ("r", -1)):
         centre = ch.landmarks[f"eye_center_{side}"]
         # the eyeball sits in its socket: the skin's nearest point around it is about a radius away

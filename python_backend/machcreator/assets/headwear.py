@@ -243,13 +243,6 @@ def _shell_from_radius(cover: HatCover, radius_fn, thickness: float, rows: int =
     return pos, faces, _cloth_uvs(pos, cover.centre)
 
 
-def _ring_profile(cover: HatCover, rows_t: np.ndarray, radius_fn) -> np.ndarray:
-    """(len(rows_t), P, 3) points at fractions ``rows_t`` of the way down to the rim."""
-    theta = rows_t[:, None] * cover.theta_rim[None]
-    phi = np.broadcast_to(cover.phi[None], theta.shape)
-    return cover.centre + _direction(theta, phi) * radius_fn(theta, phi)[..., None]
-
-
 def _fitted(cover: HatCover, extra: float = 0.0):
     """The fitted mid-cloth radius function (half a thickness outside the inner surface)."""
     half = 0.5 * float(np.mean(cover.outer - cover.inner))

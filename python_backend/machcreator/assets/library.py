@@ -230,9 +230,6 @@ class Library:
     def by_id(self) -> dict[str, Asset]:
         return {a.id: a for a in self.assets}
 
-    def of_category(self, *categories: str) -> list[Asset]:
-        return [a for a in self.assets if a.entry.category in categories]
-
     @cached_property
     def content_hash(self) -> str:
         """A hash of every entry's matching text: keys the embedding cache."""

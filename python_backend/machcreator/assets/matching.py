@@ -27,7 +27,7 @@ from __future__ import annotations
 import re
 import threading
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import numpy as np
 
@@ -42,7 +42,7 @@ from machcreator.attributes import COLORS, Attributes
 THRESHOLD = 0.6
 
 Slot = Literal["top", "bottom", "outerwear", "shoes", "glasses", "headwear", "accessories"]
-SLOTS: tuple[str, ...] = ("top", "bottom", "outerwear", "shoes", "glasses", "headwear", "accessories")
+SLOTS: tuple[Slot, ...] = get_args(Slot)
 SLOT_CATEGORIES: dict[str, tuple[str, ...]] = {
     "top": ("top", "dress"), "bottom": ("bottom",), "outerwear": ("outerwear",), "shoes": ("shoes",),
     "glasses": ("glasses",), "headwear": ("headwear",), "accessories": ("accessory",),
@@ -229,9 +229,7 @@ def match_assets(prompt: str, specified: Attributes, resolved: Attributes, libra
         library: built-ins and user assets; encoder: embeds phrases and asset texts.
         threshold: the cosine similarity a phrase needs to pick an asset by itself.
     """
-    chunks = _chunks(prompt)
-    phrases = list(dict.fromkeys(phrase for phrase, _ in chunks))
-    colors = {phrase: color for phrase, color in chunks if color is not None}
+    phrases, colors = prompt_phrases(prompt), phrase_colors(prompt)
     sims, body = similarity(phrases, library, encoder)
     categories = np.array([a.entry.category for a in library.assets])
     # each phrase speaks for one category: that of its best asset, unless a body word is closer

@@ -36,7 +36,7 @@ from machcreator.character import Character, ShapedBody
 from machcreator.photo.camera import PhotoCamera, focal_for, solve_pose
 from machcreator.photo.correspondence import Correspondence, bare_face
 from machcreator.photo.geometry_fit import GeometryFitConfig, fit_geometry
-from machcreator.photo.image import Photo, PhotoError
+from machcreator.photo.image import Photo
 from machcreator.photo.landmarks import FaceLandmarks, LandmarkDetector, find_face
 from machcreator.photo.parametric import ParametricConfig, fit_parametric
 from machcreator.render.preview import render
