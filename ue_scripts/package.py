@@ -12,7 +12,7 @@ import struct
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from machcreator.files import relative_member, sha256_file
+from machcreator.core.files import relative_member, sha256_file
 
 FORMAT = "machcreator.character-package"
 SUPPORTED_MAJOR = 1

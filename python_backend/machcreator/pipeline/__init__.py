@@ -119,7 +119,6 @@ class _Run:
     """One call's request and what it gathers on the way."""
 
     request: GenerateRequest
-    prompt: str
     timings: dict[str, float] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
 
@@ -227,8 +226,7 @@ class Pipeline:
         # anny's template cache, ~100 s, and says so through the progress callback)
         model = self.template()
 
-        parsed = self.parse_prompt(run, ParseInput(run.prompt, request.parser,
-                                                   json.dumps(request.parser_options, sort_keys=True)))
+        parsed = self.parse_prompt(run, ParseInput.of(request))
         face = self.find_face(run, photo)
         specified, resolved = self.complete_attributes(run, parsed.attributes, face)
         geometry_in = self.geometry_input(resolved, specified, face)
@@ -251,20 +249,14 @@ class Pipeline:
         )
 
     def _checked(self, request: GenerateRequest) -> tuple[_Run, Any]:
-        """The run and the decoded photo: a clear error before any work."""
-        from machcreator.parsing import check_prompt
-
-        # an empty prompt is a random character: the seed draws every attribute (front ends
-        # decide whether a user may ask for that; the CLI asks for a prompt or --set)
-        prompt = check_prompt(request.prompt) if request.prompt else ""
-        apply_overrides(Attributes(), request.overrides)
+        """The run and the decoded photo: a clear error before any work (the request checked itself)."""
         photo = None
         if request.photo is not None:
             from machcreator.photo.image import load_photo
 
             photo = load_photo(request.photo)
             self.delighter(request.delighter_dir)  # a bad checkpoint is refused before any work
-        return _Run(request, prompt), photo
+        return _Run(request), photo
 
     # -- the stages, in order ---------------------------------------------------------------
     def parse_prompt(self, run: _Run, inputs: ParseInput) -> Any:
@@ -368,7 +360,7 @@ class Pipeline:
             library, problems = self.asset_library(run.request.asset_libraries)
             run.warnings += [f"skipped asset library {p.path}: {p.message}" for p in problems]
             encoder = self.asset_encoder(run.request.asset_encoder, run.request.asset_encoder_options)
-            selection = match_assets(run.prompt, specified, resolved, library, encoder)
+            selection = match_assets(run.request.prompt, specified, resolved, library, encoder)
             # a studio glb's checksum is in its entry: an edited file with the same id is refitted
             inputs = DressInput(hair, tuple(selection.chosen()), run.request.seed)
             dressing = self.cache.get_or_run("assets", inputs, lambda: dress(
