@@ -18,15 +18,16 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from machcreator.pipeline import STAGE_NAMES
+
 DEFAULT_PROMPTS = (
     "a young woman with long curly red hair, green eyes and freckles",
     "an old fisherman with a grey beard and a wool cap",
     "a muscular bald man in his thirties with dark skin and a goatee",
 )
-STAGE_COLUMNS = ("parse", "photo", "attributes", "geometry", "hair", "assets", "cards", "textures", "preview", "write")
 #: the hair bench: a long style (>= 100k strands) grown and written, then again from the style cache.
 HAIR_STYLES = ("long_straight", "long_curly", "ponytail_high", "short")
-_SHORT = {"attributes": "attrs", "geometry": "geom", "textures": "tex"}
+_SHORT = {"attributes": "attrs", "geometry": "geom", "textures": "tex", "character": "char"}
 
 
 def _peak_rss_mb() -> float:
@@ -178,13 +179,13 @@ def run_bench(prompts: list[str] | None, runs: int = 2, texture_size: int = 2048
     table = Table(title=f"mach bench: {source}, {texture_size}² textures; cold = fresh process incl. model loads; times in s")
     table.add_column("#", justify="right")
     table.add_column("run")
-    for col in STAGE_COLUMNS:
+    for col in STAGE_NAMES:
         table.add_column(_SHORT.get(col, col), justify="right")
     table.add_column("total", justify="right")
     table.add_column("RSS MB", justify="right")
     numbers = {p: i + 1 for i, p in enumerate(dict.fromkeys(r["prompt"] for r in rows))}
     for r in rows:
-        table.add_row(str(numbers[r["prompt"]]), r["kind"], *(f"{r['timings'].get(c, 0.0):.2f}" for c in STAGE_COLUMNS),
+        table.add_row(str(numbers[r["prompt"]]), r["kind"], *(f"{r['timings'].get(c, 0.0):.2f}" for c in STAGE_NAMES),
                       f"{r['total_s']:.2f}", f"{r['peak_rss_mb']:.0f}")
     for prompt, i in numbers.items():
         console.print(f"#{i}: {prompt}", highlight=False)
