@@ -21,7 +21,7 @@ import numpy as np
 from machcreator.attributes import Attributes
 from machcreator.character import GROOM_NAMES, Character, Groom
 from machcreator.hair.collision import BodyField, body_field, push_out
-from machcreator.hair.color import point_colors, strand_colors
+from machcreator.hair.melanin import point_colors, strand_colors
 from machcreator.hair.face_grooms import LASHES, grow_eyebrows, grow_eyelashes, grow_facial_hair
 from machcreator.hair.growth import CM, SKIN_CLEARANCE_M, Growth, Strands, grow_children, grow_guides, root_lengths_cm
 from machcreator.hair.scalp import head_frame, scalp_roots

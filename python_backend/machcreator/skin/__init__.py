@@ -2,5 +2,5 @@
 
 Skin from the ITA tone with regions, freckles, moles, wrinkles and make-up (textures.py), placed on
 a UV-space position map (position_map.py); hair painted on the skin as the dense root layer under
-the grooms (painted_hair.py); iris (iris.py), teeth and tongue (teeth.py); colour maths (color.py).
+the grooms (painted_hair.py); iris (iris.py), teeth and tongue (teeth.py); seeded noise, spots and resampling (noise.py).
 """
