@@ -38,13 +38,6 @@ class ServerKeys:
     names: dict[str, str] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
-class ClientKeys:
-    public: bytes
-    secret: bytes
-    server_public: bytes
-
-
 def generate_keys(folder: Path, client: str = "client", admin: bool = False) -> list[Path]:
     """Make the server pair (once) and a pair for ``client``, authorised (and an admin if
     ``admin``); returns new files."""
@@ -93,9 +86,3 @@ def load_server_keys(folder: Path) -> ServerKeys:
                        for p in sorted((Path(folder) / "admin_clients").glob("*.key")))
     names = {_load(p, secret=False)[0].decode("ascii"): p.stem for p in sorted(authorized.glob("*.key"))}
     return ServerKeys(public, secret, authorized, admins, names)
-
-
-def load_client_keys(client_secret_file: Path, server_public_file: Path) -> ClientKeys:
-    public, secret = _load(client_secret_file, secret=True)
-    server_public, _ = _load(server_public_file, secret=False)
-    return ClientKeys(public, secret, server_public)
