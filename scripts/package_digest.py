@@ -6,7 +6,8 @@
 
 Each case (prompt × seed, and one portrait: scikit-image's astronaut) is generated through
 ``Pipeline`` and written as a package; the digest holds every file's SHA-256. The manifest's
-``timings_s`` (wall-clock seconds) is the one field allowed to differ, so it is dropped before hashing.
+``timings_s`` (wall-clock seconds) is dropped before hashing and the request's photo path (a
+temporary folder) is reduced to its file name: nothing else may differ.
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ def _file_digest(path: Path) -> str:
     if path.name == "manifest.json":
         manifest = json.loads(path.read_text(encoding="utf-8"))
         manifest.pop("timings_s", None)
+        if manifest["request"].get("photo"):
+            manifest["request"]["photo"] = Path(manifest["request"]["photo"]).name
         data = json.dumps(manifest, sort_keys=True).encode()
     else:
         data = path.read_bytes()
@@ -54,7 +57,7 @@ def cases(photo: Path) -> list[tuple[str, dict]]:
     return out
 
 
-def generate_all(out_json: Path) -> None:
+def generate_all(out_json: Path, only: list[str] | None = None) -> None:
     import cv2
     from skimage import data
 
@@ -66,6 +69,8 @@ def generate_all(out_json: Path) -> None:
         photo = Path(tmp) / "astronaut.png"
         cv2.imwrite(str(photo), cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR))
         for name, fields in cases(photo):
+            if only and name not in only:
+                continue
             folder = Path(tmp) / name
             pipe.write(pipe(GenerateRequest(**fields)), folder)
             digests[name] = package_digest(folder)
@@ -93,10 +98,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("paths", nargs="+", type=Path)
     parser.add_argument("--compare", action="store_true", help="compare two digests instead of generating")
+    parser.add_argument("--cases", nargs="*", help="generate only these cases (e.g. photo_astronaut)")
     args = parser.parse_args()
     if args.compare:
         return compare(*args.paths)
-    generate_all(args.paths[0])
+    generate_all(args.paths[0], args.cases)
     return 0
 
 
