@@ -163,9 +163,12 @@ def test_a_detector_blind_to_the_fits_renders_leaves_the_photos_landmarks_as_the
     from machcreator.photo.head import face_crop
     from machcreator.photo.image import load_photo
     from machcreator.photo.report import photo_report
+    from machcreator.pipeline import PhotoFace
+    from machcreator.pipeline.stages import PhotoInput
 
     detector = pipeline.landmark_detector()
-    crop = face_crop(load_photo(str(astronaut_png)), detector)
+    photo = load_photo(str(astronaut_png))
+    face = PhotoFace(PhotoInput.of(photo.rgb, largest_face=False), face_crop(photo, detector), {})
 
     class BlindToRenders:  # the crop is already found: every later call is on a render
         name = detector.name
@@ -174,7 +177,8 @@ def test_a_detector_blind_to_the_fits_renders_leaves_the_photos_landmarks_as_the
             return []
 
     monkeypatch.setattr(pipeline, "landmark_detector", lambda: BlindToRenders())
-    fit, _ = pipeline._fit_head(crop, astronaut_result.resolved, astronaut_result.attributes, pipeline.template())
+    inputs = pipeline.geometry_input(astronaut_result.resolved, astronaut_result.attributes, face)
+    fit = pipeline._fit_head(inputs, face, pipeline.template()).head_fit
     assert np.isnan(fit.errors_px["detected"]) and fit.errors_px["final"] <= 2.5, fit.errors_px
     report = photo_report(fit, SimpleNamespace(psnr_db=0.0, shading_std={}))  # (the texture's part is not at stake)
     assert report["reprojection_error_px"]["detected"] is None
