@@ -139,7 +139,11 @@ def test_only_a_random_batch_may_describe_nobody(server):
 def test_an_edit_is_its_parents_request_with_the_overrides_added(server):
     with _client(server) as c:
         parent = c.generate("  a tall man ", seed=4, overrides=["hair.color=red"], texture_size=128, hair_detail=0.5)
-        server.store.finish(parent, "done")
+        # a connection of its own: the server's loop owns its store (a second thread on its
+        # connection would collide with the loop's transactions)
+        store = JobStore(server.data / "jobs.sqlite")
+        store.finish(parent, "done")
+        store.close()
         child = c.edit(parent, ["glasses=round"], seed=6)
         before, after = (c.status(j)["job"]["request"] for j in (parent, child))
     assert before["prompt"] == "a tall man"  # stored cleaned
