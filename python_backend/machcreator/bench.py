@@ -8,7 +8,6 @@ Run it with ``mach bench`` or ``python -m machcreator.bench``.
 from __future__ import annotations
 
 import json
-import resource
 import subprocess
 import sys
 import tempfile
@@ -31,7 +30,15 @@ _SHORT = {"attributes": "attrs", "geometry": "geom", "textures": "tex", "charact
 
 
 def _peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # Linux: KiB
+    """This process's peak resident memory, MB (Windows: its peak working set)."""
+    if sys.platform == "win32":  # no getrusage there
+        import psutil
+
+        return psutil.Process().memory_info().peak_wset / 2**20
+    import resource
+
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 2**20 if sys.platform == "darwin" else peak / 1024.0  # bytes on macOS, KiB on Linux
 
 
 def _worker(prompt: str, runs: int, texture_size: int, photo: str | None = None) -> None:

@@ -24,12 +24,12 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from machcreator.attributes import Attributes, apply_overrides, resolve
-from machcreator.character import Character
+from machcreator.character import Character, Groom, Material, MeshPart, Skeleton
 from machcreator.pipeline.request import GenerateRequest
 from machcreator.pipeline.stages import (
     DressInput,
@@ -42,6 +42,15 @@ from machcreator.pipeline.stages import (
     stage_key,
 )
 
+if TYPE_CHECKING:
+    from machcreator.assets.dressing import Dressing
+    from machcreator.assets.matching import AssetSelection
+    from machcreator.photo.correspondence import Correspondence
+    from machcreator.photo.head import FaceCrop, HeadFit
+    from machcreator.photo.head_texture import HeadTexture
+
+#: one groom's cards: the mesh part, its material and its atlas textures (``hair.cards.groom_cards``)
+HairCards = tuple[MeshPart, Material, dict[str, np.ndarray]]
 #: progress(stage, fraction 0..1 of the whole job, message), told as each stage starts
 ProgressFn = Callable[[str, float, str], None]
 #: stage_finished(stage, seconds, reused): ``reused`` when the stage cache answered the whole stage
@@ -97,21 +106,21 @@ class GenerationResult:
 
 @dataclass
 class PhotoFace:
-    """The photo stage's output: the face crop (``photo.head.FaceCrop``) and the colours it shows."""
+    """The photo stage's output: the face crop and the colours it shows."""
 
     inputs: PhotoInput
-    crop: Any
+    crop: FaceCrop
     appearance: dict[str, float | str]
 
 
 @dataclass
 class Geometry:
-    """The geometry stage's output: the untextured character; with a photo, the head fit
-    (``photo.head.HeadFit``) and the template's landmark correspondence the texture fit reads."""
+    """The geometry stage's output: the untextured character; with a photo, the head fit and the
+    template's landmark correspondence the texture fit reads."""
 
     character: Character
-    head_fit: Any = None
-    correspondence: Any = None
+    head_fit: HeadFit | None = None
+    correspondence: Correspondence | None = None
 
 
 @dataclass
@@ -339,7 +348,7 @@ class Pipeline:
         fit = fit_head(face.crop, model, inputs.parameters, build, correspondence, detector=detector)
         return Geometry(fit.character, fit, correspondence)  # the fit built the head as the package has it
 
-    def grow_hair(self, run: _Run, inputs: HairInput, body: Character) -> list[Any]:
+    def grow_hair(self, run: _Run, inputs: HairInput, body: Character) -> list[Groom]:
         """Mach's strand hair: scalp, eyebrows, eyelashes and facial hair grown on the head."""
         from machcreator.hair.grooms import character_field, make_grooms
 
@@ -350,8 +359,8 @@ class Pipeline:
                 body, inputs.attributes, inputs.seed, field=body_field, cache_dir=self.hair_cache_dir,
                 detail=inputs.detail))
 
-    def dress(self, run: _Run, hair: HairInput, body: Character, grooms: list[Any], specified: Attributes,
-              resolved: Attributes) -> tuple[Any, DressInput, Any]:
+    def dress(self, run: _Run, hair: HairInput, body: Character, grooms: list[Groom], specified: Attributes,
+              resolved: Attributes) -> tuple[AssetSelection, DressInput, Dressing]:
         """Mach §2.5: garments, glasses, headwear, shoes and accessories matched and fitted in layers."""
         from machcreator.assets.dressing import dress
         from machcreator.assets.matching import match_assets
@@ -367,7 +376,8 @@ class Pipeline:
                 dataclasses.replace(body, grooms=list(grooms)), list(inputs.choices), inputs.seed))
             return selection, inputs, dressing
 
-    def make_cards(self, run: _Run, inputs: DressInput, dressing: Any, skeleton: Any) -> list[Any]:
+    def make_cards(self, run: _Run, inputs: DressInput, dressing: Dressing,
+                   skeleton: Skeleton) -> list[HairCards]:
         """The game-ready hair cards, made from the grooms as the headwear tucked them."""
         from machcreator.hair.cards import groom_cards
 
@@ -375,7 +385,7 @@ class Pipeline:
             return self.cache.get_or_run("cards", inputs, lambda: [groom_cards(g, skeleton) for g in dressing.grooms])
 
     def paint_textures(self, run: _Run, inputs: TextureInput, geometry: Geometry,
-                       face: PhotoFace | None) -> tuple[dict[str, np.ndarray], Any]:
+                       face: PhotoFace | None) -> tuple[dict[str, np.ndarray], HeadTexture | None]:
         """Mach §2.3-2.4 (embedded: procedural skin, eyes, teeth); with a photo, its albedo on the head."""
         from machcreator.skin.textures import make_textures
 
@@ -395,8 +405,8 @@ class Pipeline:
                 delighter=self.delighter(head_in.delighter_dir), glasses=head_in.glasses))
             return dict(textures) | {"head_albedo": fitted.albedo}, fitted
 
-    def assemble(self, run: _Run, body: Character, cards: list[Any], textures: dict[str, np.ndarray],
-                 dressing: Any) -> Character:
+    def assemble(self, run: _Run, body: Character, cards: list[HairCards], textures: dict[str, np.ndarray],
+                 dressing: Dressing) -> Character:
         """The whole character: body parts and hair cards with their materials and textures, dressed."""
         from machcreator.assets.dressing import dressed_character
 
@@ -409,8 +419,8 @@ class Pipeline:
             )
             return dressed_character(character, dressing)
 
-    def render_previews(self, run: _Run, character: Character, geometry: Geometry,
-                        head_texture: Any) -> tuple[np.ndarray, np.ndarray | None, dict[str, Any] | None]:
+    def render_previews(self, run: _Run, character: Character, geometry: Geometry, head_texture: HeadTexture | None
+                        ) -> tuple[np.ndarray, np.ndarray | None, dict[str, Any] | None]:
         """Body, head front, three-quarter and back, strands drawn over the skin; with a photo, the
         photo beside the fitted head and what the fit measured."""
         from machcreator.render.preview import render_preview

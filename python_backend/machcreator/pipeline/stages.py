@@ -16,7 +16,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from pydantic import BaseModel
@@ -24,6 +24,9 @@ from pydantic import BaseModel
 from machcreator.attributes import Attributes
 from machcreator.body.shape_table import AnnyParameters, anny_parameters, derived_levels
 from machcreator.pipeline.request import GenerateRequest
+
+if TYPE_CHECKING:
+    from machcreator.assets.matching import SlotChoice
 
 #: The attribute paths each stage reads (a group's name: all of its fields). Geometry reads them
 #: through anny's shape table (:mod:`machcreator.body.shape_table`); the assets stage matches on its
@@ -143,7 +146,7 @@ class DressInput:
     The hair cards are made from the tucked grooms, so they share this input."""
 
     hair: HairInput
-    choices: tuple[Any, ...]  # assets.matching.SlotChoice: entries with their files' SHA-256
+    choices: tuple[SlotChoice, ...]  # each asset's entry holds its files' SHA-256
     seed: int
 
 
