@@ -86,8 +86,6 @@ def readers(path: str) -> set[str]:
     for stage, paths in READS.items():
         if any(path == p or path.startswith(p + ".") for p in paths):
             out |= {stage} | DOWNSTREAM[stage]
-    if "assets" in out:
-        out.add("cards")
     return out
 
 
@@ -147,7 +145,7 @@ def tracking_reads() -> Iterator[set[str]]:
         BaseModel.__getattribute__ = original
 
 
-def _covered(read: set[str], stage: str) -> set[str]:
+def _outside_record(read: set[str], stage: str) -> set[str]:
     """The paths in ``read`` that ``stage``'s READS row does not name."""
     return {p for p in read if not any(p == r or p.startswith(r + ".") for r in READS[stage])}
 
@@ -173,4 +171,4 @@ def test_each_stage_reads_only_what_its_record_holds(fisherman_result, match):
         make_textures(body, resolved, 7, size=64)
     reads["textures"] = set(read)
     assert all(reads[stage] for stage in READS)  # the tracking saw the stages read
-    assert {stage: _covered(reads[stage], stage) for stage in READS} == {stage: set() for stage in READS}
+    assert {stage: _outside_record(reads[stage], stage) for stage in READS} == {stage: set() for stage in READS}

@@ -45,9 +45,11 @@ from machcreator.pipeline.stages import (
 if TYPE_CHECKING:
     from machcreator.assets.dressing import Dressing
     from machcreator.assets.matching import AssetSelection
+    from machcreator.parsing.base import ParseResult
     from machcreator.photo.correspondence import Correspondence
     from machcreator.photo.head import FaceCrop, HeadFit
     from machcreator.photo.head_texture import HeadTexture
+    from machcreator.photo.image import Photo
 
 #: one groom's cards: the mesh part, its material and its atlas textures (``hair.cards.groom_cards``)
 HairCards = tuple[MeshPart, Material, dict[str, np.ndarray]]
@@ -135,7 +137,8 @@ class _Run:
 class StageCache:
     """A small in-memory LRU of stage outputs keyed by their input records (:func:`stage_key`)."""
 
-    def __init__(self, max_entries: int = 24) -> None:  # two runs of twelve stage outputs (a photo adds four)
+    # a run caches seven stage outputs (a photo adds two): 24 hold the last three runs
+    def __init__(self, max_entries: int = 24) -> None:
         self.max_entries = max_entries
         self._items: OrderedDict[str, Any] = OrderedDict()
         self.hits = 0
@@ -257,7 +260,7 @@ class Pipeline:
             photo_report=photo_report,
         )
 
-    def _checked(self, request: GenerateRequest) -> tuple[_Run, Any]:
+    def _checked(self, request: GenerateRequest) -> tuple[_Run, Photo | None]:
         """The run and the decoded photo: a clear error before any work (the request checked itself)."""
         photo = None
         if request.photo is not None:
@@ -268,7 +271,7 @@ class Pipeline:
         return _Run(request), photo
 
     # -- the stages, in order ---------------------------------------------------------------
-    def parse_prompt(self, run: _Run, inputs: ParseInput) -> Any:
+    def parse_prompt(self, run: _Run, inputs: ParseInput) -> ParseResult:
         """Mach §2.1: the prompt's attributes, the words not understood, the parser's warnings."""
         from machcreator.parsing.base import ParseResult
 
@@ -280,7 +283,7 @@ class Pipeline:
             run.warnings += list(parsed.warnings)
             return parsed
 
-    def find_face(self, run: _Run, photo: Any) -> PhotoFace | None:
+    def find_face(self, run: _Run, photo: Photo | None) -> PhotoFace | None:
         """The face found and cropped in the photo, and the colours it shows (skin, hair, brows)."""
         with self._stage("photo", run.timings, "Finding the face in the photo"):
             if photo is None:
