@@ -23,3 +23,7 @@ class PackageError(MachError):
 
 class ModelLoadError(MachError):
     """An optional heavy model (LLM, CLIP, diffusion) could not be loaded from its local path."""
+
+
+class ModelConfigError(ModelLoadError):
+    """The models config (file, ``MACH_MODEL_*`` env, CLI flags) names a missing, unreadable or mismatched model."""

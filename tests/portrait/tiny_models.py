@@ -1,0 +1,186 @@
+"""Tiny, randomly initialised models for the portrait tests, built the way diffusers tests its own pipelines.
+
+Every builder seeds torch itself, so two calls write identical weights. Nothing is downloaded: the CLIP
+tokenizer is built from a byte-level vocab.json written here (every byte's unicode stand-in, alone and with
+the end-of-word marker ``</w>``, and no merges), so any text tokenises, one token per character.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+#: latent channels and widths shared by the UNet and the ControlNets (they must agree to be combined)
+BLOCKS = (4, 8)
+#: text embedding width: the CLIP text encoder's hidden size = the UNet's cross-attention width
+TEXT_DIM = 32
+#: image side the tests paint at (px); the 2-level VAE halves it for the 32-px latent
+IMAGE_SIZE = 64
+
+
+def _bytes_to_unicode() -> dict[int, str]:
+    """GPT-2's table: printable bytes stand for themselves, the rest map to code points from 256 up."""
+    printable = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), 256))
+    table, extra = {}, 0
+    for b in range(256):
+        if b in printable:
+            table[b] = chr(b)
+        else:
+            table[b] = chr(256 + extra)
+            extra += 1
+    return table
+
+
+def _byte_vocab() -> dict[str, int]:
+    """GPT-2/CLIP's byte -> printable unicode table (256 chars), each with a ``</w>`` variant, + specials."""
+    chars = list(_bytes_to_unicode().values())
+    tokens = chars + [c + "</w>" for c in chars] + ["<|startoftext|>", "<|endoftext|>"]
+    return {t: i for i, t in enumerate(tokens)}
+
+
+def save_tiny_tokenizer(folder: str | Path) -> Path:
+    """A CLIPTokenizer (vocab.json + merges.txt with no merges) saved to ``folder``."""
+    from transformers import CLIPTokenizer
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "vocab.json").write_text(json.dumps(_byte_vocab()))
+    (folder / "merges.txt").write_text("#version: 0.2\n")
+    tokenizer = CLIPTokenizer(str(folder / "vocab.json"), str(folder / "merges.txt"), model_max_length=77)
+    tokenizer.save_pretrained(folder)
+    return folder
+
+
+def _text_config():
+    from transformers import CLIPTextConfig
+
+    vocab = _byte_vocab()
+    return CLIPTextConfig(vocab_size=len(vocab), hidden_size=TEXT_DIM, intermediate_size=37, num_hidden_layers=2,
+                          num_attention_heads=4, projection_dim=TEXT_DIM, max_position_embeddings=77,
+                          bos_token_id=vocab["<|startoftext|>"], eos_token_id=vocab["<|endoftext|>"],
+                          pad_token_id=vocab["<|endoftext|>"], layer_norm_eps=1e-5, hidden_act="quick_gelu")
+
+
+def tiny_sd15_components(seed: int = 0) -> dict:
+    """unet, vae, text_encoder, tokenizer, scheduler of a random SD 1.5-shaped model (not saved)."""
+    import tempfile
+
+    import torch
+    from diffusers import AutoencoderKL, DPMSolverMultistepScheduler, UNet2DConditionModel
+    from transformers import CLIPTextModel, CLIPTokenizer
+
+    torch.manual_seed(seed)
+    unet = UNet2DConditionModel(
+        block_out_channels=BLOCKS, layers_per_block=2, sample_size=IMAGE_SIZE // 2, in_channels=4, out_channels=4,
+        down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"), up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
+        cross_attention_dim=TEXT_DIM, norm_num_groups=1, attention_head_dim=2)
+    torch.manual_seed(seed + 1)
+    vae = AutoencoderKL(block_out_channels=BLOCKS, in_channels=3, out_channels=3, latent_channels=4,
+                        down_block_types=("DownEncoderBlock2D", "DownEncoderBlock2D"),
+                        up_block_types=("UpDecoderBlock2D", "UpDecoderBlock2D"), norm_num_groups=2,
+                        sample_size=IMAGE_SIZE)
+    torch.manual_seed(seed + 2)
+    text_encoder = CLIPTextModel(_text_config())
+    with tempfile.TemporaryDirectory() as tmp:
+        tokenizer = CLIPTokenizer.from_pretrained(save_tiny_tokenizer(tmp))
+    scheduler = DPMSolverMultistepScheduler(beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear",
+                                            num_train_timesteps=1000, prediction_type="epsilon",
+                                            steps_offset=1)
+    return {"unet": unet, "vae": vae, "text_encoder": text_encoder, "tokenizer": tokenizer, "scheduler": scheduler}
+
+
+def save_tiny_sd15(folder: str | Path) -> Path:
+    """A diffusers folder (model_index.json, unet/, vae/, text_encoder/, tokenizer/, scheduler/)."""
+    from diffusers import StableDiffusionPipeline
+
+    folder = Path(folder)
+    pipe = StableDiffusionPipeline(**tiny_sd15_components(), safety_checker=None, feature_extractor=None,
+                                   requires_safety_checker=False)
+    pipe.save_pretrained(folder, safe_serialization=True)
+    return folder
+
+
+def tiny_controlnet(arch: str = "sd15", seed: int = 10):
+    """A random ControlNetModel matching the tiny UNet; ``arch="sdxl"`` adds SDXL's text-time embedding."""
+    import torch
+    from diffusers import ControlNetModel
+
+    sdxl = {} if arch == "sd15" else {
+        "addition_embed_type": "text_time", "addition_time_embed_dim": 8,
+        "projection_class_embeddings_input_dim": 8 * 6 + TEXT_DIM, "transformer_layers_per_block": (1, 2)}
+    if arch not in ("sd15", "sdxl"):
+        raise ValueError(f"arch must be sd15 or sdxl, not {arch!r}")
+    torch.manual_seed(seed)
+    return ControlNetModel(
+        block_out_channels=BLOCKS, layers_per_block=2, in_channels=4,
+        down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"), cross_attention_dim=TEXT_DIM,
+        conditioning_embedding_out_channels=(16, 32), norm_num_groups=1, attention_head_dim=2, **sdxl)
+
+
+def save_tiny_controlnet(folder: str | Path, arch: str = "sd15", seed: int = 10) -> Path:
+    """A diffusers ControlNet folder (config.json + diffusion_pytorch_model.safetensors)."""
+    folder = Path(folder)
+    tiny_controlnet(arch, seed).save_pretrained(folder, safe_serialization=True)
+    return folder
+
+
+def save_tiny_clip(folder: str | Path, seed: int = 20) -> Path:
+    """A random transformers CLIPModel (text 32-d, vision 32-d on 32-px images) + CLIPProcessor, saved."""
+    import tempfile
+
+    import torch
+    from transformers import CLIPConfig, CLIPImageProcessor, CLIPModel, CLIPProcessor, CLIPTokenizer, CLIPVisionConfig
+
+    folder = Path(folder)
+    vision = CLIPVisionConfig(hidden_size=TEXT_DIM, intermediate_size=37, num_hidden_layers=2, num_attention_heads=4,
+                              image_size=32, patch_size=8, projection_dim=TEXT_DIM, hidden_act="quick_gelu")
+    config = CLIPConfig(text_config=_text_config().to_dict(), vision_config=vision.to_dict(), projection_dim=TEXT_DIM)
+    torch.manual_seed(seed)
+    CLIPModel(config).save_pretrained(folder)
+    with tempfile.TemporaryDirectory() as tmp:
+        tokenizer = CLIPTokenizer.from_pretrained(save_tiny_tokenizer(tmp))
+    image_processor = CLIPImageProcessor(size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32})
+    CLIPProcessor(image_processor=image_processor, tokenizer=tokenizer).save_pretrained(folder)
+    return folder
+
+
+def write_models_toml(file: str | Path, fields: dict, portrait: dict | None = None) -> Path:
+    """A models.toml with ``fields`` at the top and ``portrait`` as its [portrait] section (strings quoted)."""
+    def line(key, value):
+        return f"{key} = {json.dumps(str(value)) if isinstance(value, (str, Path)) else json.dumps(value)}"
+
+    lines = [line(k, v) for k, v in fields.items()]
+    if portrait:
+        lines += ["", "[portrait]"] + [line(k, v) for k, v in portrait.items()]
+    file = Path(file)
+    file.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return file
+
+
+#: the [portrait] section of the tiny configs: two steps at 64 px (a second on a CPU)
+TINY_PORTRAIT = {"steps": 2, "size": IMAGE_SIZE, "max_tries": 2}
+
+
+def tiny_models_config(tmp_path: str | Path, single_file: bool = False):
+    """Everything configured (base, both ControlNets, CLIP), cpu/float32, 2 steps at 64 px, written as
+    ``tmp_path/models.toml`` with paths relative to it, and loaded back through the config loader.
+
+    ``single_file``: the base and ControlNets as LDM-layout .safetensors files instead of diffusers folders.
+    """
+    from machcreator.core.models import load_models_config
+
+    tmp_path = Path(tmp_path)
+    if single_file:
+        save_tiny_sd15_single_file(tmp_path / "tiny_sd15.safetensors")
+        save_tiny_controlnet_single_file(tmp_path / "tiny_openpose.safetensors", seed=10)
+        save_tiny_controlnet_single_file(tmp_path / "tiny_canny.safetensors", seed=11)
+        names = {"base": "tiny_sd15.safetensors", "controlnet_openpose": "tiny_openpose.safetensors",
+                 "controlnet_canny": "tiny_canny.safetensors"}
+    else:
+        save_tiny_sd15(tmp_path / "tiny_sd15")
+        save_tiny_controlnet(tmp_path / "tiny_openpose", seed=10)
+        save_tiny_controlnet(tmp_path / "tiny_canny", seed=11)
+        names = {"base": "tiny_sd15", "controlnet_openpose": "tiny_openpose", "controlnet_canny": "tiny_canny"}
+    save_tiny_clip(tmp_path / "tiny_clip")
+    fields = {**names, "clip": "tiny_clip", "device": "cpu", "dtype": "float32"}
+    return load_models_config(write_models_toml(tmp_path / "models.toml", fields, TINY_PORTRAIT), env={})
