@@ -22,3 +22,9 @@ def one_torch_thread():
 def tiny_models(tmp_path_factory) -> ModelsConfig:
     """Diffusers folders: SD 1.5-shaped base, openpose + canny ControlNets, CLIP; cpu/float32, 2 steps, 64 px."""
     return tiny_models_config(tmp_path_factory.mktemp("tiny_models"))
+
+
+@pytest.fixture(scope="session")
+def tiny_models_single_file(tmp_path_factory) -> ModelsConfig:
+    """The same tiny weights as ``tiny_models`` as LDM-layout single .safetensors files (+ ``base_config``)."""
+    return tiny_models_config(tmp_path_factory.mktemp("tiny_models_single"), single_file=True)

@@ -165,7 +165,8 @@ def tiny_models_config(tmp_path: str | Path, single_file: bool = False):
     """Everything configured (base, both ControlNets, CLIP), cpu/float32, 2 steps at 64 px, written as
     ``tmp_path/models.toml`` with paths relative to it, and loaded back through the config loader.
 
-    ``single_file``: the base and ControlNets as LDM-layout .safetensors files instead of diffusers folders.
+    ``single_file``: the base and ControlNets as LDM-layout .safetensors files instead of diffusers folders
+    (same weights), the base's configs and tokenizer in a weightless folder named as ``base_config``.
     """
     from machcreator.core.models import load_models_config
 
@@ -174,7 +175,9 @@ def tiny_models_config(tmp_path: str | Path, single_file: bool = False):
         save_tiny_sd15_single_file(tmp_path / "tiny_sd15.safetensors")
         save_tiny_controlnet_single_file(tmp_path / "tiny_openpose.safetensors", seed=10)
         save_tiny_controlnet_single_file(tmp_path / "tiny_canny.safetensors", seed=11)
-        names = {"base": "tiny_sd15.safetensors", "controlnet_openpose": "tiny_openpose.safetensors",
+        save_tiny_sd15_config(tmp_path / "tiny_sd15_config")
+        names = {"base": "tiny_sd15.safetensors", "base_config": "tiny_sd15_config",
+                 "controlnet_openpose": "tiny_openpose.safetensors",
                  "controlnet_canny": "tiny_canny.safetensors"}
     else:
         save_tiny_sd15(tmp_path / "tiny_sd15")
@@ -184,3 +187,141 @@ def tiny_models_config(tmp_path: str | Path, single_file: bool = False):
     save_tiny_clip(tmp_path / "tiny_clip")
     fields = {**names, "clip": "tiny_clip", "device": "cpu", "dtype": "float32"}
     return load_models_config(write_models_toml(tmp_path / "models.toml", fields, TINY_PORTRAIT), env={})
+
+
+# --- single-file checkpoints in the original (LDM / CompVis) key layout -------------------------------------
+# The inverse of diffusers.loaders.single_file_utils' convert_ldm_unet_checkpoint, convert_controlnet_checkpoint,
+# convert_ldm_vae_checkpoint and convert_ldm_clip_checkpoint: what an artist's realisticVision.safetensors or
+# control_v11p_sd15_openpose.safetensors holds.
+
+_RESNET_TO_LDM = (("norm1", "in_layers.0"), ("conv1", "in_layers.2"), ("norm2", "out_layers.0"),
+                  ("conv2", "out_layers.3"), ("time_emb_proj", "emb_layers.1"), ("conv_shortcut", "skip_connection"))
+_UNET_FIXED = {"time_embedding.linear_1": "time_embed.0", "time_embedding.linear_2": "time_embed.2",
+               "conv_in": "input_blocks.0.0", "conv_norm_out": "out.0", "conv_out": "out.2",
+               "add_embedding.linear_1": "label_emb.0.0", "add_embedding.linear_2": "label_emb.0.2",
+               "controlnet_cond_embedding.conv_in": "input_hint_block.0",
+               "controlnet_cond_embedding.conv_out": "input_hint_block.14", "controlnet_mid_block": "middle_block_out.0"}
+
+
+def _resnet_to_ldm(rest: str) -> str:
+    for new, old in _RESNET_TO_LDM:
+        if rest.startswith(new + "."):
+            return old + rest[len(new):]
+    raise KeyError(rest)
+
+
+def unet_key_to_ldm(key: str, layers_per_block: int, up_blocks_with_attention: set[int] = frozenset()) -> str:
+    """A diffusers UNet2DConditionModel / ControlNetModel key -> its LDM name (without the model prefix).
+
+    ``up_blocks_with_attention``: the up blocks whose upsampler sits after an attention (LDM index 2, else 1).
+    """
+    import re
+
+    stem, _, leaf = key.rpartition(".")
+    if stem in _UNET_FIXED:
+        return f"{_UNET_FIXED[stem]}.{leaf}"
+    per = layers_per_block + 1
+    if m := re.fullmatch(r"down_blocks\.(\d+)\.(resnets|attentions)\.(\d+)\.(.+)", key):
+        block, kind, layer, rest = int(m[1]), m[2], int(m[3]), m[4]
+        index = 1 + block * per + layer
+        return f"input_blocks.{index}.0.{_resnet_to_ldm(rest)}" if kind == "resnets" else f"input_blocks.{index}.1.{rest}"
+    if m := re.fullmatch(r"down_blocks\.(\d+)\.downsamplers\.0\.conv\.(.+)", key):
+        return f"input_blocks.{(int(m[1]) + 1) * per}.0.op.{m[2]}"
+    if m := re.fullmatch(r"mid_block\.(resnets|attentions)\.(\d+)\.(.+)", key):
+        if m[1] == "resnets":
+            return f"middle_block.{2 * int(m[2])}.{_resnet_to_ldm(m[3])}"
+        return f"middle_block.1.{m[3]}"
+    if m := re.fullmatch(r"up_blocks\.(\d+)\.(resnets|attentions)\.(\d+)\.(.+)", key):
+        block, kind, layer, rest = int(m[1]), m[2], int(m[3]), m[4]
+        index = block * per + layer
+        return f"output_blocks.{index}.0.{_resnet_to_ldm(rest)}" if kind == "resnets" else f"output_blocks.{index}.1.{rest}"
+    if m := re.fullmatch(r"up_blocks\.(\d+)\.upsamplers\.0\.conv\.(.+)", key):
+        block = int(m[1])
+        return f"output_blocks.{block * per + layers_per_block}.{2 if block in up_blocks_with_attention else 1}.conv.{m[2]}"
+    if m := re.fullmatch(r"controlnet_down_blocks\.(\d+)\.(.+)", key):
+        return f"zero_convs.{m[1]}.0.{m[2]}"
+    if m := re.fullmatch(r"controlnet_cond_embedding\.blocks\.(\d+)\.(.+)", key):
+        return f"input_hint_block.{2 * (int(m[1]) + 1)}.{m[2]}"
+    raise KeyError(f"no LDM name for UNet key {key}")
+
+
+_VAE_ATTN_TO_LDM = (("group_norm", "norm"), ("to_q", "q"), ("to_k", "k"), ("to_v", "v"), ("to_out.0", "proj_out"))
+
+
+def vae_key_to_ldm(key: str, num_up_blocks: int) -> str:
+    """A diffusers AutoencoderKL key -> its LDM name (without ``first_stage_model.``)."""
+    import re
+
+    for new, old in (("conv_norm_out", "norm_out"),):
+        key = key.replace(f"coder.{new}.", f"coder.{old}.")
+    if m := re.fullmatch(r"encoder\.down_blocks\.(\d+)\.resnets\.(\d+)\.(.+)", key):
+        return f"encoder.down.{m[1]}.block.{m[2]}.{m[3].replace('conv_shortcut', 'nin_shortcut')}"
+    if m := re.fullmatch(r"encoder\.down_blocks\.(\d+)\.downsamplers\.0\.conv\.(.+)", key):
+        return f"encoder.down.{m[1]}.downsample.conv.{m[2]}"
+    if m := re.fullmatch(r"decoder\.up_blocks\.(\d+)\.resnets\.(\d+)\.(.+)", key):
+        return f"decoder.up.{num_up_blocks - 1 - int(m[1])}.block.{m[2]}.{m[3].replace('conv_shortcut', 'nin_shortcut')}"
+    if m := re.fullmatch(r"decoder\.up_blocks\.(\d+)\.upsamplers\.0\.conv\.(.+)", key):
+        return f"decoder.up.{num_up_blocks - 1 - int(m[1])}.upsample.conv.{m[2]}"
+    if m := re.fullmatch(r"(encoder|decoder)\.mid_block\.resnets\.(\d+)\.(.+)", key):
+        return f"{m[1]}.mid.block_{int(m[2]) + 1}.{m[3].replace('conv_shortcut', 'nin_shortcut')}"
+    if m := re.fullmatch(r"(encoder|decoder)\.mid_block\.attentions\.0\.(.+)", key):
+        rest = m[2]
+        for new, old in _VAE_ATTN_TO_LDM:
+            if rest.startswith(new + "."):
+                rest = old + rest[len(new):]
+        return f"{m[1]}.mid.attn_1.{rest}"
+    return key  # conv_in, conv_out, norm_out, quant_conv, post_quant_conv keep their names
+
+
+def _unet_to_ldm_state(model, prefix: str) -> dict:
+    config = model.config
+    up_types = getattr(config, "up_block_types", ())
+    with_attention = {i for i, name in enumerate(up_types) if "CrossAttn" in name}
+    return {prefix + unet_key_to_ldm(k, config.layers_per_block, with_attention): v.contiguous()
+            for k, v in model.state_dict().items()}
+
+
+def _vae_to_ldm_state(vae, prefix: str = "first_stage_model.") -> dict:
+    out = {}
+    for key, value in vae.state_dict().items():
+        ldm = vae_key_to_ldm(key, len(vae.config.up_block_types))
+        if ".mid.attn_1." in ldm and ldm.endswith(".weight") and value.ndim == 2:
+            value = value[:, :, None, None]  # LDM's attention projections are 1x1 convs
+        out[prefix + ldm] = value.contiguous()
+    return out
+
+
+def save_tiny_sd15_single_file(path: str | Path, seed: int = 0) -> Path:
+    """The tiny SD 1.5 model (same weights as :func:`save_tiny_sd15` for the same seed) as one .safetensors in
+    the LDM layout: ``model.diffusion_model.*``, ``first_stage_model.*``, ``cond_stage_model.transformer.*``."""
+    from safetensors.torch import save_file
+
+    parts = tiny_sd15_components(seed)
+    state = _unet_to_ldm_state(parts["unet"], "model.diffusion_model.")
+    state.update(_vae_to_ldm_state(parts["vae"]))
+    # transformers >= 5.6 flattened CLIPTextModel (no ``text_model.`` level); checkpoints keep the old names
+    state.update({"cond_stage_model.transformer.text_model." + k.removeprefix("text_model."): v.contiguous()
+                  for k, v in parts["text_encoder"].state_dict().items()})
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    save_file(state, str(path))
+    return path
+
+
+def save_tiny_sd15_config(folder: str | Path) -> Path:
+    """The tiny SD 1.5 model's diffusers folder without weights (model_index.json, configs, tokenizer): what
+    a single-file base needs beside it to be loaded offline (``base_config``)."""
+    folder = save_tiny_sd15(folder)
+    for weights in folder.rglob("*.safetensors"):
+        weights.unlink()
+    return folder
+
+
+def save_tiny_controlnet_single_file(path: str | Path, arch: str = "sd15", seed: int = 10) -> Path:
+    """The tiny ControlNet (same weights as :func:`save_tiny_controlnet`) as one LDM-layout ``control_model.*`` file."""
+    from safetensors.torch import save_file
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    save_file(_unet_to_ldm_state(tiny_controlnet(arch, seed), "control_model."), str(path))
+    return path

@@ -74,6 +74,9 @@ class ModelsConfig(BaseModel):
 
     #: SD 1.5-family or SDXL base: a diffusers folder or one .safetensors/.ckpt file
     base: Path | None = None
+    #: for a single-file base: a diffusers folder giving its configs and tokenizer (weights not needed);
+    #: None: the matching model in the local Hugging Face cache, if there is one
+    base_config: Path | None = None
     controlnet_openpose: Path | None = None
     controlnet_canny: Path | None = None
     vae: Path | None = None
@@ -122,7 +125,7 @@ class ModelsConfig(BaseModel):
 
 
 #: the fields that name a file or folder (relative ones resolve against the config file)
-PATH_FIELDS = ("base", "controlnet_openpose", "controlnet_canny", "vae", "lora", "llm", "clip", "face_landmarker")
+PATH_FIELDS = ("base", "base_config", "controlnet_openpose", "controlnet_canny", "vae", "lora", "llm", "clip", "face_landmarker")
 
 
 def user_config_file(env: Mapping[str, str] = os.environ) -> Path:
