@@ -8,22 +8,32 @@ CLIP scorer scripted per seed, through the real scoring and checks.
 
 from __future__ import annotations
 
+import dataclasses
 from types import SimpleNamespace
 
 import cv2
 import numpy as np
 import pytest
 import skimage.data
-
 from machcreator.attributes import Attributes, apply_overrides, resolve
 from machcreator.core.errors import ModelConfigError, ModelLoadError
 from machcreator.core.models import PortraitSettings
 from machcreator.photo.landmarks import FaceLandmarks, MediaPipeFaceMesh
 from machcreator.portrait import PortraitQA, PortraitResult, paint_portrait
 from machcreator.portrait.generate import paint
-from machcreator.portrait.prompting import FRAMING, clip_token_estimate, portrait_prompts
-from machcreator.portrait.qa import (EYE_POINTS, LIPS_MID, TransformersClip, clip_scorer, expression_from_landmarks,
-                                     failed_checks)
+from machcreator.portrait.prompting import (
+    FRAMING,
+    clip_token_estimate,
+    portrait_prompts,
+)
+from machcreator.portrait.qa import (
+    EYE_POINTS,
+    LIPS_MID,
+    TransformersClip,
+    clip_scorer,
+    expression_from_landmarks,
+    failed_checks,
+)
 
 from .tiny_models import save_tiny_tokenizer
 
@@ -75,7 +85,7 @@ def test_prompts_keep_within_clips_77_tokens_dropping_the_users_words_first(tmp_
         users = positive.split("photorealistic, ")[1]  # the user's words come last, cut at a word
         assert users and LONG_PROMPT.startswith(users) and not users.endswith(",")
     tokenizer = CLIPTokenizer.from_pretrained(save_tiny_tokenizer(tmp_path))
-    count = lambda text: len(tokenizer(text).input_ids) - 2  # noqa: E731
+    count = lambda text: len(tokenizer(text).input_ids) - 2
     positive, negative = portrait_prompts(person(seed=0), LONG_PROMPT, "sd15", count)
     assert len(tokenizer(positive).input_ids) <= 77 and len(tokenizer(negative).input_ids) <= 77
     assert positive.startswith("frontal studio portrait, head and shoulders")  # the first clauses survive
@@ -123,7 +133,7 @@ def test_a_rolled_head_fails_the_roll_check(qa):
 def test_a_blank_image_fails_for_no_face(qa):
     scores = qa.score(np.full((256, 256, 3), 128, np.uint8), "a woman")
     assert not scores.face_found and scores.yaw is None
-    assert len(failed_checks(scores, SETTINGS)) == 1 and "no face found" in failed_checks(scores, SETTINGS)[0]
+    assert failed_checks(scores, SETTINGS) == ["no face found"] and "no face found" in scores.problem
 
 
 def test_closed_eyes_and_an_open_mouth_from_the_landmark_geometry(astronaut_face):
@@ -169,3 +179,130 @@ def test_model_errors_are_one_line(tmp_path):
         with pytest.raises(ModelLoadError, match="pip install open-clip-torch") as err:
             OpenClip(ckpt, "ViT-H-14")
         assert "\n" not in str(err.value)
+
+
+# --- painting and the reseed loop with the tiny random models -----------------------------------
+
+@pytest.fixture(scope="module")
+def tiny_pipeline(tiny_models):
+    """The tiny SD1.5 base with the openpose and canny ControlNets, as a PortraitPipeline-shaped object."""
+    from diffusers import ControlNetModel, StableDiffusionControlNetPipeline
+
+    nets = [ControlNetModel.from_pretrained(tiny_models.controlnet_openpose),
+            ControlNetModel.from_pretrained(tiny_models.controlnet_canny)]
+    pipe = StableDiffusionControlNetPipeline.from_pretrained(tiny_models.base, controlnet=nets, safety_checker=None,
+                                                             requires_safety_checker=False)
+    pipe.set_progress_bar_config(disable=True)
+    return SimpleNamespace(pipe=pipe, arch="sd15", device="cpu")
+
+
+@pytest.fixture(scope="module")
+def clues():
+    """ClueMaps-shaped drawings at 128 px (painting resizes them to the 64-px size): a head's
+    outline, keypoint dots, and eye, nose and mouth edges."""
+    render = np.full((128, 128, 3), 90, np.uint8)
+    cv2.ellipse(render, (64, 60), (34, 44), 0, 0, 360, (200, 160, 140), -1)
+    openpose = np.zeros_like(render)
+    for x, y in ((50, 50), (78, 50), (64, 66), (54, 82), (74, 82)):
+        cv2.circle(openpose, (x, y), 2, (255, 255, 255), -1)
+    canny = np.zeros_like(render)
+    cv2.ellipse(canny, (64, 60), (34, 44), 0, 0, 360, (255, 255, 255), 1)
+    cv2.line(canny, (54, 82), (74, 82), (255, 255, 255), 1)
+    return SimpleNamespace(render=render, openpose=openpose, canny=canny)
+
+
+def test_painting_is_seeded_and_reports_every_denoising_step(tiny_pipeline, tiny_models, clues):
+    settings = tiny_models.portrait  # 2 steps at 64 px
+    steps = []
+    image = paint(tiny_pipeline, "a woman", "smile", clues, settings, 7, lambda *a: steps.append(a), label="try 1/2")
+    assert image.shape == (64, 64, 3) and image.dtype == np.uint8
+    assert steps == [(1, 2, "try 1/2: step 1/2"), (2, 2, "try 1/2: step 2/2")]
+    assert np.array_equal(paint(tiny_pipeline, "a woman", "smile", clues, settings, 7), image)
+    assert not np.array_equal(paint(tiny_pipeline, "a woman", "smile", clues, settings, 8), image)
+
+
+class ScriptedClip:
+    """A CLIP scorer whose score is set per call: the try's agreement with the prompt, scripted."""
+
+    name = "scripted"
+
+    def __init__(self, scores: list[float]) -> None:
+        self.scores = list(scores)
+
+    def score(self, rgb: np.ndarray, text: str) -> float:
+        return self.scores.pop(0)
+
+
+def astronaut_qa(astronaut_face: FaceLandmarks, clips: list[float]) -> PortraitQA:
+    """Real QA whose detector reports the astronaut's face, lips closed (a passing face), on any
+    image, and whose CLIP scores are ``clips`` in turn: only the prompt check decides."""
+    points = astronaut_face.points.copy()
+    points[LIPS_MID[0]] = points[LIPS_MID[1]]
+    face = dataclasses.replace(astronaut_face, points=points)
+    detector = SimpleNamespace(name="astronaut", num_points=478, detect=lambda rgb: [face])
+    return PortraitQA(detector, scorer=ScriptedClip(clips))
+
+
+def test_failing_tries_reseed_and_the_first_passing_one_is_chosen(tiny_pipeline, tiny_models, clues, astronaut_face):
+    settings = tiny_models.portrait.model_copy(update={"max_tries": 4})
+    steps = []
+    result = paint_portrait(person(seed=3), "a woman", clues, tiny_pipeline, astronaut_qa(astronaut_face, [0.1, 0.15, 0.3]),
+                            settings, seed=40, progress=lambda *a: steps.append(a))
+    assert result.chosen == 2 and result.warning is None and result.image is result.tries[2].image
+    manifest = result.manifest()
+    assert [t["seed"] for t in manifest["tries"]] == [40, 41, 42] and manifest["chosen_seed"] == 42
+    assert [t["passed"] for t in manifest["tries"]] == [False, False, True] and manifest["passed"]
+    assert [t["reasons"] for t in manifest["tries"]] == [["clip 0.100 < 0.2"], ["clip 0.150 < 0.2"], []]
+    assert manifest["tries"][2]["scores"]["clip"] == 0.3 and manifest["tries"][2]["scores"]["face_found"]
+    assert manifest["settings"]["max_tries"] == 4 and manifest["prompt"] == result.prompt
+    assert [s[0] for s in steps] == [1, 2] * 3 and steps[-1][2] == "portrait try 3/4: step 2/2"
+    json_ready(manifest)
+
+
+def json_ready(manifest: dict) -> None:
+    import json
+
+    assert json.loads(json.dumps(manifest)) == manifest
+
+
+def test_when_no_try_passes_the_best_is_chosen_with_a_warning(tiny_pipeline, tiny_models, clues, astronaut_face):
+    settings = tiny_models.portrait.model_copy(update={"max_tries": 3})
+    result = paint_portrait(person(seed=3), "a woman", clues, tiny_pipeline, astronaut_qa(astronaut_face, [0.1, 0.18, 0.05]),
+                            settings, seed=0, progress=None)
+    assert len(result.tries) == 3 and not any(t.passed for t in result.tries)
+    assert result.chosen == 1 and "no portrait passed QA in 3 tries; using seed 1" in result.warning
+    assert result.manifest()["warning"] == result.warning and not result.manifest()["passed"]
+
+
+def test_the_real_qa_scores_the_tiny_models_output_with_the_tiny_clip(tiny_pipeline, tiny_models, clues):
+    """Random weights paint no face: every try fails "no face found", each still gets a CLIP
+    score from a real forward pass of the tiny random CLIP through transformers."""
+    qa = PortraitQA(MediaPipeFaceMesh(), scorer=clip_scorer(tiny_models))
+    assert isinstance(qa.scorer, TransformersClip)
+    result = paint_portrait(person(seed=1), "a man", clues, tiny_pipeline, qa, tiny_models.portrait, seed=5)
+    assert len(result.tries) == tiny_models.portrait.max_tries and result.warning is not None
+    for t in result.tries:
+        assert not t.scores.face_found and t.reasons[0] == "no face found"
+        assert -1.0 <= t.scores.clip <= 1.0
+    assert qa.scorer.score(result.image, result.prompt) == pytest.approx(result.tries[result.chosen].scores.clip)
+    assert qa.scorer.score(result.image, "a red car") != pytest.approx(result.tries[result.chosen].scores.clip)
+
+
+def test_the_contact_sheet_shows_the_clues_and_every_try_with_the_chosen_framed(tiny_models, clues, astronaut_face):
+    from machcreator.portrait import FRAME_CHOSEN, PortraitTry
+    from machcreator.portrait.qa import PortraitScores
+
+    tries = [PortraitTry(s, PortraitScores(face_found=s == 2, yaw=1.0, pitch=-2.0, roll=0.5, eyes_open=0.9,
+                                           mouth_open=0.1, clip=0.25) if s == 2 else PortraitScores(face_found=False),
+                         [] if s == 2 else ["no face found"], np.full((64, 64, 3), 40 * s, np.uint8))
+             for s in range(5)]
+    result = PortraitResult(tries, 2, "p", "n", clues, tiny_models.portrait)
+    sheet = result.contact_sheet(tile=128)
+    caption = sheet.shape[0] // 3 - 128  # rows: the clues, tries 1-4, try 5
+    assert sheet.shape == (3 * (128 + caption), 4 * 128, 3) and sheet.dtype == np.uint8
+    chosen_tile = sheet[128 + caption:2 * (128 + caption), 2 * 128:3 * 128]
+    assert (chosen_tile[2, :] == FRAME_CHOSEN).all()  # the frame's top edge
+    assert not (sheet[128 + caption:2 * (128 + caption), 0:128][2, :] == FRAME_CHOSEN).all(axis=-1).any()
+    text_band = chosen_tile[128 + 6:-6, 6:-6]
+    assert (text_band < 128).any()  # the scores are written under it
+    assert np.array_equal(sheet[:128, 128:256], cv2.resize(clues.openpose, (128, 128), interpolation=cv2.INTER_AREA))

@@ -54,8 +54,8 @@ class PortraitResult:
     chosen: int
     prompt: str
     negative_prompt: str
-    clues: "ClueMaps"
-    settings: "PortraitSettings"
+    clues: ClueMaps
+    settings: PortraitSettings
     warning: str | None = None
 
     @property
@@ -84,8 +84,8 @@ class PortraitResult:
         return np.concatenate([_pad_row(np.concatenate(r, 1), width) for r in rows], 0)
 
 
-def paint_portrait(resolved: Attributes, prompt: str, clues: "ClueMaps", pipeline: "PortraitPipeline",
-                   qa: PortraitQA, settings: "PortraitSettings", seed: int,
+def paint_portrait(resolved: Attributes, prompt: str, clues: ClueMaps, pipeline: PortraitPipeline,
+                   qa: PortraitQA, settings: PortraitSettings, seed: int,
                    progress: Progress | None = None) -> PortraitResult:
     """Paint, score, reseed (issue 23, scope 4): seeds ``seed``, ``seed + 1``, ... up to
     ``settings.max_tries``; the first try that passes every check is chosen. When none passes, the

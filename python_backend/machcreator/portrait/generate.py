@@ -23,8 +23,8 @@ if TYPE_CHECKING:
 Progress = Callable[[int, int, str], None]
 
 
-def paint(pipeline: "PortraitPipeline", prompt: str, negative_prompt: str, clues: "ClueMaps",
-          settings: "PortraitSettings", seed: int, progress: Progress | None = None, label: str = "portrait") -> np.ndarray:
+def paint(pipeline: PortraitPipeline, prompt: str, negative_prompt: str, clues: ClueMaps,
+          settings: PortraitSettings, seed: int, progress: Progress | None = None, label: str = "portrait") -> np.ndarray:
     """One portrait, (S, S, 3) uint8 sRGB with S = ``settings.size_for(pipeline.arch)``.
 
     Args:
@@ -54,7 +54,7 @@ def paint(pipeline: "PortraitPipeline", prompt: str, negative_prompt: str, clues
     return (np.clip(out.images[0], 0.0, 1.0) * 255).round().astype(np.uint8)
 
 
-def token_counter(pipeline: "PortraitPipeline") -> Callable[[str], int]:
+def token_counter(pipeline: PortraitPipeline) -> Callable[[str], int]:
     """Tokens of a text in the pipeline's own (first) tokenizer, begin and end markers excluded:
     what :func:`~machcreator.portrait.prompting.portrait_prompts` keeps prompts within."""
     tokenizer = pipeline.pipe.tokenizer

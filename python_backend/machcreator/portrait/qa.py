@@ -52,11 +52,15 @@ class PortraitScores(BaseModel):
     problem: str | None = None  # why no face was usable (find_face's line)
 
 
-def failed_checks(scores: PortraitScores, settings: "PortraitSettings") -> list[str]:
+#: what find_face calls the image in its messages
+FACE_LABEL = "the portrait"
+
+
+def failed_checks(scores: PortraitScores, settings: PortraitSettings) -> list[str]:
     """One short line per failed check (empty: the portrait passes), e.g. ``"yaw 14.2° > 10°"``."""
     reasons = []
-    if not scores.face_found:
-        reasons.append(scores.problem or "no face found")
+    if not scores.face_found:  # find_face's line, short: "no face found", "2 faces found; crop ..."
+        reasons.append((scores.problem or "no face found").removeprefix(f"{FACE_LABEL}: ").split(" (")[0])
     limit = settings.max_angle_deg
     for name in ("yaw", "pitch", "roll"):
         angle = getattr(scores, name)
@@ -253,7 +257,7 @@ def _first_line(exc: Exception) -> str:
     return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 
 
-def clip_scorer(config: "ModelsConfig") -> ClipScorer | None:
+def clip_scorer(config: ModelsConfig) -> ClipScorer | None:
     """The CLIP scorer the config names: a folder is transformers', a file with ``clip_arch``
     open_clip's; None when no CLIP model is configured."""
     if config.clip is None:
@@ -286,7 +290,7 @@ class PortraitQA:
         self.blendshapes = blendshapes
 
     @classmethod
-    def from_config(cls, config: "ModelsConfig") -> "PortraitQA":
+    def from_config(cls, config: ModelsConfig) -> PortraitQA:
         reader = FaceLandmarkerBlendshapes(config.face_landmarker) if config.face_landmarker else None
         return cls(scorer=clip_scorer(config), blendshapes=reader)
 
@@ -294,7 +298,7 @@ class PortraitQA:
         """Every score of the portrait ``rgb`` (H, W, 3) uint8 against its ``prompt``."""
         clip = self.scorer.score(rgb, prompt) if self.scorer is not None else None
         try:
-            face = find_face(rgb, self.detector, label="the portrait")
+            face = find_face(rgb, self.detector, label=FACE_LABEL)
         except PhotoError as exc:
             return PortraitScores(face_found=False, clip=clip, problem=str(exc))
         yaw, pitch, roll = head_angles(face.points)
