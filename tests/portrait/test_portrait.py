@@ -185,15 +185,10 @@ def test_model_errors_are_one_line(tmp_path):
 
 @pytest.fixture(scope="module")
 def tiny_pipeline(tiny_models):
-    """The tiny SD1.5 base with the openpose and canny ControlNets, as a PortraitPipeline-shaped object."""
-    from diffusers import ControlNetModel, StableDiffusionControlNetPipeline
+    """The tiny SD1.5 base with the openpose and canny ControlNets, loaded through the config."""
+    from machcreator.portrait.models import load_portrait_pipeline
 
-    nets = [ControlNetModel.from_pretrained(tiny_models.controlnet_openpose),
-            ControlNetModel.from_pretrained(tiny_models.controlnet_canny)]
-    pipe = StableDiffusionControlNetPipeline.from_pretrained(tiny_models.base, controlnet=nets, safety_checker=None,
-                                                             requires_safety_checker=False)
-    pipe.set_progress_bar_config(disable=True)
-    return SimpleNamespace(pipe=pipe, arch="sd15", device="cpu")
+    return load_portrait_pipeline(tiny_models)
 
 
 @pytest.fixture(scope="module")
