@@ -270,6 +270,76 @@ def hair_list(as_json: bool = typer.Option(False, "--json", help="Print the styl
     Console(width=max(out_console.width, 160)).print(table)  # every label on one row, even in a pipe
 
 
+models_app = typer.Typer(no_args_is_help=True, help="The local weights of the portrait stage (models.toml).")
+app.add_typer(models_app, name="models")
+
+
+@models_app.command("check")
+def models_check(
+    models: Optional[Path] = typer.Option(None, "--models", help="The models config file (default: $MACH_MODELS, "
+                                          "else ~/.config/machcreator/models.toml; %APPDATA%\\MachCreator on Windows)."),
+    no_load: bool = typer.Option(False, "--no-load", help="Check configs and checkpoint headers only; load nothing."),
+    as_json: bool = typer.Option(False, "--json", help="Print the checks as JSON."),
+) -> None:
+    """For each configured model: found, loadable, architecture, device, dtype, VRAM estimate; one line per
+    problem. Exits 1 when there is a problem."""
+    from machcreator.core.errors import ModelConfigError
+    from machcreator.core.models import load_models_config, user_config_file
+
+    try:
+        config = load_models_config(models)
+    except ModelConfigError as exc:
+        _report_model_checks(None, [], [str(exc)], as_json)
+        raise typer.Exit(1)
+    if not config.model_paths():
+        where = config.source or f"{user_config_file()} (absent)"
+        _report_model_checks(config, [], [], as_json, note=f"No models configured in {where}: the embedded CPU path is "
+                             "used (no portrait stage, the embedded parser).")
+        return
+    from machcreator.portrait.models import check_models
+
+    checks = check_models(config, load=not no_load)
+    problems = [f"{c.name}: {c.problem}" if not c.problem.startswith(c.name) else c.problem
+                for c in checks if c.problem]
+    _report_model_checks(config, checks, problems, as_json)
+    if problems:
+        raise typer.Exit(1)
+
+
+def _report_model_checks(config: Any, checks: list, problems: list[str], as_json: bool, note: str = "") -> None:
+    """`mach models check`'s output: a JSON object, or a table, the problem lines and a summary line."""
+    device = (config.resolved_device(), config.resolved_dtype()) if config is not None else (None, None)
+    if as_json:
+        sys.stdout.write(json.dumps({
+            "source": str(config.source) if config is not None and config.source else None,
+            "portrait_configured": bool(config is not None and config.portrait_configured),
+            "device": device[0], "dtype": device[1], "models": [c.to_dict() for c in checks],
+            "problems": problems, "note": note or None}, indent=2) + "\n")
+        return
+    if checks:
+        from rich.table import Table
+
+        def mark(value: Optional[bool]) -> str:
+            return {True: "[green]yes[/]", False: "[red]no[/]", None: "-"}[value]
+
+        table = Table(title=f"models ({config.source or 'env and flags'})")
+        for column in ("model", "path", "found", "loadable", "arch", "device", "dtype", "VRAM GB"):
+            table.add_column(column, no_wrap=column != "path", overflow="fold")
+        for c in checks:
+            table.add_row(c.name, str(c.path or "-"), mark(c.found), mark(c.loadable), c.arch or "-", c.device, c.dtype,
+                          f"{c.vram_gb:.2f}" if c.vram_gb is not None else "-")
+        Console(width=max(out_console.width, 140)).print(table)
+    for line in problems:
+        out_console.print(f"[red]problem:[/] {line}", highlight=False, soft_wrap=True)
+    if note:
+        out_console.print(note, highlight=False, soft_wrap=True)
+    elif checks and not problems:
+        stage = sum(c.vram_gb or 0 for c in checks if c.name not in ("llm", "base_config", "face_landmarker"))
+        ready = "portrait stage ready" if config.portrait_configured else "no portrait stage (base and both ControlNets needed)"
+        out_console.print(f"[green]ok[/] {ready} on {device[0]} ({device[1]}), about {stage:.1f} GB for the portrait "
+                          "models", highlight=False)
+
+
 @app.command()
 def bench(
     prompts: Optional[list[str]] = typer.Argument(None, help="Prompts to time (default: a built-in set)."),
