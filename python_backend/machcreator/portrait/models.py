@@ -347,7 +347,7 @@ def _problems(config: ModelsConfig) -> dict[str, str]:
     wanted = {"base": "base", "controlnet_openpose": "controlnet", "controlnet_canny": "controlnet", "vae": "vae"}
     for name, path in config.model_paths().items():
         if not path.exists():
-            problems[name] = f"{name} {path} does not exist"
+            problems[name] = f"{name}: {path} does not exist"
             continue
         if name in wanted:
             try:
@@ -521,7 +521,9 @@ def check_models(config: ModelsConfig, load: bool = True) -> list[ModelCheck]:
         arch, vram = None, None
         if found and name in ("base", "controlnet_openpose", "controlnet_canny", "vae", "lora", "clip"):
             try:
-                arch = model_info(path).arch if name in ("base", "controlnet_openpose", "controlnet_canny") else None
+                info = model_info(path)
+                wanted = "base" if name == "base" else "controlnet"
+                arch = info.arch if name in ("base", "controlnet_openpose", "controlnet_canny") and info.kind == wanted else None
                 vram = _vram_gb(name, path, arch, config, dtype)
             except ModelConfigError:  # unreadable: already reported as this row's problem
                 pass
