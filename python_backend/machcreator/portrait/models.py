@@ -27,7 +27,7 @@ ARCH_NAMES = {"sd15": "SD 1.5", "sdxl": "SDXL"}
 #: the Hugging Face repo whose configs + tokenizer fit a single-file base of each arch (looked up in the local cache only)
 CONFIG_REPOS = {"sd15": "stable-diffusion-v1-5/stable-diffusion-v1-5", "sdxl": "stabilityai/stable-diffusion-xl-base-1.0"}
 #: activation memory of one 2-image (CFG) denoising step with two ControlNets at the native size, GB in
-#: float16 (measured figures for diffusers' attention-sliced-off defaults, rounded up); scales with pixels
+#: float16: an estimate (not yet measured on a GPU here; scripts/gpu_check.py should confirm it); scales with pixels
 ACTIVATION_GB = {"sd15": 1.5, "sdxl": 4.0}
 BYTES_PER = {"float16": 2, "float32": 4}
 LABELS = {"base": "base", "base_config": "base config", "controlnet_openpose": "openpose ControlNet",
