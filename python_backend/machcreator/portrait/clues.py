@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from pathlib import Path
 
 import cv2
 import numpy as np
@@ -30,9 +29,13 @@ import numpy as np
 from machcreator.body.eyes import IRIS_UV_RADIUS
 from machcreator.character import Character, Material
 from machcreator.photo.camera import PHOTO_FOV_DEG, PhotoCamera
-from machcreator.photo.correspondence import (FACE_PARTS, Correspondence, cached_correspondence,
-                                              default_cache_dir)
-from machcreator.photo.landmarks import LandmarkDetector, MediaPipeFaceMesh
+from machcreator.photo.correspondence import (
+    FACE_PARTS,
+    Correspondence,
+    cached_correspondence,
+    default_cache_dir,
+)
+from machcreator.photo.landmarks import MediaPipeFaceMesh
 from machcreator.render.preview import camera_for_part, head_box, render
 from machcreator.render.raster import interpolate, rasterize
 
@@ -92,10 +95,11 @@ PUPIL_SHARE = 0.45
 
 #: OpenPose's face disc: radius 3 px at 512² (controlnet_aux's draw_facepose), scaled with the image
 DISC_RADIUS_512 = 3
-#: canny's hysteresis thresholds (grey levels of the 3×3-Sobel gradient after a light blur): the
-#: paint's edges (lips, brows, iris, lids) and the nose's shading reach well above the high one;
-#: skin shading stays below the low one
-CANNY_LOW, CANNY_HIGH = 20, 50
+#: canny's hysteresis thresholds at 512² (grey levels of the 3×3-Sobel gradient after a blur of
+#: 1 px at 512²; both scale with the image, so the thresholds fall as 512 / size): the paint's
+#: edges (lips, brows, iris, lids) and the nose's shading reach well above the high one, the
+#: cheeks' soft shading stays below the low one
+CANNY_LOW, CANNY_HIGH = 30, 75
 #: the canny map is kept inside the keypoints' hull grown by this share of its size: the jaw
 #: line shows, the hairline, ears and skull outline do not
 FACE_MASK_GROW = 0.04
@@ -270,7 +274,8 @@ def face_mask(keypoints: np.ndarray, size: int) -> np.ndarray:
 def feature_edges(image: np.ndarray, keypoints: np.ndarray) -> np.ndarray:
     """(H, W, 3) uint8 white-on-black canny edges of ``image`` ((H, W, 3) uint8) inside the face
     (:func:`face_mask` of ``keypoints``)."""
-    grey = cv2.GaussianBlur(cv2.cvtColor(image, cv2.COLOR_RGB2GRAY), (0, 0), image.shape[0] / 512)
-    edges = cv2.Canny(grey, CANNY_LOW, CANNY_HIGH)
+    scale = image.shape[0] / 512
+    grey = cv2.GaussianBlur(cv2.cvtColor(image, cv2.COLOR_RGB2GRAY), (0, 0), scale)
+    edges = cv2.Canny(grey, CANNY_LOW / scale, CANNY_HIGH / scale)
     edges[~face_mask(keypoints, image.shape[0])] = 0
     return np.repeat(edges[..., None], 3, axis=2)
