@@ -1,7 +1,9 @@
 """LLM attribute parsers (Mach §2.1: "we use an LLM to extract the facial attributes").
 
 Two optional back-ends, both asked for JSON that matches ``Attributes.model_json_schema()``:
-- :class:`TransformersChatParser`: a local chat model folder (``AutoModelForCausalLM``), offline.
+- :class:`TransformersChatParser`: a local chat model folder (``AutoModelForCausalLM``), offline,
+  with the schema enforced *during* decoding (:mod:`machcreator.parsing.schema_decoding`: every
+  token that cannot continue a schema-valid reply is masked), and validated after as well.
 - :class:`OpenAICompatibleParser`: any ``/chat/completions`` endpoint (llama.cpp, vLLM, Ollama...),
   with the standard library's urllib.
 
@@ -99,47 +101,123 @@ class _LLMParser:
 class TransformersChatParser(_LLMParser):
     """A local chat model (any ``AutoModelForCausalLM`` with a chat template), offline.
 
+    Decoding is greedy and, with ``constrained`` (the default), schema-constrained: at every step
+    only the tokens that can continue a JSON object valid for :class:`~machcreator.attributes.Attributes`
+    stay (known keys once each, ``null``, nesting, enum words, colour names and hair styles the
+    validators accept, numbers within their bounds on a 0.01 / 0.1 grid; see
+    :mod:`~machcreator.parsing.schema_decoding`), and end-of-sequence only once the object is closed. The reply is still validated after: a budget
+    too small to close the object, or an enforcer that gives up (it then allows only
+    end-of-sequence), falls back to the embedded parser with a warning.
+
     Args:
         model_dir: folder with ``config.json``, weights and a tokenizer with a chat template.
-        max_new_tokens: generation budget for the JSON reply.
+        max_new_tokens: generation budget for the JSON reply, in tokens.
+        device: ``"auto"`` (CUDA when available, else CPU), ``"cuda"``, ``"cuda:1"``, ``"cpu"``...
+        dtype: ``"auto"`` (float16 on CUDA, float32 on CPU), ``"float16"``, ``"bfloat16"``, ``"float32"``.
+        constrained: enforce the schema during decoding; ``False`` only validates after.
 
     Raises:
-        ModelLoadError: the folder is missing or the model/tokenizer cannot be loaded from it.
+        ModelLoadError: the folder is missing, the model/tokenizer cannot be loaded from it, or
+            ``device``/``dtype`` is not one of the above.
     """
 
     name = "transformers"
 
-    def __init__(self, model_dir: str | Path, max_new_tokens: int = 512) -> None:
+    def __init__(
+        self, model_dir: str | Path, max_new_tokens: int = 512, device: str = "auto", dtype: str = "auto",
+        constrained: bool = True,
+    ) -> None:
         super().__init__()
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
         self.model_dir = Path(model_dir).expanduser()
         if not (self.model_dir / "config.json").is_file():
             raise ModelLoadError(f"no chat model in {self.model_dir} (expected config.json and weights there)")
+        self.device, self.dtype = _torch_device_dtype(device, dtype)
         try:
             self.tokenizer = AutoTokenizer.from_pretrained(self.model_dir, local_files_only=True)
-            self.model = AutoModelForCausalLM.from_pretrained(self.model_dir, local_files_only=True).eval()
-        except (OSError, ValueError, KeyError) as exc:
+            self.model = AutoModelForCausalLM.from_pretrained(
+                self.model_dir, local_files_only=True, dtype=self.dtype
+            ).to(self.device).eval()
+        except (OSError, ValueError, KeyError, RuntimeError) as exc:
             raise ModelLoadError(f"cannot load the chat model in {self.model_dir}: {exc}") from None
         if not getattr(self.tokenizer, "chat_template", None):
             raise ModelLoadError(f"the tokenizer in {self.model_dir} has no chat template")
         self.max_new_tokens = max_new_tokens
         self._system = system_prompt()
+        self._eos_ids = _eos_ids(self.model, self.tokenizer)
+        self.constrained = constrained
+        if constrained:
+            from machcreator.parsing import schema_decoding
 
-    def _complete(self, prompt: str) -> str:
-        import torch
+            logits = self.model.get_output_embeddings().weight.shape[0]
+            self._json_parser = schema_decoding.attribute_json_parser()
+            self._tokenizer_data = schema_decoding.enforcer_tokenizer_data(self.tokenizer, logits, self._eos_ids)
 
+    def _prompt_ids(self, prompt: str) -> Any:
+        """The chat-templated (system + user) prompt as a ``(1, T)`` token id tensor on the model's device."""
         messages = [{"role": "system", "content": self._system}, {"role": "user", "content": prompt}]
         ids = self.tokenizer.apply_chat_template(
             messages, add_generation_prompt=True, return_tensors="pt", return_dict=True
         )["input_ids"]
-        pad = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else self.tokenizer.eos_token_id
-        with torch.inference_mode():
-            out = self.model.generate(
-                input_ids=ids, attention_mask=torch.ones_like(ids), max_new_tokens=self.max_new_tokens,
-                do_sample=False, pad_token_id=pad,
-            )
+        return ids.to(self.device)
+
+    def allowed_tokens_fn(self) -> Any:
+        """A fresh ``prefix_allowed_tokens_fn`` for one constrained ``generate`` call (see
+        :func:`~machcreator.parsing.schema_decoding.allowed_tokens_fn`)."""
+        from machcreator.parsing.schema_decoding import allowed_tokens_fn
+
+        return allowed_tokens_fn(self._tokenizer_data, self._json_parser)
+
+    def _complete(self, prompt: str) -> str:
+        import torch
+        from lmformatenforcer import LMFormatEnforcerException
+
+        ids = self._prompt_ids(prompt)
+        pad = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else self._eos_ids[0]
+        constraint = self.allowed_tokens_fn() if self.constrained else None
+        try:
+            with torch.inference_mode():
+                out = self.model.generate(
+                    input_ids=ids, attention_mask=torch.ones_like(ids), max_new_tokens=self.max_new_tokens,
+                    do_sample=False, pad_token_id=pad, eos_token_id=self._eos_ids,
+                    prefix_allowed_tokens_fn=constraint,
+                )
+        except LMFormatEnforcerException as exc:  # the schema is ours and fixed, but say so rather than crash
+            raise RuntimeError(f"the schema enforcer failed: {exc}") from None
         return self.tokenizer.decode(out[0, ids.shape[1]:], skip_special_tokens=True)
+
+
+def _torch_device_dtype(device: str, dtype: str) -> tuple[Any, Any]:
+    """(``torch.device``, ``torch.dtype``) from the config's words; "auto" -> CUDA + float16 when
+    CUDA is available, else CPU + float32. Raises ModelLoadError for any other word."""
+    import torch
+
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    try:
+        dev = torch.device(device)
+    except RuntimeError:
+        raise ModelLoadError(f"unknown device {device!r} for the chat model (use auto, cuda or cpu)") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ModelLoadError("the chat model is set to run on cuda, but CUDA is not available here")
+    names = {"float16": torch.float16, "bfloat16": torch.bfloat16, "float32": torch.float32}
+    if dtype == "auto":
+        return dev, torch.float16 if dev.type == "cuda" else torch.float32
+    if dtype not in names:
+        raise ModelLoadError(f"unknown dtype {dtype!r} for the chat model (use auto, {', '.join(names)})")
+    return dev, names[dtype]
+
+
+def _eos_ids(model: Any, tokenizer: Any) -> list[int]:
+    """The ids that end a reply: the model's generation config (chat models list their turn-end
+    token there, e.g. Qwen's ``<|im_end|>``), else the tokenizer's eos."""
+    eos = model.generation_config.eos_token_id
+    if eos is None:
+        eos = tokenizer.eos_token_id
+    if eos is None:
+        raise ModelLoadError("the chat model names no end-of-sequence token (generation_config or tokenizer)")
+    return list(eos) if isinstance(eos, (list, tuple)) else [int(eos)]
 
 
 class OpenAICompatibleParser(_LLMParser):
