@@ -13,7 +13,8 @@ def get_parser(name: str = "embedded", **options: Any) -> AttributeParser:
     """Build a parser by name.
 
     - ``"embedded"``: no options.
-    - ``"transformers"``: ``model_dir`` (a local chat model folder), optional ``max_new_tokens``.
+    - ``"transformers"``: ``model_dir`` (a local chat model folder), optional ``max_new_tokens``,
+      ``device``, ``dtype`` ("auto" each) and ``constrained`` (True: the schema enforced while decoding).
     - ``"openai"``: ``base_url``, ``model``, optional ``api_key``, ``timeout`` (seconds).
 
     Raises:
