@@ -22,7 +22,8 @@ def test_a_killed_backend_restarts_and_the_client_gets_its_result_without_resubm
     server = ServerProcess(data).start()
     try:
         client = server.client(timeout_s=2.0, retries=15)  # Lazy Pirate rides over the restart
-        running = client.generate("an old man with a white beard", seed=4, texture_size=256, hair_detail=0.1)
+        running = client.generate("an old man with a white beard", seed=4, texture_size=256, hair_detail=0.1,
+                                  preview_size=96)  # seconds of work, but not a 512 px preview's
         queued = client.generate("a young woman", seed=4, **SMALL)
         wait_for_stage(client, running, "hair")
         worker = server.worker_pids()[0]
@@ -69,6 +70,42 @@ def test_a_job_whose_worker_dies_twice_fails_with_the_reason(data):
         server.stop()
 
 
+def test_a_finished_jobs_package_expires_after_the_retention(data):
+    """The server's sweep, without the worker's seconds: an in-process server with no workers, its
+    job marked done through a connection of its own and its package folder in place (the real
+    worker's package: the test below, under `pytest -m slow`)."""
+    import threading
+
+    from machcreator.client import Client
+    from machcreator.service.config import ServerConfig
+    from machcreator.service.server import Server
+    from machcreator.service.store import JobStore
+
+    server = Server(ServerConfig(data_dir=data, bind="tcp://127.0.0.1:*", workers=0, retention_hours=0.0005))
+    server.start()
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        with Client(server.endpoint, timeout_s=5.0, retries=1) as client:
+            job_id = client.generate("a girl", seed=1, **SMALL)
+            package = data / "jobs" / job_id / "package"
+            package.mkdir(parents=True)
+            (package / "manifest.json").write_text("{}")
+            store = JobStore(data / "jobs.sqlite")
+            store.finish(job_id, "done")
+            store.close()
+            assert client.status(job_id)["job"]["state"] == "done" and package.is_dir()
+            deadline = time.monotonic() + 30
+            while client.status(job_id)["job"]["state"] != "expired" and time.monotonic() < deadline:
+                time.sleep(0.5)
+            assert client.status(job_id)["job"]["state"] == "expired"
+            assert not (data / "jobs" / job_id).exists()
+    finally:
+        server.stopping = True
+        thread.join(30)
+
+
+@pytest.mark.slow  # a server start and a real job (~30 s); the in-process test above covers the sweep
 def test_finished_packages_expire_after_the_retention(data):
     server = ServerProcess(data, "--retention-hours", "0.0005").start()  # 1.8 s
     try:
