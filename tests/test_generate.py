@@ -208,9 +208,15 @@ def test_cli_attributes_prints_json_with_overrides():
     assert out["attributes"]["body"]["gender"] == "female"
 
 
-def test_cli_generate_then_validate(tmp_path):
+@pytest.mark.parametrize("size", [
+    # draft maps and groom: the same stages, writer and validator (the defaults' 2048 px package is
+    # validated above, on the session's fisherman; the command takes its defaults from GenerateRequest)
+    pytest.param(["--texture-size", "256", "--hair-detail", "0.1"], id="draft"),
+    pytest.param([], marks=pytest.mark.slow, id="defaults"),  # the command's own: 2048 px maps, every strand
+])
+def test_cli_generate_then_validate(tmp_path, size):
     out = tmp_path / "anna"
-    proc = _mach("generate", "a young woman with long curly red hair, green eyes and freckles", "-o", str(out))
+    proc = _mach("generate", "a young woman with long curly red hair, green eyes and freckles", "-o", str(out), *size)
     assert proc.returncode == 0, proc.stderr.decode()[-2000:]
     assert "Painting skin" in proc.stderr.decode()  # per-stage progress
     proc = _mach("validate", str(out))
