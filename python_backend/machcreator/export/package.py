@@ -11,6 +11,11 @@ Layout (all paths relative to the package folder, never outside it)::
     preview.png              body front, head front, three-quarter and back, strands drawn
     preview_photo.png        with a photo: its face crop, the fitted head over it, the head as
                              packaged and bare (the manifest's ``photo`` says how well it fit)
+    clues/<name>.png         with a painted portrait (Mach §2.1): the template head rendered from
+                             the attributes, its OpenPose face keypoints and canny edges
+    portrait/try_<n>.png     every portrait painted, the chosen one the photo of preview_photo.png
+    preview_portrait.png     the clues and every try with its scores, the chosen one framed
+                             (the manifest's ``portrait``: prompts, models, settings, tries, scores)
 
 The writer is the only code that touches the output folder. It writes into a temporary sibling
 folder and renames it into place, so a failure leaves nothing half-written.
@@ -41,19 +46,23 @@ from machcreator.core.files import relative_member, replace_dir, sha256_file
 
 FORMAT_NAME = "machcreator.character-package"
 #: 1.1: grooms (grooms/*.abc and *.usdc, the manifest's ``grooms`` list); 1.2: a head fitted
-#: to a photo (preview_photo.png, the manifest's ``photo``)
-FORMAT_VERSION = "1.2"
+#: to a photo (preview_photo.png, the manifest's ``photo``); 1.3: a portrait painted from the text
+#: (clues/, portrait/, preview_portrait.png, the manifest's ``portrait``). A package without a
+#: portrait is still written as 1.2, byte for byte as before.
+FORMAT_VERSION = "1.3"
+FORMAT_VERSION_WITHOUT_PORTRAIT = "1.2"
 MANIFEST = "manifest.json"
 GLB = "character.glb"
 PREVIEW = "preview.png"
 PHOTO_PREVIEW = "preview_photo.png"
+PORTRAIT_PREVIEW = "preview_portrait.png"
 GROOMS = "grooms"
 #: IANA registers neither Alembic nor binary USD (only model/vnd.usda and model/vnd.usdz+zip)
 GROOM_MEDIA_TYPE = "application/octet-stream"
 #: zlib level for PNGs: 2048² maps compress ~5x slower at level 6 for a few % of size.
 PNG_COMPRESS_LEVEL = 3
 
-FileRole = Literal["mesh", "albedo", "normal", "orm", "texture", "preview", "groom", "groom_usd"]
+FileRole = Literal["mesh", "albedo", "normal", "orm", "texture", "preview", "groom", "groom_usd", "clue", "portrait"]
 
 
 class PackageFile(BaseModel):
@@ -125,6 +134,9 @@ class Manifest(BaseModel):
     #: with a photo: the face crop, the landmark reprojection error (pixels at 512²), the
     #: re-render's PSNR inside the face, the shading spread before and after delighting
     photo: dict[str, Any] | None = None
+    #: with a painted portrait: the prompts, models and sampler settings, every try with its seed,
+    #: scores and the checks it failed, and the chosen one
+    portrait: dict[str, Any] | None = None
 
 
 def _versions() -> dict[str, str]:
@@ -213,6 +225,10 @@ def write_package(result: Any, out_dir: Path, *, force: bool = False) -> Manifes
         photo_preview = result.photo_preview
         if photo_preview is not None:
             images[PHOTO_PREVIEW] = photo_preview
+        portrait_images = portrait_files(result.portrait)
+        images |= {rel: image for rel, (_, image) in portrait_images.items()}
+        for folder in {Path(rel).parent for rel in portrait_images} - {Path(".")}:
+            (tmp / folder).mkdir()
         grooms = [(g, groom_entry(g)) for g in result.character.grooms]
         names = [entry.name for _, entry in grooms]
         if len(set(names)) != len(names):
@@ -238,10 +254,16 @@ def write_package(result: Any, out_dir: Path, *, force: bool = False) -> Manifes
         add(PREVIEW, "preview", "image/png")
         if photo_preview is not None:
             add(PHOTO_PREVIEW, "preview", "image/png")
+        for rel, (role, _) in portrait_images.items():
+            add(rel, role, "image/png")
 
         ch = result.character
+        request = result.request.model_dump(mode="json")
+        if request["portrait"] is None:
+            del request["portrait"]  # left to the backend: as a 1.2 package says it
         manifest = Manifest(
-            request=result.request.model_dump(mode="json"),
+            format_version=FORMAT_VERSION if result.portrait is not None else FORMAT_VERSION_WITHOUT_PORTRAIT,
+            request=request,
             attributes=result.attributes.model_dump(mode="json", exclude_none=True),
             attributes_resolved=result.resolved.model_dump(mode="json"),
             seed=result.request.seed,
@@ -261,14 +283,29 @@ def write_package(result: Any, out_dir: Path, *, force: bool = False) -> Manifes
             grooms=[entry for _, entry in grooms],
             assets=list(result.assets),
             photo=result.photo_report,
+            portrait=result.portrait.manifest() if result.portrait is not None else None,
         )
         # UTF-8 whatever the locale: Windows would write its code page, which read_manifest refuses
-        (tmp / MANIFEST).write_text(manifest.model_dump_json(indent=2) + "\n", encoding="utf-8")
+        text = manifest.model_dump_json(indent=2, exclude={"portrait"} if manifest.portrait is None else None)
+        (tmp / MANIFEST).write_text(text + "\n", encoding="utf-8")
         _swap_into_place(tmp, out_dir)
         return manifest
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+def portrait_files(portrait: Any) -> dict[str, tuple[FileRole, np.ndarray]]:
+    """A painted portrait's images by package path: the clue maps, every try and the contact sheet."""
+    if portrait is None:
+        return {}
+    clues = portrait.clues
+    out: dict[str, tuple[FileRole, np.ndarray]] = {
+        f"clues/{name}.png": ("clue", image)
+        for name, image in (("render", clues.render), ("openpose", clues.openpose), ("canny", clues.canny))}
+    out |= {f"portrait/try_{i}.png": ("portrait", t.image) for i, t in enumerate(portrait.tries)}
+    out[PORTRAIT_PREVIEW] = ("preview", portrait.contact_sheet())
+    return out
 
 
 def remove_stale_partials(out_dir: Path) -> list[Path]:

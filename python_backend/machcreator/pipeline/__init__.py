@@ -1,7 +1,8 @@
 """The generation pipeline: Mach's figure 2, one method per stage.
 
 ``Pipeline.__call__`` reads top to bottom: check the request, parse the prompt into attributes
-(§2.1), find the face in the photo (if any), complete the attributes (overrides, then the photo,
+(§2.1), paint a reference portrait from them with the user's Stable Diffusion + ControlNet weights
+(§2.1, when configured: it then is the photo), find the face in the photo (if any), complete the attributes (overrides, then the photo,
 then the seed), shape the template body and face (§2.2 geometry, embedded: anny; with a photo the
 head fitted to it), grow the strand grooms (Mach's strand hair: scalp, eyebrows, eyelashes, facial
 hair), match and fit garments, glasses, headwear, shoes and accessories in layers (§2.5; the hair
@@ -38,18 +39,21 @@ from machcreator.pipeline.stages import (
     HeadTextureInput,
     ParseInput,
     PhotoInput,
+    PortraitInput,
     TextureInput,
     stage_key,
 )
 
 if TYPE_CHECKING:
     from machcreator.assets.dressing import Dressing
+    from machcreator.core.models import ModelsConfig
     from machcreator.assets.matching import AssetSelection
     from machcreator.parsing.base import ParseResult
     from machcreator.photo.correspondence import Correspondence
     from machcreator.photo.head import FaceCrop, HeadFit
     from machcreator.photo.head_texture import HeadTexture
     from machcreator.photo.image import Photo
+    from machcreator.portrait import PortraitResult
 
 #: one groom's cards: the mesh part, its material and its atlas textures (``hair.cards.groom_cards``)
 HairCards = tuple[MeshPart, Material, dict[str, np.ndarray]]
@@ -62,6 +66,8 @@ StageFinishedFn = Callable[[str, float, bool], None]
 #: fraction every front end shows (CLI, service events, editor).
 STAGES: tuple[tuple[str, float], ...] = (
     ("parse", 0.05),
+    # a painted portrait (GPU) takes about as long as the rest; skipped, the bar jumps past it
+    ("portrait", 0.25),
     ("photo", 0.01),
     ("attributes", 0.01),
     ("geometry", 0.19),
@@ -104,6 +110,8 @@ class GenerationResult:
     #: with a photo: the photo beside the fitted head (H, W, 3) uint8, and what the fit measured
     photo_preview: np.ndarray | None = None
     photo_report: dict[str, Any] | None = None
+    #: with a painted portrait: its clue maps, every try and the one chosen (the package's portrait/)
+    portrait: PortraitResult | None = None
 
 
 @dataclass
@@ -166,16 +174,19 @@ class Pipeline:
         stage_finished: called as ``stage_finished(stage, seconds, reused)`` when it ends.
         anny_cache_dir: where anny's one-off template cache lives (default: env
             ``MACH_ANNY_CACHE`` or ``~/.cache/anny``).
+        models: the user's local weights (:mod:`machcreator.core.models`); None or nothing
+            configured: the embedded CPU path.
     """
 
     def __init__(self, progress: ProgressFn | None = None, anny_cache_dir: str | None = None,
                  hair_cache_dir: str | None = None, stage_finished: StageFinishedFn | None = None,
-                 photo_cache_dir: str | None = None) -> None:
+                 photo_cache_dir: str | None = None, models: ModelsConfig | None = None) -> None:
         self.progress: ProgressFn = progress or (lambda stage, frac, msg: None)
         self.stage_finished: StageFinishedFn = stage_finished or (lambda stage, seconds, reused: None)
         self.anny_cache_dir = anny_cache_dir
         self.hair_cache_dir = hair_cache_dir
         self.photo_cache_dir = photo_cache_dir
+        self.models = models
         self.cache = StageCache()
         self._parsers: dict[str, Any] = {}
         self._components: dict[str, Any] = {}  # loaded models (encoders, detector, delighters), by key
@@ -226,6 +237,32 @@ class Pipeline:
             return SHDelighter()
         return self._component(f"delighter:{folder}", lambda: LearnedDelighter(folder))
 
+    def portrait_pipeline(self) -> Any:
+        """The Stable Diffusion + ControlNet pipeline from the models config (loaded once)."""
+        from machcreator.portrait.models import load_portrait_pipeline
+
+        return self._component("portrait", lambda: load_portrait_pipeline(self.models))
+
+    def portrait_qa(self) -> Any:
+        """The portrait's checks: the face detector, and the CLIP model when one is configured."""
+        from machcreator.portrait.qa import PortraitQA
+
+        return self._component("portrait_qa", lambda: PortraitQA.from_config(self.models, self.landmark_detector()))
+
+    def wants_portrait(self, request: GenerateRequest) -> bool:
+        """Whether ``request`` is painted a portrait: asked for, or left to a backend that has the weights.
+
+        Raises:
+            ModelConfigError: the request requires a portrait and the weights are not configured.
+        """
+        configured = self.models is not None and self.models.portrait_configured
+        if request.portrait and not configured:
+            from machcreator.core.errors import ModelConfigError
+
+            raise ModelConfigError("a painted portrait needs a Stable Diffusion base and the openpose and canny "
+                                   "ControlNets in the models config (see `mach models check`)")
+        return request.photo is None and request.portrait is not False and configured
+
     def warm_up(self) -> None:
         """Load the template and the embedded parser's encoder (slow once per process)."""
         self.template()
@@ -239,6 +276,9 @@ class Pipeline:
         model = self.template()
 
         parsed = self.parse_prompt(run, ParseInput.of(request))
+        portrait = self.paint_portrait(run, parsed.attributes, model)
+        if portrait is not None:
+            photo = portrait.photo()
         face = self.find_face(run, photo)
         specified, resolved = self.complete_attributes(run, parsed.attributes, face)
         geometry_in = self.geometry_input(resolved, specified, face)
@@ -257,7 +297,7 @@ class Pipeline:
             request=request, attributes=specified, resolved=resolved, character=character,
             preview=preview, unknown_words=list(parsed.unknown_words), warnings=run.warnings,
             timings_s=run.timings, assets=selection.manifest(), photo_preview=photo_preview,
-            photo_report=photo_report,
+            photo_report=photo_report, portrait=portrait,
         )
 
     def _checked(self, request: GenerateRequest) -> tuple[_Run, Photo | None]:
@@ -267,6 +307,7 @@ class Pipeline:
             from machcreator.photo.image import load_photo
 
             photo = load_photo(request.photo)
+        if request.photo is not None or self.wants_portrait(request):
             self.delighter(request.delighter_dir)  # a bad checkpoint is refused before any work
         return _Run(request), photo
 
@@ -282,6 +323,36 @@ class Pipeline:
                 inputs.parser, json.loads(inputs.parser_options)).parse(inputs.prompt))
             run.warnings += list(parsed.warnings)
             return parsed
+
+    def paint_portrait(self, run: _Run, parsed: Attributes, model: Any) -> PortraitResult | None:
+        """Mach §2.1: the text's attributes as clue maps of the template head (OpenPose face keypoints,
+        canny edges), painted into a frontal portrait by Stable Diffusion + ControlNet, checked and
+        repainted with the next seed until it passes (or the tries run out). None unless wanted."""
+        with self._stage("portrait", run.timings, "Painting the reference portrait"):
+            if not self.wants_portrait(run.request):
+                return None
+            from machcreator.body.geometry import aged_body, character_from_body
+            from machcreator.portrait import paint_portrait
+            from machcreator.portrait.clues import attribute_clues
+
+            resolved = resolve(apply_overrides(parsed, run.request.overrides), run.request.seed)
+            inputs = PortraitInput.of(resolved, run.request, self.models)
+            start, end = stage_span("portrait")
+
+            def step(done: int, total: int, message: str) -> None:
+                self.progress("portrait", round(start + (end - start) * done / max(total, 1), 4), message)
+
+            def paint() -> PortraitResult:
+                template = self.cache.get_or_run("geometry", inputs.geometry, lambda: Geometry(character_from_body(
+                    aged_body(model, inputs.geometry.parameters, inputs.geometry.ageing))))
+                pipe = self.portrait_pipeline()
+                clues = attribute_clues(template.character, size=pipe.size)
+                return paint_portrait(inputs.attributes, inputs.prompt, clues, pipe, self.portrait_qa(),
+                                      self.models.portrait, inputs.seed, progress=step)
+
+            result = self.cache.get_or_run("portrait", inputs, paint)
+            run.warnings += list(result.warnings)
+            return result
 
     def find_face(self, run: _Run, photo: Photo | None) -> PhotoFace | None:
         """The face found and cropped in the photo, and the colours it shows (skin, hair, brows)."""

@@ -64,6 +64,11 @@ class GenerateRequest(BaseModel):
                                                         "refusing")
     #: a learned delighter (folder with config.json + model.pt) instead of the embedded SH one
     delighter_dir: str | None = None
+    #: Mach §2.1's portrait: paint a frontal portrait from the text with the backend's Stable
+    #: Diffusion + ControlNet weights and fit the head to it. None: whenever the backend has them
+    #: (and no photo is given); False: never; True: required (refused where the weights are missing)
+    portrait: bool | None = Field(None, description="paint a reference portrait from the text (None: when the "
+                                                    "backend has the weights)")
 
     @classmethod
     def from_user(cls, **fields: Any) -> GenerateRequest:
@@ -96,6 +101,12 @@ class GenerateRequest(BaseModel):
                                       {"parser": repr(value), "names": ", ".join(PARSER_NAMES[:-1]) + " or "
                                        + PARSER_NAMES[-1]})
         return value
+
+    @model_validator(mode="after")
+    def _one_face_source(self) -> GenerateRequest:
+        if self.portrait and self.photo is not None:
+            raise PydanticCustomError(BAD_PROMPT, "give a photo or ask for a painted portrait, not both")
+        return self
 
     @model_validator(mode="after")
     def _describes_someone(self, info: ValidationInfo) -> GenerateRequest:

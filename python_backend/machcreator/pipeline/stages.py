@@ -27,6 +27,7 @@ from machcreator.pipeline.request import GenerateRequest
 
 if TYPE_CHECKING:
     from machcreator.assets.matching import SlotChoice
+    from machcreator.core.models import ModelsConfig
 
 #: The attribute paths each stage reads (a group's name: all of its fields). Geometry reads them
 #: through anny's shape table (:mod:`machcreator.body.shape_table`); the assets stage matches on its
@@ -37,6 +38,8 @@ READS: dict[str, tuple[str, ...]] = {
                  "nose", "lips"),
     "hair": ("hair", "eyebrows", "facial_hair", "body.gender", "body.age_years"),
     "assets": ("garments", "glasses", "headwear", "headwear_color", "accessories"),
+    "portrait": ("body.gender", "body.age_years", "body.ancestry", "skin", "eyes.iris_color", "hair.color",
+                 "hair.length", "hair.style", "facial_hair.type", "facial_hair.color", "makeup"),
     "textures": ("body.gender", "body.age_years", "skin", "makeup", "eyes.iris_color", "eyebrows",
                  "hair.style", "hair.color", "hair.part", "hair.bangs", "hair.hairline",
                  "facial_hair.type", "facial_hair.color"),
@@ -108,6 +111,24 @@ class PhotoInput:
     @classmethod
     def of(cls, rgb: np.ndarray, largest_face: bool) -> PhotoInput:
         return cls(hashlib.sha256(rgb.tobytes()).hexdigest(), tuple(rgb.shape), largest_face)
+
+
+@dataclass(frozen=True)
+class PortraitInput:
+    """Mach §2.1: the portrait painted from the text. Its clue maps come from the geometry's template
+    head; the prompt from the attributes it reads and the user's words; the weights and sampler from
+    the backend's models config (their paths: the user's own files)."""
+
+    geometry: GeometryInput
+    attributes: Attributes  # READS["portrait"] only
+    prompt: str
+    seed: int
+    models: ModelsConfig
+
+    @classmethod
+    def of(cls, resolved: Attributes, request: GenerateRequest, models: ModelsConfig) -> PortraitInput:
+        return cls(GeometryInput.of(resolved), attributes_subset(resolved, READS["portrait"]), request.prompt,
+                   request.seed, models)
 
 
 @dataclass(frozen=True)

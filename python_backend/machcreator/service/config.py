@@ -28,3 +28,6 @@ class ServerConfig:
     cancel_grace_s: float = P.DEFAULT_CANCEL_GRACE_S
     parsers: dict[str, dict[str, Any]] = field(default_factory=lambda: {"embedded": {}})
     anny_cache: str | None = None
+    #: the models config file the workers read (``mach models check`` shows what it names); None:
+    #: the default file or the environment's, as the CLI finds them
+    models_path: Path | None = None

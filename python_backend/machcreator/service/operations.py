@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from machcreator import __version__
 from machcreator.service import protocol as P
@@ -28,6 +28,9 @@ from machcreator.service.jobfiles import JobFiles
 from machcreator.service.pool import WorkerPool
 from machcreator.service.store import Job, JobStore
 from machcreator.service.waiters import Waiter
+
+if TYPE_CHECKING:
+    from machcreator.core.models import ModelsConfig
 
 log = logging.getLogger("machcreator.service")
 
@@ -56,6 +59,9 @@ class Broker(Protocol):
     """What the handlers use of the server that assembles them (:class:`~machcreator.service.server.Server`)."""
 
     config: ServerConfig
+    #: the workers' models config, and what ``check_models`` found of each model (not loaded)
+    models: ModelsConfig
+    model_checks: list[dict[str, Any]]
     store: JobStore
     files: JobFiles
     pool: WorkerPool
@@ -215,11 +221,13 @@ class Operations:
         from machcreator.pipeline import STAGE_NAMES
 
         config, pool = self.server.config, self.server.pool.summary()
+        models = self.server.models
         return {"protocol": P.PROTOCOL_VERSION, "server": f"MachCreator {__version__}", "client": who.label,
                 "admin": who.admin,
                 "capabilities": {
                     "parsers": sorted(config.parsers), "hair_styles": sorted(STYLES), "assets": [],
                     "photo": True, "stages": list(STAGE_NAMES), "curve": self.server.curve,
+                    "portrait": models.portrait_configured, "models": self.server.model_checks,
                     "workers": pool["alive"], "pool": pool,
                     "limits": {"max_frame_bytes": P.MAX_FRAME_BYTES, "max_header_bytes": P.MAX_HEADER_BYTES,
                                "max_photo_bytes": P.MAX_PHOTO_BYTES, "max_chunk_bytes": P.MAX_CHUNK_BYTES,

@@ -92,9 +92,10 @@ class WorkerPool:
 
     def __init__(self, size: int, limits: PoolLimits, back: zmq.Socket, endpoint: str, data: Path,
                  store: JobStore, files: JobFiles, on_job_change: Callable[[str], None],
-                 anny_cache: str | None = None) -> None:
+                 anny_cache: str | None = None, models_path: Path | None = None) -> None:
         self.size, self.limits, self.back, self.endpoint, self.data = size, limits, back, endpoint, data
         self.store, self.files, self.on_job_change, self.anny_cache = store, files, on_job_change, anny_cache
+        self.models_path = models_path
         self.workers: dict[str, WorkerProc] = {}
         self.routes: dict[bytes, str] = {}  # either routing id of a worker -> its name
         self.job_object = portable.KillOnCloseJob()  # Windows: the workers die with the server
@@ -121,6 +122,8 @@ class WorkerPool:
                "--name", name, "--data", str(self.data), "--parent-pid", str(os.getpid())]
         if self.anny_cache:
             cmd += ["--anny-cache", self.anny_cache]
+        if self.models_path:
+            cmd += ["--models", str(self.models_path)]
         env = dict(os.environ, **{portable.WORKER_ID_ENV: route})
         env.setdefault("PYTHONUTF8", "1")
         with open(self.data / f"worker-{name}.log", "ab") as log_file:

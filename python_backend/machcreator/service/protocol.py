@@ -68,7 +68,8 @@ REQUEST_TYPES = ("hello", "generate", "edit", "batch", "status", "jobs", "events
                  "shutdown")
 JOB_STATES = ("queued", "running", "done", "failed", "cancelled", "expired")
 FINAL_STATES = ("done", "failed", "cancelled", "expired")
-EVENT_KINDS = ("queued", "started", "stage_started", "stage_finished", "retrying", "done", "failed", "cancelled")
+EVENT_KINDS = ("queued", "started", "stage_started", "stage_progress", "stage_finished", "retrying", "done", "failed",
+               "cancelled")
 
 #: error codes a reply may carry (``error.code``)
 ERROR_CODES = {

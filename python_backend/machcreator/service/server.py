@@ -26,7 +26,7 @@ import signal
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import zmq
@@ -38,6 +38,9 @@ from machcreator.service.config import ServerConfig
 from machcreator.service.jobfiles import JobFiles
 from machcreator.service.operations import Operations
 from machcreator.service.pool import PoolLimits, WorkerPool
+
+if TYPE_CHECKING:
+    from machcreator.core.models import ModelsConfig
 from machcreator.service.router import ClientRouter, RouterError
 from machcreator.service.store import JobStore
 from machcreator.service.waiters import Waiter, Waiters
@@ -67,9 +70,24 @@ def is_loopback(endpoint: str) -> bool:
         return False  # an interface name or a wildcard
 
 
+def _models(path: Path | None) -> tuple[ModelsConfig, list[dict[str, Any]]]:
+    """The workers' models config, read once here so a broken one stops the start with its one line,
+    and what each model is (found, architecture, VRAM estimate; not loaded) for hello's capabilities."""
+    from machcreator.core.errors import ModelLoadError
+    from machcreator.core.models import load_models_config
+    from machcreator.portrait.models import check_models
+
+    try:
+        models = load_models_config(path)
+    except ModelLoadError as exc:
+        raise ServeError(str(exc)) from None
+    return models, [check.to_dict() for check in check_models(models, load=False)]
+
+
 class Server:
     def __init__(self, config: ServerConfig) -> None:
         self.config = config
+        self.models, self.model_checks = _models(config.models_path)
         if not is_loopback(config.bind) and config.keys_dir is None:
             raise ServeError(f"refusing to bind {config.bind}: beyond loopback the server needs CurveZMQ keys "
                              "(`mach keys generate DIR`, then `mach serve --keys DIR`)")
@@ -94,7 +112,7 @@ class Server:
                             heartbeat_timeout_s=config.heartbeat_timeout_s, cancel_grace_s=config.cancel_grace_s,
                             max_attempts=config.max_attempts)
         self.pool = WorkerPool(config.workers, limits, self.back, "", self.data, self.store, self.files,
-                               self.job_changed, config.anny_cache)
+                               self.job_changed, config.anny_cache, config.models_path)
         self.ops = Operations(self)
         self.stopping = False
         self.started = time.time()

@@ -74,7 +74,8 @@ class Control(threading.Thread):
 
 class Worker:
     def __init__(self, connect: str, name: str, data_dir: Path, anny_cache: str | None,
-                 parent: portable.ParentWatch | None = None, identity: str | None = None) -> None:
+                 parent: portable.ParentWatch | None = None, identity: str | None = None,
+                 models_path: Path | None = None) -> None:
         self.parent = parent or portable.ParentWatch(os.getppid())
         self.ctx = zmq.Context()
         route = (identity or name).encode()
@@ -85,11 +86,14 @@ class Worker:
         self.sock.setsockopt(zmq.LINGER, 2000)
         self.sock.connect(connect)
         self.job_id: str | None = None
+        self.stage: str | None = None  # the running job's stage: a second report of it is its progress
 
+        from machcreator.core.models import load_models_config
         from machcreator.pipeline import Pipeline
 
         self.pipe = Pipeline(progress=self._stage_started, stage_finished=self._stage_finished,
-                             anny_cache_dir=anny_cache, hair_cache_dir=str(data_dir / "cache" / "hair"))
+                             anny_cache_dir=anny_cache, hair_cache_dir=str(data_dir / "cache" / "hair"),
+                             models=load_models_config(models_path))
 
     def send(self, message: Any) -> None:
         self.sock.send(P.pack_worker(message))
@@ -115,7 +119,7 @@ class Worker:
     def run(self, job: P.RunJob) -> None:
         from machcreator.pipeline import GenerateRequest
 
-        self.job_id = job.job_id
+        self.job_id, self.stage = job.job_id, None
         state, reason = "done", None
         try:
             result = self.pipe(GenerateRequest.model_validate(job.request))
@@ -138,8 +142,10 @@ class Worker:
     def _stage_started(self, stage: str, fraction: float, message: str) -> None:
         if self.job_id is None or stage in ("setup", "done"):
             return  # setup happens before the first job; the server itself says "done"
-        self._check_cancel()
-        self.send(P.WorkerEvent(self.job_id, {"kind": "stage_started", "stage": stage, "fraction": fraction,
+        self._check_cancel()  # a long stage's progress (the portrait's denoising steps) is a boundary too
+        kind = "stage_progress" if stage == self.stage else "stage_started"
+        self.stage = stage
+        self.send(P.WorkerEvent(self.job_id, {"kind": kind, "stage": stage, "fraction": fraction,
                                               "message": message}))
 
     def _stage_finished(self, stage: str, seconds: float, reused: bool) -> None:
@@ -158,6 +164,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--name", required=True)
     ap.add_argument("--data", required=True, type=Path)
     ap.add_argument("--anny-cache", default=None)
+    ap.add_argument("--models", type=Path, default=None, help="the models config file")
     ap.add_argument("--parent-pid", type=int, default=None, help="the server (default: the parent process)")
     args = ap.parse_args(argv)
     parent = portable.ParentWatch(args.parent_pid or os.getppid())
@@ -169,7 +176,7 @@ def main(argv: list[str] | None = None) -> None:
     portable.use_spawn()
     # the routing id is a secret between this process and the server: no child inherits it
     identity = os.environ.pop(portable.WORKER_ID_ENV, None)
-    worker = Worker(args.connect, args.name, args.data, args.anny_cache, parent, identity)
+    worker = Worker(args.connect, args.name, args.data, args.anny_cache, parent, identity, args.models)
     try:
         worker.serve()
     finally:
