@@ -69,11 +69,11 @@ def _progress_reporter() -> Iterator[Callable[[str, float, str], None]]:
     """A ``progress(stage, fraction, message)`` callback: a live bar on a terminal, otherwise one
     line per stage (logs, pipes and editor subprocesses see every step)."""
     if not err_console.is_terminal:
-        seen: set[str] = set()
+        seen: set[tuple[str, str]] = set()
 
         def log(stage: str, fraction: float, message: str) -> None:
-            if stage not in seen:
-                seen.add(stage)
+            if (stage, message) not in seen:  # a stage's start, and each step of a long one
+                seen.add((stage, message))
                 err_console.print(f"[{fraction:4.0%}] {message}", highlight=False, markup=False)
 
         yield log
@@ -498,7 +498,7 @@ def _follow_and_fetch(client: "Client", job_id: str, output: Optional[Path]) -> 
 
     with _progress_reporter() as progress:
         def on_event(e: dict) -> None:
-            if e["event"] == "stage_started":
+            if e["event"] in ("stage_started", "stage_progress"):
                 progress(e["stage"], e["fraction"], e["message"])
 
         job = client.wait(job_id, on_event=on_event)

@@ -38,13 +38,25 @@ class Backend:
     def is_local(self) -> bool:
         return urlparse(self.settings.endpoint.replace("tcp://", "tcp://x@", 1)).hostname in LOOPBACK_HOSTS
 
+    def _probe(self, timeout_s: float) -> Client:
+        """A short-lived client that asks once (the Backend dialog must not hang on a dead endpoint)."""
+        s = self.settings
+        return Client(s.endpoint, timeout_s=timeout_s, retries=1, server_key=s.server_key or None,
+                      client_key=s.client_key or None)
+
     def status(self, timeout_s: float = 1.0) -> dict | None:
         """The server's status, or None when nothing answers."""
-        s = self.settings
         try:
-            with Client(s.endpoint, timeout_s=timeout_s, retries=1, server_key=s.server_key or None,
-                        client_key=s.client_key or None) as probe:
+            with self._probe(timeout_s) as probe:
                 return probe.status()["server"]
+        except BackendError:
+            return None
+
+    def capabilities(self, timeout_s: float = 1.0) -> dict | None:
+        """``hello``'s capabilities (parsers, stages, the portrait's models ...), or None when nothing answers."""
+        try:
+            with self._probe(timeout_s) as probe:
+                return probe.hello()["capabilities"]
         except BackendError:
             return None
 

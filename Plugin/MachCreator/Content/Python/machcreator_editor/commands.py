@@ -12,7 +12,7 @@ from machcreator_editor import request as req
 from machcreator_editor import request_model
 from machcreator_editor import settings as settings_mod
 from machcreator_editor.jobs import JobMonitor, PopulationMonitor, cancel_all, describe
-from machcreator_editor.replies import ServerStatus
+from machcreator_editor.replies import ModelsReport, ServerStatus
 from ue_scripts import actors, assets, livelink, population, project_settings, ticker
 from ue_scripts.environment import engine_info
 from ue_scripts.package import PackageError, asset_name, read_package
@@ -235,5 +235,7 @@ def backend_settings(request=None) -> settings_mod.Settings | None:
         where = "it starts on the next Generate" if new.start_local_backend else "start `mach serve` there"
         _error(f"No backend answers at {new.endpoint} yet; {where}.")
     else:
-        _error(f"Connected to {new.endpoint}: {ServerStatus.from_reply(reply).summary()}.")
+        capabilities = backend.capabilities() or {}
+        models = ModelsReport.from_capabilities(capabilities).summary() if "models" in capabilities else ""
+        _error(f"Connected to {new.endpoint}: {ServerStatus.from_reply(reply).summary()}.\n{models}".rstrip())
     return new

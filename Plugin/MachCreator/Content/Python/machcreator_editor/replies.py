@@ -59,3 +59,48 @@ class ServerStatus:
     def summary(self) -> str:
         workers = ", ".join(f"{w.name} {w.state}" for w in self.workers) or "none"
         return (f"backend {self.version}; workers {workers}; {self.queued} jobs queued, {self.running} running")
+
+
+@dataclass(frozen=True)
+class ModelStatus:
+    """One of the backend's configured models, as ``mach models check --no-load`` sees it."""
+    name: str
+    path: str | None
+    found: bool
+    arch: str | None
+    device: str | None
+    dtype: str | None
+    vram_gb: float | None
+    problem: str | None
+
+    @classmethod
+    def from_reply(cls, reply: dict) -> "ModelStatus":
+        return cls(_get(reply, "name", str, "model"), reply.get("path"), bool(_get(reply, "found", bool, "model")),
+                   reply.get("arch"), reply.get("device"), reply.get("dtype"), reply.get("vram_gb"),
+                   reply.get("problem"))
+
+
+@dataclass(frozen=True)
+class ModelsReport:
+    """``hello``'s capabilities ``portrait`` and ``models``: whether text is painted a portrait, with what."""
+    portrait: bool
+    models: list[ModelStatus]
+
+    @classmethod
+    def from_capabilities(cls, capabilities: dict) -> "ModelsReport":
+        return cls(bool(_get(capabilities, "portrait", bool, "hello")),
+                   [ModelStatus.from_reply(m) for m in _get(capabilities, "models", list, "hello")])
+
+    def summary(self) -> str:
+        """One line for the portrait, then one per model: where it is, what it is, or its problem."""
+        base = next((m for m in self.models if m.name == "base"), None)
+        if self.portrait and base is not None:
+            head = (f"Portrait: painted from the text ({base.arch or '?'} on {base.device or '?'}, {base.dtype or '?'}"
+                    + (f", about {base.vram_gb:.1f} GB of GPU memory" if base.vram_gb else "") + ").")
+        else:
+            head = "Portrait: off (no Stable Diffusion base and ControlNets configured: `mach models check`)."
+        lines = [head]
+        for m in self.models:
+            state = m.problem or ("found" if m.found else "missing")
+            lines.append(f"  {m.name}: {m.path or '-'}: {state}")
+        return "\n".join(lines)
