@@ -28,7 +28,7 @@ from machcreator.photo.delight import Delighter, SHDelighter
 from machcreator.photo.camera import PhotoCamera
 from machcreator.photo.head import INNER_LIPS, HeadFit
 from machcreator.photo.texture_fit import TextureFitConfig, fit_texture
-from machcreator.render.diffrast import Fragments, TorchRasterizer, Rasterizer, interpolate, sample_texture
+from machcreator.render.diffrast import Fragments, Rasterizer, get_rasterizer, interpolate, sample_texture
 from machcreator.core.color import srgb_decode, srgb_encode
 from machcreator.skin.position_map import PositionMap, bake_position_map
 
@@ -191,7 +191,7 @@ def head_texture(character: Character, fit: HeadFit, correspondence: Corresponde
         sizes = tuple(s for s in FIT_SIZES if s < size) + (min(size, FIT_SIZES[-1]),)
         steps = dict(zip(TextureFitConfig.sizes, TextureFitConfig.steps))
         config = TextureFitConfig(sizes=sizes, steps=tuple(steps.get(s, 20) for s in sizes))
-    rasterizer = rasterizer or TorchRasterizer()
+    rasterizer = rasterizer or get_rasterizer("auto")  # nvdiffrast where it and CUDA are, else torch
     head, eyes = character.part("head"), character.part("eyes")
     camera, crop = fit.camera, fit.crop
     # the head as the photo showed it: the fitted expression on the neutral head

@@ -138,11 +138,13 @@ class NvdiffrastRasterizer:
 
     def rasterize(self, clip: torch.Tensor, faces: torch.Tensor, size: tuple[int, int]) -> Fragments:
         # nvdiffrast takes float32 positions and int32 triangles, both on the GPU; the fragments come
-        # back in the clip's dtype, as the torch backend's do
-        pos = clip.to(torch.float32).contiguous()
-        tri = faces.to(device=clip.device, dtype=torch.int32).contiguous()
+        # back on the clip's device and in its dtype, as the torch backend's do (the photo path's
+        # texture fit hands it CPU tensors)
+        pos = clip.to(device="cuda", dtype=torch.float32).contiguous()
+        tri = faces.to(device="cuda", dtype=torch.int32).contiguous()
         rast, _ = self._dr.rasterize(self._ctx, pos, tri, resolution=list(size))
-        rast = torch.flip(rast, dims=[1]).to(clip.dtype)  # nvdiffrast's row 0 is the bottom (OpenGL)
+        # nvdiffrast's row 0 is the bottom (OpenGL)
+        rast = torch.flip(rast, dims=[1]).to(device=clip.device, dtype=clip.dtype)
         u, v = rast[..., 0], rast[..., 1]
         face_id = rast[..., 3].long() - 1
         covered = face_id >= 0
