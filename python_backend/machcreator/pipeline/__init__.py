@@ -278,7 +278,9 @@ class Pipeline:
         parsed = self.parse_prompt(run, ParseInput.of(request))
         portrait = self.paint_portrait(run, parsed.attributes, model)
         if portrait is not None:
-            photo = portrait.photo()
+            from machcreator.photo.image import Photo
+
+            photo = Photo(portrait.image, "PNG", "RGB")  # the chosen portrait is the photo
         face = self.find_face(run, photo)
         specified, resolved = self.complete_attributes(run, parsed.attributes, face)
         geometry_in = self.geometry_input(resolved, specified, face)
@@ -351,7 +353,8 @@ class Pipeline:
                                       self.models.portrait, inputs.seed, progress=step)
 
             result = self.cache.get_or_run("portrait", inputs, paint)
-            run.warnings += list(result.warnings)
+            if result.warning:
+                run.warnings.append(result.warning)
             return result
 
     def find_face(self, run: _Run, photo: Photo | None) -> PhotoFace | None:

@@ -290,9 +290,10 @@ class PortraitQA:
         self.blendshapes = blendshapes
 
     @classmethod
-    def from_config(cls, config: ModelsConfig) -> PortraitQA:
+    def from_config(cls, config: ModelsConfig, detector: LandmarkDetector | None = None) -> PortraitQA:
+        """The checks the models config names; ``detector``: one already loaded (the photo path's)."""
         reader = FaceLandmarkerBlendshapes(config.face_landmarker) if config.face_landmarker else None
-        return cls(scorer=clip_scorer(config), blendshapes=reader)
+        return cls(detector=detector, scorer=clip_scorer(config), blendshapes=reader)
 
     def score(self, rgb: np.ndarray, prompt: str) -> PortraitScores:
         """Every score of the portrait ``rgb`` (H, W, 3) uint8 against its ``prompt``."""
