@@ -25,5 +25,9 @@ class ModelLoadError(MachError):
     """An optional heavy model (LLM, CLIP, diffusion) could not be loaded from its local path."""
 
 
+class PortraitError(MachError):
+    """No painted portrait shows a face the photo path can fit."""
+
+
 class ModelConfigError(ModelLoadError):
     """The models config (file, ``MACH_MODEL_*`` env, CLI flags) names a missing, unreadable or mismatched model."""

@@ -17,6 +17,7 @@ import cv2
 import numpy as np
 
 from machcreator.attributes import Attributes
+from machcreator.core.errors import PortraitError
 from machcreator.portrait.generate import Progress, paint, token_counter
 from machcreator.portrait.prompting import portrait_prompts
 from machcreator.portrait.qa import PortraitQA, PortraitScores, failed_checks
@@ -107,6 +108,9 @@ def paint_portrait(resolved: Attributes, prompt: str, clues: ClueMaps, pipeline:
         if tries[-1].passed:
             return PortraitResult(tries, n, positive, negative, clues, settings)
     best = max(range(len(tries)), key=lambda i: rank(tries[i].scores, len(tries[i].reasons)))
+    if not tries[best].scores.face_found:  # the photo path has nothing to fit
+        raise PortraitError(f"none of the {len(tries)} portraits painted shows a face (seeds {seed}-{seed + len(tries) - 1}); "
+                            "try more steps, another seed or other weights (`mach models check`)")
     warning = (f"no portrait passed QA in {len(tries)} tries; using seed {tries[best].seed} "
                f"({'; '.join(tries[best].reasons)})")
     return PortraitResult(tries, best, positive, negative, clues, settings, warning)

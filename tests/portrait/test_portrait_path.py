@@ -1,0 +1,185 @@
+"""Text → clue maps → painted portrait → the photo path → a valid package (issue 23's must-show).
+
+The weights are the tiny random ones of ``tiny_models.py``, loaded through the models config. No tiny
+random model paints a face, and the photo path needs one, so the tests that go on past the portrait
+swap one part for a stand-in and say so: the VAE decoder returns a real photo (scikit-image's
+astronaut) instead of decoding the latents. Everything before it (the CLIP text encoder, both
+ControlNets on the clue maps, the UNet, the scheduler's steps) and everything after it (QA, the reseed
+loop, the photo path, the package) is the real code.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import torch
+from diffusers.models.autoencoders.vae import DecoderOutput
+from skimage import data as skdata
+
+from machcreator.core.errors import ModelConfigError, PortraitError
+from machcreator.core.models import ModelsConfig
+from machcreator.export.package import validate_package
+from machcreator.pipeline import GenerateRequest, Pipeline, stage_span
+
+from .tiny_models import tiny_models_config, write_models_toml
+
+#: the astronaut is 512² with a frontal face of ~110 px: a portrait the photo path fits as it is
+PORTRAIT_PX = 512
+PROMPT = "a woman with short blonde hair and round glasses"
+#: small maps and a draft groom: the package is real, only smaller
+SMALL = {"texture_size": 256, "preview_size": 128, "hair_detail": 0.05}
+
+
+class PaintsAPhoto:
+    """Stand-in for the VAE decoder: call ``i`` returns the astronaut rolled by ``rolls[i]`` degrees
+    (the last roll repeats), as the decoder's [-1, 1] (B, 3, H, W) sample."""
+
+    def __init__(self, rolls: list[float]) -> None:
+        self.rolls, self.calls = rolls, 0
+
+    def __call__(self, latents: torch.Tensor, return_dict: bool = True, **_: object):
+        roll = self.rolls[min(self.calls, len(self.rolls) - 1)]
+        self.calls += 1
+        photo = skdata.astronaut()
+        turn = cv2.getRotationMatrix2D((photo.shape[1] / 2, photo.shape[0] / 2), roll, 1.0)
+        photo = cv2.warpAffine(photo, turn, photo.shape[1::-1], borderMode=cv2.BORDER_REFLECT)
+        sample = torch.from_numpy(photo).permute(2, 0, 1)[None].float() / 127.5 - 1.0
+        sample = sample.repeat(latents.shape[0], 1, 1, 1).to(latents.dtype)
+        return DecoderOutput(sample=sample) if return_dict else (sample,)
+
+
+def painting_pipeline(models: ModelsConfig, rolls: list[float], **kwargs) -> Pipeline:
+    """A Pipeline whose portrait pipeline (loaded from ``models`` for real) decodes to the astronaut."""
+    pipe = Pipeline(models=models, **kwargs)
+    pipe.portrait_pipeline().pipe.vae.decode = PaintsAPhoto(rolls)
+    return pipe
+
+
+def at_size(models: ModelsConfig, size: int = PORTRAIT_PX, **portrait) -> ModelsConfig:
+    """``models`` painting ``size``² portraits; the tiny CLIP's random scores never fail a try."""
+    settings = models.portrait.model_copy(update={"size": size, "clip_threshold": -1.0, **portrait})
+    return models.model_copy(update={"portrait": settings})
+
+
+@pytest.fixture(scope="module")
+def painted(tiny_models, tmp_path_factory):
+    """One run: the first try rolled 25° (QA fails it), the second upright; its package and events."""
+    events: list[tuple[str, float, str]] = []
+    pipe = painting_pipeline(at_size(tiny_models, max_tries=3), [25.0, 0.0],
+                             progress=lambda stage, fraction, message: events.append((stage, fraction, message)))
+    result = pipe(GenerateRequest(prompt=PROMPT, seed=5, **SMALL))
+    out = tmp_path_factory.mktemp("painted") / "pkg"
+    manifest = pipe.write(result, out)
+    return result, manifest, out, events
+
+
+def test_the_portrait_goes_through_the_photo_path_into_a_valid_package(painted):
+    result, manifest, out, _ = painted
+    assert validate_package(out) == []
+    assert manifest.format_version == "1.3"
+    assert manifest.photo is not None and manifest.photo["reprojection_error_px"]["final"] < 5.0  # the head fitted to it
+    files = {f.path: f.role for f in manifest.files}
+    assert {"clues/render.png", "clues/openpose.png", "clues/canny.png"} <= {p for p, r in files.items() if r == "clue"}
+    assert {"portrait/try_0.png", "portrait/try_1.png"} == {p for p, r in files.items() if r == "portrait"}
+    assert files["preview_portrait.png"] == "preview" and files["preview_photo.png"] == "preview"
+
+
+def test_a_failed_check_reseeds_and_the_manifest_lists_every_try(painted):
+    result, manifest, out, _ = painted
+    record = json.loads((out / "manifest.json").read_text(encoding="utf-8"))["portrait"]
+    tries = record["tries"]
+    assert [t["seed"] for t in tries] == [5, 6]  # the second passed: no third try
+    assert tries[0]["reasons"] and all("roll" in r for r in tries[0]["reasons"]), tries[0]
+    assert tries[1]["reasons"] == [] and record["chosen"] == 1 and record["chosen_seed"] == 6
+    assert abs(tries[0]["scores"]["roll"]) > 20 and abs(tries[1]["scores"]["roll"]) < 10
+    assert "frontal" in record["prompt"] and "blonde" in record["prompt"]
+    assert not result.warnings or not any("portrait" in w for w in result.warnings)
+    chosen = np.asarray(cv2.imread(str(out / "portrait" / "try_1.png"))[..., ::-1])
+    assert np.array_equal(chosen, result.portrait.image)
+
+
+def test_the_texts_attributes_win_over_what_the_portrait_shows(painted):
+    result = painted[0]
+    # the astronaut has dark hair and no glasses; the text said blonde and round glasses
+    assert result.resolved.hair.color == "blonde"
+    assert result.resolved.glasses.type == "round"
+    assert any(a.get("slot") == "glasses" for a in result.assets)
+
+
+def test_every_denoising_step_reports_progress(painted, tiny_models):
+    events = painted[3]
+    steps = [(f, m) for s, f, m in events if s == "portrait"][1:]  # after the stage's own start
+    assert len(steps) == 2 * tiny_models.portrait.steps
+    assert [m for _, m in steps] == [f"portrait try {t}/3: step {i}/{tiny_models.portrait.steps}"
+                                     for t in (1, 2) for i in range(1, tiny_models.portrait.steps + 1)]
+    start, end = stage_span("portrait")
+    assert all(start < f <= end for f, _ in steps)
+
+
+def test_a_portrait_without_a_face_fails_with_its_own_reason(tiny_models):
+    pipe = Pipeline(models=at_size(tiny_models, size=64))  # random weights: noise, no face
+    with pytest.raises(PortraitError, match="none of the 2 portraits painted shows a face"):
+        pipe(GenerateRequest(prompt="a man", seed=1, **SMALL))
+
+
+def test_asking_for_a_portrait_without_weights_is_refused_before_any_work():
+    with pytest.raises(ModelConfigError, match="needs a Stable Diffusion base"):
+        Pipeline(models=ModelsConfig())(GenerateRequest(prompt="a man", portrait=True))
+
+
+def test_a_request_gives_a_photo_or_asks_for_a_portrait_not_both():
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="not both"):
+        GenerateRequest(prompt="a man", portrait=True, photo="face.png")
+
+
+def test_without_weights_the_package_is_the_cpu_path_s_byte_for_byte(tmp_path):
+    request = GenerateRequest(prompt="a man with a beard", seed=3, texture_size=64, preview_size=64, hair_detail=0.05)
+    written = {}
+    for name, models in (("none", None), ("empty", ModelsConfig())):
+        pipe = Pipeline(models=models)
+        written[name] = pipe.write(pipe(request), tmp_path / name)
+    digest = {}
+    for name in written:
+        manifest = json.loads((tmp_path / name / "manifest.json").read_text(encoding="utf-8"))
+        assert manifest["format_version"] == "1.2" and "portrait" not in manifest
+        assert "portrait" not in manifest["request"]
+        manifest.pop("timings_s")
+        digest[name] = [json.dumps(manifest, sort_keys=True)] + [
+            (p.relative_to(tmp_path / name).as_posix(), p.read_bytes())
+            for p in sorted((tmp_path / name).rglob("*")) if p.is_file() and p.name != "manifest.json"]
+    assert digest["none"] == digest["empty"]
+
+
+def test_mach_generate_paints_from_single_file_weights(tmp_path, monkeypatch):
+    """The CLI, a models.toml of LDM-layout single files, and the stand-in decoder patched in as the
+    weights load (the CLI makes its own Pipeline)."""
+    from typer.testing import CliRunner
+
+    from machcreator import cli
+    from machcreator.portrait import models as portrait_models
+
+    tiny = at_size(tiny_models_config(tmp_path / "weights", single_file=True), max_tries=1)
+    config = write_models_toml(tmp_path / "models.toml", {k: str(v) for k, v in tiny.model_paths().items()}
+                               | {"device": "cpu", "dtype": "float32"}, tiny.portrait.model_dump(exclude_none=True))
+    real_load = portrait_models.load_portrait_pipeline
+
+    def load_painting(config: ModelsConfig):
+        loaded = real_load(config)
+        loaded.pipe.vae.decode = PaintsAPhoto([0.0])
+        return loaded
+
+    monkeypatch.setattr(portrait_models, "load_portrait_pipeline", load_painting)
+    out = tmp_path / "pkg"
+    run = CliRunner().invoke(cli.app, ["generate", PROMPT, "-o", str(out), "--models", str(config), "--portrait",
+                                       "--texture-size", "256", "--hair-detail", "0.05"])
+    assert run.exit_code == 0, run.output
+    assert "step 2/2" in run.output  # per-step progress reaches the CLI
+    assert validate_package(out) == []
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["portrait"]["chosen_seed"] == 0 and manifest["request"]["portrait"] is True
