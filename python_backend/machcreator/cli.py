@@ -19,11 +19,14 @@ from machcreator.pipeline.request import GenerateRequest, field_bounds
 
 if TYPE_CHECKING:
     from machcreator.client import Client
+    from machcreator.core.models import ModelsConfig
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="MachCreator: text → 3D character package.")
 err_console = Console(stderr=True)
 out_console = Console()
 
+ModelsOption = typer.Option(None, "--models", help="The models config file naming your local weights (default: "
+                            "$MACH_MODELS, else ~/.config/machcreator/models.toml; %APPDATA%\\MachCreator on Windows).")
 SetOption = typer.Option(None, "--set", help="Override an attribute, e.g. --set hair.color=blonde (repeatable).")
 LibraryOption = typer.Option(None, "--asset-library", help="A user asset library folder (repeatable; also env MACH_ASSET_LIBRARIES).")
 
@@ -50,10 +53,17 @@ def _read_prompt(prompt: Optional[str], prompt_file: Optional[Path]) -> str | by
     return prompt.encode("utf-8", "surrogateescape") if any("\udc80" <= c <= "\udcff" for c in prompt) else prompt
 
 
-def _parser_options(parser: str, llm_model_dir: Optional[Path], llm_url: Optional[str], llm_model: Optional[str]) -> dict:
+def _parser_options(parser: str, llm_model_dir: Optional[Path], llm_url: Optional[str], llm_model: Optional[str],
+                    models: "ModelsConfig | None" = None) -> dict:
+    """The parser's options from the flags; the transformers parser's model from the models config's
+    ``llm`` when ``--llm-model-dir`` is not given (on its device, fp16 on CUDA)."""
     if parser == "transformers":
+        if llm_model_dir is None and models is not None and models.llm is not None:
+            return {"model_dir": str(models.llm), "device": models.resolved_device(),
+                    "dtype": models.resolved_dtype()}
         if llm_model_dir is None:
-            raise MachError("--parser transformers needs --llm-model-dir DIR (a local chat model folder)")
+            raise MachError("--parser transformers needs --llm-model-dir DIR (a local chat model folder) "
+                            "or llm in the models config")
         if not llm_model_dir.is_dir():
             raise MachError(f"--llm-model-dir {llm_model_dir} is not a folder")
         return {"model_dir": str(llm_model_dir)}
@@ -92,7 +102,8 @@ def generate(
     set_: Optional[list[str]] = SetOption,
     force: bool = typer.Option(False, "--force", help="Replace a non-empty output folder."),
     prompt_file: Optional[Path] = typer.Option(None, "--prompt-file", help="Read the prompt from a UTF-8 text file."),
-    parser: str = typer.Option("embedded", "--parser", help="embedded | transformers | openai"),
+    parser: Optional[str] = typer.Option(None, "--parser", help="embedded | transformers | openai (default: "
+                                         "transformers when the models config names an llm, else embedded)"),
     llm_model_dir: Optional[Path] = typer.Option(None, "--llm-model-dir", help="Local chat model folder (--parser transformers)."),
     llm_url: Optional[str] = typer.Option(None, "--llm-url", help="OpenAI-compatible base URL (--parser openai)."),
     llm_model: Optional[str] = typer.Option(None, "--llm-model", help="Model name at --llm-url."),
@@ -105,19 +116,27 @@ def generate(
     image: Optional[Path] = typer.Option(None, "--image", help="A frontal portrait (JPEG/PNG): the head is fitted to it, the prompt makes the rest."),
     largest_face: bool = typer.Option(False, "--largest-face", help="With several faces in --image, fit the largest instead of refusing."),
     delighter_dir: Optional[Path] = typer.Option(None, "--delighter-dir", help="A learned delighter for --image (config.json + model.pt) instead of the SH one."),
+    models: Optional[Path] = ModelsOption,
+    portrait: Optional[bool] = typer.Option(None, "--portrait/--no-portrait", help="Paint a reference portrait from "
+                                            "the text with the models config's Stable Diffusion + ControlNets and fit "
+                                            "the head to it (default: whenever they are configured and no --image)."),
 ) -> None:
     """Generate a character package from a prompt, or from a portrait and a prompt."""
+    from machcreator.core.models import load_models_config
     from machcreator.export.package import check_output_dir
     from machcreator.pipeline import Pipeline
 
     # every input check happens before any slow work, so bad input costs nothing
+    model_config = load_models_config(models)
+    parser = parser or ("transformers" if model_config.llm is not None else "embedded")
     request = GenerateRequest.from_user(
         prompt=_read_prompt(prompt, prompt_file), seed=seed, overrides=list(set_ or []), parser=parser,
-        parser_options=_parser_options(parser, llm_model_dir, llm_url, llm_model), texture_size=texture_size,
+        parser_options=_parser_options(parser, llm_model_dir, llm_url, llm_model, model_config), texture_size=texture_size,
         hair_detail=hair_detail, asset_libraries=[str(p) for p in asset_library or []], asset_encoder=asset_encoder,
         asset_encoder_options={"model_dir": str(clip_model_dir)} if clip_model_dir else {},
         photo=str(image.expanduser().absolute()) if image is not None else None, photo_largest_face=largest_face,
         delighter_dir=str(delighter_dir.expanduser().absolute()) if delighter_dir is not None else None,
+        portrait=portrait,
     )
     check_output_dir(output, force)
     if image is not None:
@@ -125,7 +144,7 @@ def generate(
 
         load_photo(image)  # a corrupt or hostile file is refused here, before any slow work
     with _progress_reporter() as progress:
-        pipe = Pipeline(progress=progress, anny_cache_dir=str(anny_cache) if anny_cache else None)
+        pipe = Pipeline(progress=progress, anny_cache_dir=str(anny_cache) if anny_cache else None, models=model_config)
         result = pipe(request)
         manifest = pipe.write(result, output, force=force)
     for w in result.warnings:
@@ -276,8 +295,7 @@ app.add_typer(models_app, name="models")
 
 @models_app.command("check")
 def models_check(
-    models: Optional[Path] = typer.Option(None, "--models", help="The models config file (default: $MACH_MODELS, "
-                                          "else ~/.config/machcreator/models.toml; %APPDATA%\\MachCreator on Windows)."),
+    models: Optional[Path] = ModelsOption,
     no_load: bool = typer.Option(False, "--no-load", help="Check configs and checkpoint headers only; load nothing."),
     as_json: bool = typer.Option(False, "--json", help="Print the checks as JSON."),
 ) -> None:
@@ -426,6 +444,7 @@ def serve(
     llm_url: Optional[str] = typer.Option(None, "--llm-url", help="Also offer parser 'openai' at this URL (with --llm-model)."),
     llm_model: Optional[str] = typer.Option(None, "--llm-model"),
     anny_cache: Optional[Path] = typer.Option(None, "--anny-cache", envvar="MACH_ANNY_CACHE", help="anny template cache folder."),
+    models: Optional[Path] = ModelsOption,
 ) -> None:
     """Run the backend service: a ZeroMQ job server with warm worker processes (docs/protocol.md)."""
     from machcreator.service import portable
@@ -440,16 +459,20 @@ def serve(
         os.umask(0o077)  # the queue, photos, packages and logs are this user's alone (workers inherit it)
     data = (data or portable.default_data_dir()).expanduser()
 
+    from machcreator.core.models import load_models_config
+
+    model_config = load_models_config(models)  # a broken config stops the start with its one line
     parsers: dict[str, dict] = {"embedded": {}}
-    if llm_model_dir is not None:
-        parsers["transformers"] = _parser_options("transformers", llm_model_dir, None, None)
+    if llm_model_dir is not None or model_config.llm is not None:
+        parsers["transformers"] = _parser_options("transformers", llm_model_dir, None, None, model_config)
     if llm_url is not None or llm_model is not None:
         parsers["openai"] = _parser_options("openai", None, llm_url, llm_model)
     config = ServerConfig(data_dir=data, bind=bind, workers=workers, keys_dir=keys,
                           retention_hours=retention_hours, max_jobs_per_client=max_jobs_per_client,
                           max_queued_jobs=max_queued_jobs, job_timeout_s=job_timeout, stage_timeout_s=stage_timeout,
                           heartbeat_timeout_s=heartbeat_timeout, cancel_grace_s=cancel_grace, parsers=parsers,
-                          anny_cache=str(anny_cache) if anny_cache else None)
+                          anny_cache=str(anny_cache) if anny_cache else None,
+                          models_path=models.expanduser().absolute() if models is not None else None)
     run_server(config, log_stream=sys.stderr,
                ready=lambda server: err_console.print(f"serving on {server.endpoint} (data {server.data})", highlight=False))
 
