@@ -11,7 +11,6 @@ loop, the photo path, the package) is the real code.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import cv2
 import numpy as np
@@ -20,12 +19,12 @@ import torch
 from diffusers.models.autoencoders.vae import DecoderOutput
 from skimage import data as skdata
 
-from machcreator.core.errors import ModelConfigError, PortraitError
+from machcreator.core.errors import ModelConfigError
 from machcreator.core.models import ModelsConfig
 from machcreator.export.package import validate_package
 from machcreator.pipeline import GenerateRequest, Pipeline, stage_span
 
-from .tiny_models import tiny_models_config, write_models_toml
+from .tiny_models import write_models_toml
 
 PROMPT = "a woman with short blonde hair and round glasses"
 #: small maps and a draft groom: the package is real, only smaller
@@ -67,10 +66,11 @@ def checked_loosely(models: ModelsConfig, **portrait) -> ModelsConfig:
 
 
 @pytest.fixture(scope="module")
-def painted(tiny_models, tmp_path_factory):
-    """One run: the first try rolled 25° (QA fails it), the second upright; its package and events."""
+def painted(tiny_models_single_file, tmp_path_factory):
+    """One run from the single-file weights (the folder form paints the same: test_models.py): the
+    first try rolled 25° (QA fails it), the second upright; its result, package and progress events."""
     events: list[tuple[str, float, str]] = []
-    pipe = painting_pipeline(checked_loosely(tiny_models, max_tries=3), [25.0, 0.0],
+    pipe = painting_pipeline(checked_loosely(tiny_models_single_file, max_tries=3), [25.0, 0.0],
                              progress=lambda stage, fraction, message: events.append((stage, fraction, message)))
     result = pipe(GenerateRequest(prompt=PROMPT, seed=5, **SMALL))
     out = tmp_path_factory.mktemp("painted") / "pkg"
@@ -97,7 +97,9 @@ def test_a_failed_check_reseeds_and_the_manifest_lists_every_try(painted):
     assert tries[0]["reasons"] and all("roll" in r for r in tries[0]["reasons"]), tries[0]
     assert tries[1]["reasons"] == [] and record["chosen"] == 1 and record["chosen_seed"] == 6
     assert abs(tries[0]["scores"]["roll"]) > 20 and abs(tries[1]["scores"]["roll"]) < 10
-    assert "frontal" in record["prompt"] and "blonde" in record["prompt"]
+    # the tiny byte-level tokenizer spends a token a letter: only the framing fits its 75 (test_portrait
+    # checks the person's clauses within a real CLIP budget)
+    assert record["prompt"].startswith("frontal studio portrait") and "smile" in record["negative_prompt"]
     assert not result.warnings or not any("portrait" in w for w in result.warnings)
     chosen = np.asarray(cv2.imread(str(out / "portrait" / "try_1.png"))[..., ::-1])
     assert np.array_equal(chosen, result.portrait.image)
@@ -107,24 +109,17 @@ def test_the_texts_attributes_win_over_what_the_portrait_shows(painted):
     result = painted[0]
     # the astronaut has dark hair and no glasses; the text said blonde and round glasses
     assert result.resolved.hair.color == "blonde"
-    assert result.resolved.glasses.type == "round"
+    assert result.resolved.glasses == "round"
     assert any(a.get("slot") == "glasses" for a in result.assets)
 
 
 def test_every_denoising_step_reports_progress(painted, tiny_models):
     events = painted[3]
     steps = [(f, m) for s, f, m in events if s == "portrait"][1:]  # after the stage's own start
-    assert len(steps) == 2 * tiny_models.portrait.steps
-    assert [m for _, m in steps] == [f"portrait try {t}/3: step {i}/{tiny_models.portrait.steps}"
-                                     for t in (1, 2) for i in range(1, tiny_models.portrait.steps + 1)]
+    n = tiny_models.portrait.steps
+    assert [m for _, m in steps] == [f"portrait try {t}/3: step {i}/{n}" for t in (1, 2) for i in range(1, n + 1)]
     start, end = stage_span("portrait")
     assert all(start < f <= end for f, _ in steps)
-
-
-def test_a_portrait_without_a_face_fails_with_its_own_reason(tiny_models):
-    pipe = Pipeline(models=tiny_models)  # random weights: noise, no face
-    with pytest.raises(PortraitError, match="none of the 2 portraits painted shows a face"):
-        pipe(GenerateRequest(prompt="a man", seed=1, **SMALL))
 
 
 def test_asking_for_a_portrait_without_weights_is_refused_before_any_work():
@@ -157,30 +152,32 @@ def test_without_weights_the_package_is_the_cpu_path_s_byte_for_byte(tmp_path):
     assert digest["none"] == digest["empty"]
 
 
-def test_mach_generate_paints_from_single_file_weights(tmp_path, monkeypatch):
-    """The CLI, a models.toml of LDM-layout single files, and the stand-in decoder patched in as the
-    weights load (the CLI makes its own Pipeline)."""
-    from typer.testing import CliRunner
-
+def mach(monkeypatch, capsys, *args: str) -> tuple[int, str]:
+    """``mach ARGS`` in this process, as its console script runs it: (exit code, stderr)."""
     from machcreator import cli
-    from machcreator.portrait import models as portrait_models
 
-    tiny = checked_loosely(tiny_models_config(tmp_path / "weights", single_file=True), max_tries=1)
-    config = write_models_toml(tmp_path / "models.toml", {k: str(v) for k, v in tiny.model_paths().items()}
-                               | {"device": "cpu", "dtype": "float32"}, tiny.portrait.model_dump(exclude_none=True))
-    real_load = portrait_models.load_portrait_pipeline
+    monkeypatch.setattr("sys.argv", ["mach", *args])
+    with pytest.raises(SystemExit) as end:
+        cli.main()
+    return end.value.code, capsys.readouterr().err
 
-    def load_painting(config: ModelsConfig):
-        loaded = real_load(config)
-        loaded.pipe.vae.decode = PaintsAPhoto([0.0])
-        return loaded
 
-    monkeypatch.setattr(portrait_models, "load_portrait_pipeline", load_painting)
+def test_mach_generate_paints_with_progress_and_names_a_faceless_portrait(tiny_models, tmp_path, monkeypatch, capsys):
+    """The CLI from a models.toml: every denoising step on its progress lines, then the portrait stage's
+    own one line when the random weights paint no face (the photo path never starts)."""
     out = tmp_path / "pkg"
-    run = CliRunner().invoke(cli.app, ["generate", PROMPT, "-o", str(out), "--models", str(config), "--portrait",
-                                       "--texture-size", "256", "--hair-detail", "0.05"])
-    assert run.exit_code == 0, run.output
-    assert "step 2/2" in run.output  # per-step progress reaches the CLI
-    assert validate_package(out) == []
-    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
-    assert manifest["portrait"]["chosen_seed"] == 0 and manifest["request"]["portrait"] is True
+    code, err = mach(monkeypatch, capsys, "generate", "a man", "-o", str(out), "--models", str(tiny_models.source),
+                     "--portrait", "--texture-size", "256", "--hair-detail", "0.05")
+    assert code == 2, err
+    assert "portrait try 1/2: step 1/2" in err and "portrait try 2/2: step 2/2" in err
+    assert err.strip().splitlines()[-1].startswith("error: none of the 2 portraits painted shows a face"), err
+    assert not out.exists()
+
+
+def test_mach_generate_refuses_a_portrait_without_its_weights_in_one_line(tmp_path, monkeypatch, capsys):
+    config = write_models_toml(tmp_path / "models.toml", {"base": "missing_folder"})
+    code, err = mach(monkeypatch, capsys, "generate", "a man", "-o", str(tmp_path / "pkg"), "--models", str(config),
+                     "--portrait")
+    assert code == 2
+    assert err.strip().splitlines() == ["error: a painted portrait needs a Stable Diffusion base and the openpose and "
+                                        "canny ControlNets in the models config (see `mach models check`)"], err
