@@ -15,20 +15,24 @@ import pytest
 from pydantic import BaseModel
 
 from machcreator.attributes import COLORS, Attributes, apply_overrides, literal_values, resolve
+from machcreator.core.models import ModelsConfig
 from machcreator.pipeline.request import GenerateRequest
 from machcreator.pipeline.stages import (
     READS,
     DressInput,
     GeometryInput,
     HairInput,
+    PortraitInput,
     TextureInput,
     attributes_subset,
     stage_key,
 )
 
 #: the stages each stage's output feeds (the cards are made from the dressed grooms)
-DOWNSTREAM = {"geometry": {"hair", "assets", "cards", "textures"}, "hair": {"assets", "cards"},
-              "assets": {"cards"}, "textures": set()}
+#: the portrait's clue maps are drawn on the geometry's template head; what reads the portrait (the
+#: photo path's stages) is keyed by its pixels, outside these records
+DOWNSTREAM = {"geometry": {"hair", "assets", "cards", "textures", "portrait"}, "hair": {"assets", "cards"},
+              "assets": {"cards"}, "textures": set(), "portrait": set()}
 REQUEST = GenerateRequest(seed=3)
 #: every slot filled, so each asset attribute (a headwear's colour too) has something to change
 DRESSED = ["headwear=beanie", "glasses=round", "garments.outerwear=coat", "accessories=watch"]
@@ -75,7 +79,9 @@ def stage_keys(resolved: Attributes, match) -> dict[str, str]:
     geometry = GeometryInput.of(resolved)
     hair = HairInput.of(geometry, resolved, REQUEST)
     dress = DressInput(hair, tuple(match(resolved).chosen()), REQUEST.seed)
+    portrait = PortraitInput.of(resolved, REQUEST, ModelsConfig())
     return {"geometry": stage_key("geometry", geometry), "hair": stage_key("hair", hair),
+            "portrait": stage_key("portrait", portrait),
             "assets": stage_key("assets", dress), "cards": stage_key("cards", dress),
             "textures": stage_key("textures", TextureInput.of(geometry, resolved, REQUEST))}
 
@@ -153,6 +159,7 @@ def _outside_record(read: set[str], stage: str) -> set[str]:
 def test_each_stage_reads_only_what_its_record_holds(fisherman_result, match):
     from machcreator.body.shape_table import anny_parameters, derived_levels
     from machcreator.hair.grooms import make_grooms
+    from machcreator.portrait.prompting import portrait_prompts
     from machcreator.skin.textures import make_textures
 
     resolved = fisherman_result.resolved
@@ -170,5 +177,8 @@ def test_each_stage_reads_only_what_its_record_holds(fisherman_result, match):
     with tracking_reads() as read:
         make_textures(body, resolved, 7, size=64)
     reads["textures"] = set(read)
+    with tracking_reads() as read:
+        portrait_prompts(resolved, "", "sd15")
+    reads["portrait"] = set(read)
     assert all(reads[stage] for stage in READS)  # the tracking saw the stages read
     assert {stage: _outside_record(reads[stage], stage) for stage in READS} == {stage: set() for stage in READS}

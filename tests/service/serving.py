@@ -47,8 +47,10 @@ class ServerProcess:
     """``mach serve`` in a subprocess; ``kill()`` is SIGKILL, ``start()`` again reuses the data folder."""
 
     def __init__(self, data: Path, *args: str, workers: int = 1, port: int | None = None,
-                 bind_host: str = "127.0.0.1", client_kwargs: dict | None = None) -> None:
+                 bind_host: str = "127.0.0.1", client_kwargs: dict | None = None,
+                 env: dict[str, str] | None = None) -> None:
         self.data, self.args, self.workers = data, list(args), workers
+        self.env = env  # extra environment for `mach serve` (e.g. service/config.py's test-only waits)
         self.client_kwargs = client_kwargs or {}
         self.port = port or free_port()
         self.endpoint = f"tcp://127.0.0.1:{self.port}"
@@ -59,7 +61,8 @@ class ServerProcess:
         cmd = [sys.executable, "-m", "machcreator.cli", "serve", "--bind", self.bind, "--data", str(self.data),
                "--workers", str(self.workers), *self.args]
         self.log = open(self.data.parent / f"{self.data.name}-serve.log", "ab")
-        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT)
+        env = dict(os.environ, **self.env) if self.env else None
+        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT, env=env)
         if wait_workers:
             self.wait_ready()
         return self

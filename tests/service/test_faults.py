@@ -16,11 +16,18 @@ from serving import SMALL, ServerProcess, process_alive, wait_for_stage
 SLOW = {"texture_size": 256, "hair_detail": 0.1, "preview_size": 96}
 
 
+#: the server's own waits, shortened (service/config.py's test-only environment; production keeps
+#: 0.5 s and 10 s): a dead worker's restart back-off starts at 0.2 s (still doubling: the fifth death
+#: in a row waits 3.2 s, the window in which the many-deaths test sees the pool restarting), and a
+#: shutdown kills a worker that has not stopped after 1 s (the stopped worker of the cancel test)
+FAST_WAITS = {"MACH_SERVE_RESTART_BACKOFF_S": "0.2", "MACH_SERVE_STOP_WAIT_S": "1"}
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     """One worker; a hung worker is found after 4 s, a cancelled job's worker killed after 1 s."""
     s = ServerProcess(tmp_path_factory.mktemp("faults") / "data", "--heartbeat-timeout", "4",
-                      "--cancel-grace", "1").start()
+                      "--cancel-grace", "1", env=FAST_WAITS).start()
     yield s
     s.stop()
 

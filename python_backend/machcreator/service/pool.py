@@ -36,16 +36,18 @@ import zmq
 
 from machcreator.service import portable
 from machcreator.service import protocol as P
+from machcreator.service.config import DEFAULT_RESTART_BACKOFF_S, DEFAULT_STOP_WAIT_S
 from machcreator.service.jobfiles import JobFiles
 from machcreator.service.store import Job, JobStore
 
 log = logging.getLogger("machcreator.service")
 
 #: the first restart after a death waits this long; each further death within a minute doubles it
-BACKOFF_BASE_S = 0.5
+#: (PoolLimits.restart_backoff_s, from ServerConfig: this value in production)
+BACKOFF_BASE_S = DEFAULT_RESTART_BACKOFF_S
 BACKOFF_MAX_S = 30.0
-#: how long a graceful stop waits for the workers before killing them
-STOP_WAIT_S = 10.0
+#: how long a graceful stop waits for the workers before killing them (PoolLimits.stop_wait_s)
+STOP_WAIT_S = DEFAULT_STOP_WAIT_S
 #: a starting worker may be silent this long: a C extension's import can hold the GIL for a while
 STARTING_SILENCE_S = 120.0
 #: the store's count of workers ever started on this data folder (their names: w1, w2, ...)
@@ -61,6 +63,8 @@ class PoolLimits:
     heartbeat_timeout_s: float = P.DEFAULT_HEARTBEAT_TIMEOUT_S
     cancel_grace_s: float = P.DEFAULT_CANCEL_GRACE_S
     max_attempts: int = 2
+    restart_backoff_s: float = BACKOFF_BASE_S
+    stop_wait_s: float = STOP_WAIT_S
 
 
 @dataclass
@@ -293,7 +297,7 @@ class WorkerPool:
                 self.lost(job, reason)
             self.deaths.append(now)
             recent = sum(1 for t in self.deaths if t > now - 60)
-            delay = min(BACKOFF_MAX_S, BACKOFF_BASE_S * 2 ** (recent - 1))
+            delay = min(BACKOFF_MAX_S, self.limits.restart_backoff_s * 2 ** (recent - 1))
         if not self.stopping:
             self.restarts_due.append(now + delay)
             log.info("worker restart scheduled", extra={"worker": w.name, "in_s": round(delay, 2)})
@@ -308,7 +312,7 @@ class WorkerPool:
         for w in self.workers.values():
             if w.proc.poll() is None:
                 self._send(w.control_route, P.StopWorker())
-        deadline = time.monotonic() + STOP_WAIT_S
+        deadline = time.monotonic() + self.limits.stop_wait_s
         for w in list(self.workers.values()):
             try:
                 w.proc.wait(max(0.1, deadline - time.monotonic()))

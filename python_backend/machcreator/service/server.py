@@ -110,7 +110,8 @@ class Server:
         self.ipc_dir: Path | None = None
         limits = PoolLimits(job_timeout_s=config.job_timeout_s, stage_timeout_s=config.stage_timeout_s,
                             heartbeat_timeout_s=config.heartbeat_timeout_s, cancel_grace_s=config.cancel_grace_s,
-                            max_attempts=config.max_attempts)
+                            max_attempts=config.max_attempts, restart_backoff_s=config.restart_backoff_s,
+                            stop_wait_s=config.stop_wait_s)
         self.pool = WorkerPool(config.workers, limits, self.back, "", self.data, self.store, self.files,
                                self.job_changed, config.anny_cache, config.models_path)
         self.ops = Operations(self)
