@@ -270,17 +270,26 @@ def test_when_no_try_passes_the_best_is_chosen_with_a_warning(tiny_pipeline, tin
 
 
 def test_the_real_qa_scores_the_tiny_models_output_with_the_tiny_clip(tiny_pipeline, tiny_models, clues):
-    """Random weights paint no face: every try fails "no face found", each still gets a CLIP
-    score from a real forward pass of the tiny random CLIP through transformers."""
+    """Random weights paint no face: every try fails "no face found" and still gets a CLIP score from a
+    real forward pass of the tiny random CLIP through transformers; with no face in any try there is
+    nothing for the photo path to fit, and the loop says so."""
+    from machcreator.core.errors import PortraitError
+    from machcreator.portrait.qa import failed_checks
+
     qa = PortraitQA(MediaPipeFaceMesh(), scorer=clip_scorer(tiny_models))
     assert isinstance(qa.scorer, TransformersClip)
-    result = paint_portrait(person(seed=1), "a man", clues, tiny_pipeline, qa, tiny_models.portrait, seed=5)
-    assert len(result.tries) == tiny_models.portrait.max_tries and result.warning is not None
-    for t in result.tries:
-        assert not t.scores.face_found and t.reasons[0] == "no face found"
-        assert -1.0 <= t.scores.clip <= 1.0
-    assert qa.scorer.score(result.image, result.prompt) == pytest.approx(result.tries[result.chosen].scores.clip)
-    assert qa.scorer.score(result.image, "a red car") != pytest.approx(result.tries[result.chosen].scores.clip)
+    scored = []
+    score = qa.score
+    qa.score = lambda rgb, prompt: scored.append((rgb, prompt, score(rgb, prompt))) or scored[-1][2]
+    with pytest.raises(PortraitError, match="none of the 2 portraits painted shows a face"):
+        paint_portrait(person(seed=1), "a man", clues, tiny_pipeline, qa, tiny_models.portrait, seed=5)
+    assert len(scored) == tiny_models.portrait.max_tries
+    for _, _, scores in scored:
+        assert not scores.face_found and failed_checks(scores, tiny_models.portrait)[0] == "no face found"
+        assert -1.0 <= scores.clip <= 1.0
+    image, prompt, scores = scored[-1]
+    assert qa.scorer.score(image, prompt) == pytest.approx(scores.clip)
+    assert qa.scorer.score(image, "a red car") != pytest.approx(scores.clip)
 
 
 def test_the_contact_sheet_shows_the_clues_and_every_try_with_the_chosen_framed(tiny_models, clues, astronaut_face):
