@@ -70,6 +70,15 @@ def test_a_job_whose_worker_dies_twice_fails_with_the_reason(data):
         server.stop()
 
 
+def assert_expires(client, job_id: str, data) -> None:
+    """Within 30 s the server's sweep expires the finished job and deletes its folder."""
+    deadline = time.monotonic() + 30
+    while client.status(job_id)["job"]["state"] != "expired" and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert client.status(job_id)["job"]["state"] == "expired"
+    assert not (data / "jobs" / job_id).exists()
+
+
 def test_a_finished_jobs_package_expires_after_the_retention(data):
     """The server's sweep, without the worker's seconds: an in-process server with no workers, its
     job marked done through a connection of its own and its package folder in place (the real
@@ -95,11 +104,7 @@ def test_a_finished_jobs_package_expires_after_the_retention(data):
             store.finish(job_id, "done")
             store.close()
             assert client.status(job_id)["job"]["state"] == "done" and package.is_dir()
-            deadline = time.monotonic() + 30
-            while client.status(job_id)["job"]["state"] != "expired" and time.monotonic() < deadline:
-                time.sleep(0.5)
-            assert client.status(job_id)["job"]["state"] == "expired"
-            assert not (data / "jobs" / job_id).exists()
+            assert_expires(client, job_id, data)
     finally:
         server.stopping = True
         thread.join(30)
@@ -113,11 +118,7 @@ def test_finished_packages_expire_after_the_retention(data):
             job_id = client.generate("a girl", seed=1, **SMALL)
             assert client.wait(job_id, timeout_s=300)["state"] == "done"
             assert (data / "jobs" / job_id / "package" / "manifest.json").is_file()
-            deadline = time.monotonic() + 30
-            while client.status(job_id)["job"]["state"] != "expired" and time.monotonic() < deadline:
-                time.sleep(0.5)
-            assert client.status(job_id)["job"]["state"] == "expired"
-            assert not (data / "jobs" / job_id).exists()
+            assert_expires(client, job_id, data)
     finally:
         server.stop()
 
