@@ -181,3 +181,13 @@ def test_mach_generate_refuses_a_portrait_without_its_weights_in_one_line(tmp_pa
     assert code == 2
     assert err.strip().splitlines() == ["error: a painted portrait needs a Stable Diffusion base and the openpose and "
                                         "canny ControlNets in the models config (see `mach models check`)"], err
+
+
+def test_an_llm_in_the_models_config_becomes_the_default_parser(tmp_path, monkeypatch, capsys):
+    """No --parser: the models config's llm is the transformers parser's model (here a folder with no
+    model in it, refused in its one line before any work)."""
+    (tmp_path / "qwen").mkdir()
+    config = write_models_toml(tmp_path / "models.toml", {"llm": "qwen", "device": "cpu"})
+    code, err = mach(monkeypatch, capsys, "generate", "a man", "-o", str(tmp_path / "pkg"), "--models", str(config))
+    assert code == 2
+    assert err.strip().splitlines()[-1] == f"error: no chat model in {tmp_path / 'qwen'} (expected config.json and weights there)"
