@@ -204,8 +204,8 @@ class TransformersClip:
         from transformers import CLIPModel, CLIPProcessor
 
         try:
-            self._model = CLIPModel.from_pretrained(folder).to(device).eval()
-            self._processor = CLIPProcessor.from_pretrained(folder)
+            self._model = CLIPModel.from_pretrained(folder, local_files_only=True).to(device).eval()
+            self._processor = CLIPProcessor.from_pretrained(folder, local_files_only=True)
         except (OSError, ValueError) as exc:
             raise ModelLoadError(f"clip: {folder} is not a transformers CLIP folder ({_first_line(exc)})") from None
         self.name = f"transformers:{Path(folder).name}"
