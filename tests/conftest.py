@@ -24,8 +24,11 @@ os.environ.setdefault("MACH_CLIENT_TOKEN_FILE", str(Path(tempfile.mkdtemp(prefix
 
 FISHERMAN = "an old fisherman with a grey beard and a wool cap"
 #: the shared character: the real pipeline, with a draft groom (a fifth of the strands) so the
-#: many tests that read its package stay fast; full-detail grooms are tested in tests/hair.
-FISHERMAN_REQUEST = GenerateRequest(prompt=FISHERMAN, seed=7, hair_detail=0.2)
+#: many tests that read its package stay fast; full-detail grooms are tested in tests/hair. Its
+#: maps stay 2048 px (test_generate reads that size); its preview is 128 px (nothing reads the
+#: preview's size: test_preview_shows_a_character reads it at any size, and the 512 px default cost
+#: the session seconds of rendering and PNG writing)
+FISHERMAN_REQUEST = GenerateRequest(prompt=FISHERMAN, seed=7, hair_detail=0.2, preview_size=128)
 
 
 @pytest.fixture(scope="session")

@@ -59,7 +59,9 @@ def test_with_glasses_the_texture_leaves_out_one_band_over_eyes_brows_and_the_no
 def test_a_photo_with_glasses_gives_the_character_glasses_unless_the_prompt_says_otherwise(pipeline, tmp_path):
     path = tmp_path / "grace.png"
     Image.open(GRACE_HOPPER).save(path)
-    draft = {"texture_size": 256, "preview_size": 128, "hair_detail": 0.05}
+    # the smallest maps and preview: only the attributes and the parts are read (the head fit, which
+    # costs the time, does not depend on them)
+    draft = {"texture_size": 64, "preview_size": 64, "hair_detail": 0.05}
     worn = pipeline(GenerateRequest(prompt="an old woman", photo=str(path), **draft))
     assert worn.attributes.glasses == "rectangular"
     assert {"glasses_frame", "glasses_lenses"} <= {p.name for p in worn.character.parts}

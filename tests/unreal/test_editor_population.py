@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+import time
 
 import pytest
 
@@ -115,6 +116,7 @@ def test_cancelling_a_population_places_nothing_and_stops_the_jobs(editor, backe
     monitor = commands.populate_level()
     while not monitor.population.characters:  # the user cancels once the first character is in
         editor.tick(0.02)
+        time.sleep(0.02)  # frame by frame, as run_until_finished: a busy loop took CPU from the two workers
     assert commands.cancel_running_jobs() == 1
     run_until_finished(editor, monitor)
     assert "Population cancelled" in editor.dialogs[-1].message
