@@ -5,7 +5,7 @@ import torch
 
 from machcreator.core.models import ModelsConfig
 
-from .tiny_models import tiny_models_config
+from .tiny_models import tiny_models_config, tiny_sdxl_models_config
 
 
 @pytest.fixture(autouse=True)
@@ -28,3 +28,10 @@ def tiny_models(tmp_path_factory) -> ModelsConfig:
 def tiny_models_single_file(tmp_path_factory) -> ModelsConfig:
     """The same tiny weights as ``tiny_models`` as LDM-layout single .safetensors files (+ ``base_config``)."""
     return tiny_models_config(tmp_path_factory.mktemp("tiny_models_single"), single_file=True)
+
+
+@pytest.fixture(scope="session")
+def tiny_sdxl_models(tmp_path_factory) -> ModelsConfig:
+    """Diffusers folders: SDXL-shaped base (two text encoders), SDXL openpose + canny ControlNets; cpu/float32,
+    2 steps, 64 px."""
+    return tiny_sdxl_models_config(tmp_path_factory.mktemp("tiny_sdxl"))

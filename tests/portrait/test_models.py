@@ -1,7 +1,11 @@
 """The portrait stage's models: the config (file < env < flags), one clear line per problem, tiny random
-models loaded from diffusers folders and from LDM-layout single files to the same image, `mach models check`."""
+models loaded from diffusers folders and from LDM-layout single files to the same image, SDXL, a LoRA,
+`mach models check`."""
 
 import json
+import shutil
+from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -12,9 +16,11 @@ from typer.testing import CliRunner
 from machcreator.cli import app
 from machcreator.core.errors import ModelConfigError
 from machcreator.core.models import load_models_config
+from machcreator.portrait.generate import paint
 from machcreator.portrait.models import check_models, detect_arch, load_portrait_pipeline
 
-from .tiny_models import IMAGE_SIZE, save_tiny_controlnet, save_tiny_controlnet_single_file, write_models_toml
+from .tiny_models import (IMAGE_SIZE, save_tiny_controlnet, save_tiny_controlnet_single_file, save_tiny_lora,
+                          write_models_toml)
 
 
 @pytest.fixture(scope="module")
@@ -158,3 +164,52 @@ def test_mach_models_check(tiny_models, tmp_path, monkeypatch):
     assert len(report["problems"]) == 3 and "is a ControlNet, not" in report["problems"][0]
     nothing = runner.invoke(app, ["models", "check"])
     assert nothing.exit_code == 0 and "No models configured" in nothing.output and "CPU" in nothing.output
+
+
+#: control images for paint(): a bright square on black, at the painted size
+CLUES = SimpleNamespace(openpose=np.pad(np.full((32, 32, 3), 255, np.uint8), ((16, 16), (16, 16), (0, 0))),
+                        canny=np.pad(np.full((32, 32, 3), 255, np.uint8), ((16, 16), (16, 16), (0, 0))))
+
+
+def test_sdxl_is_detected_loaded_and_painted_seeded_step_by_step(tiny_sdxl_models):
+    config = tiny_sdxl_models
+    assert detect_arch(config.base, "base") == "sdxl"
+    assert detect_arch(config.controlnet_openpose, "controlnet") == detect_arch(config.controlnet_canny, "controlnet") == "sdxl"
+    assert [c.problem for c in check_models(config)] == [None, None, None]
+    portrait = load_portrait_pipeline(config)
+    assert type(portrait.pipe).__name__ == "StableDiffusionXLControlNetPipeline"
+    assert (portrait.arch, portrait.size) == ("sdxl", IMAGE_SIZE)
+    steps = []
+    image = paint(portrait, "a woman", "smile", CLUES, config.portrait, 7, lambda *a: steps.append(a))
+    assert image.shape == (IMAGE_SIZE, IMAGE_SIZE, 3) and image.dtype == np.uint8
+    assert steps == [(1, 2, "portrait: step 1/2"), (2, 2, "portrait: step 2/2")]
+    assert np.array_equal(paint(portrait, "a woman", "smile", CLUES, config.portrait, 7), image)
+    assert not np.array_equal(paint(portrait, "a woman", "smile", CLUES, config.portrait, 8), image)
+
+
+def test_sdxl_controlnets_as_single_files_in_either_key_layout_paint_as_folders(tiny_sdxl_models, tmp_path):
+    """LDM-layout files (diffusers' converter drops SDXL's label_emb: renamed by the loader) and diffusers-layout
+    files (most SDXL ControlNet .safetensors on the hub: no input_hint_block to read the widths from)."""
+    config = tiny_sdxl_models
+    folders = paint(load_portrait_pipeline(config), "a man", "", CLUES, config.portrait, 3)
+    ldm = {name: save_tiny_controlnet_single_file(tmp_path / f"{name}.safetensors", "sdxl", seed)
+           for name, seed in (("controlnet_openpose", 10), ("controlnet_canny", 11))}
+    renamed = {name: Path(shutil.copy(getattr(config, name) / "diffusion_pytorch_model.safetensors",
+                                      tmp_path / f"{name}_diffusers.safetensors"))
+               for name in ("controlnet_openpose", "controlnet_canny")}
+    for files in (ldm, renamed):
+        single = load_portrait_pipeline(config.model_copy(update=files))
+        np.testing.assert_array_equal(paint(single, "a man", "", CLUES, config.portrait, 3), folders)
+
+
+def test_a_lora_changes_the_portrait_and_at_scale_0_does_not(tiny_models, tmp_path):
+    lora = save_tiny_lora(tmp_path / "loras" / "tiny_lora.safetensors")
+    assert [c.problem for c in check_models(tiny_models.model_copy(update={"lora": lora}), load=False)] == [None] * 5
+
+    def painted(**lora_fields) -> np.ndarray:
+        portrait = load_portrait_pipeline(tiny_models.model_copy(update=lora_fields))
+        return paint(portrait, "a woman", "smile", CLUES, tiny_models.portrait, 7).astype(int)
+
+    plain = painted()
+    assert np.abs(painted(lora=lora, lora_scale=1.0) - plain).mean() > 1.0
+    np.testing.assert_allclose(painted(lora=lora, lora_scale=0.0), plain, atol=1)

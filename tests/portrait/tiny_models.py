@@ -16,6 +16,13 @@ BLOCKS = (4, 8)
 TEXT_DIM = 32
 #: image side the tests paint at (px); the 2-level VAE halves it for the 32-px latent
 IMAGE_SIZE = 64
+#: SDXL's cross-attention width: its two text encoders' hidden states side by side
+SDXL_TEXT_DIM = 2 * TEXT_DIM
+#: SDXL's added conditioning: 6 size/crop numbers embedded at this width each, + the pooled text (TEXT_DIM)
+SDXL_TIME_DIM = 8
+SDXL_ADDED = {"addition_embed_type": "text_time", "addition_time_embed_dim": SDXL_TIME_DIM,
+              "projection_class_embeddings_input_dim": 6 * SDXL_TIME_DIM + TEXT_DIM,
+              "transformer_layers_per_block": (1, 2), "cross_attention_dim": SDXL_TEXT_DIM}
 
 
 def _bytes_to_unicode() -> dict[int, str]:
@@ -61,32 +68,53 @@ def _text_config():
                           pad_token_id=vocab["<|endoftext|>"], layer_norm_eps=1e-5, hidden_act="quick_gelu")
 
 
-def tiny_sd15_components(seed: int = 0) -> dict:
-    """unet, vae, text_encoder, tokenizer, scheduler of a random SD 1.5-shaped model (not saved)."""
-    import tempfile
+def _tiny_unet(**arch):
+    from diffusers import UNet2DConditionModel
 
-    import torch
-    from diffusers import AutoencoderKL, DPMSolverMultistepScheduler, UNet2DConditionModel
-    from transformers import CLIPTextModel, CLIPTokenizer
-
-    torch.manual_seed(seed)
-    unet = UNet2DConditionModel(
+    return UNet2DConditionModel(
         block_out_channels=BLOCKS, layers_per_block=2, sample_size=IMAGE_SIZE // 2, in_channels=4, out_channels=4,
         down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"), up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
-        cross_attention_dim=TEXT_DIM, norm_num_groups=1, attention_head_dim=2)
+        norm_num_groups=1, attention_head_dim=2, **arch)
+
+
+def _tiny_vae():
+    from diffusers import AutoencoderKL
+
+    return AutoencoderKL(block_out_channels=BLOCKS, in_channels=3, out_channels=3, latent_channels=4,
+                         down_block_types=("DownEncoderBlock2D", "DownEncoderBlock2D"),
+                         up_block_types=("UpDecoderBlock2D", "UpDecoderBlock2D"), norm_num_groups=2,
+                         sample_size=IMAGE_SIZE)
+
+
+def _tiny_tokenizer():
+    import tempfile
+
+    from transformers import CLIPTokenizer
+
+    with tempfile.TemporaryDirectory() as tmp:
+        return CLIPTokenizer.from_pretrained(save_tiny_tokenizer(tmp))
+
+
+def _tiny_scheduler():
+    from diffusers import DPMSolverMultistepScheduler
+
+    return DPMSolverMultistepScheduler(beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear",
+                                       num_train_timesteps=1000, prediction_type="epsilon", steps_offset=1)
+
+
+def tiny_sd15_components(seed: int = 0) -> dict:
+    """unet, vae, text_encoder, tokenizer, scheduler of a random SD 1.5-shaped model (not saved)."""
+    import torch
+    from transformers import CLIPTextModel
+
+    torch.manual_seed(seed)
+    unet = _tiny_unet(cross_attention_dim=TEXT_DIM)
     torch.manual_seed(seed + 1)
-    vae = AutoencoderKL(block_out_channels=BLOCKS, in_channels=3, out_channels=3, latent_channels=4,
-                        down_block_types=("DownEncoderBlock2D", "DownEncoderBlock2D"),
-                        up_block_types=("UpDecoderBlock2D", "UpDecoderBlock2D"), norm_num_groups=2,
-                        sample_size=IMAGE_SIZE)
+    vae = _tiny_vae()
     torch.manual_seed(seed + 2)
     text_encoder = CLIPTextModel(_text_config())
-    with tempfile.TemporaryDirectory() as tmp:
-        tokenizer = CLIPTokenizer.from_pretrained(save_tiny_tokenizer(tmp))
-    scheduler = DPMSolverMultistepScheduler(beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear",
-                                            num_train_timesteps=1000, prediction_type="epsilon",
-                                            steps_offset=1)
-    return {"unet": unet, "vae": vae, "text_encoder": text_encoder, "tokenizer": tokenizer, "scheduler": scheduler}
+    return {"unet": unet, "vae": vae, "text_encoder": text_encoder, "tokenizer": _tiny_tokenizer(),
+            "scheduler": _tiny_scheduler()}
 
 
 def save_tiny_sd15(folder: str | Path) -> Path:
@@ -100,21 +128,72 @@ def save_tiny_sd15(folder: str | Path) -> Path:
     return folder
 
 
+def tiny_sdxl_components(seed: int = 0) -> dict:
+    """The parts of a random SDXL-shaped model (not saved), as diffusers' SDXL ControlNet tests build them:
+    a UNet with the text-time embedding over both text encoders' states (2 x 32-d), CLIPTextModel +
+    CLIPTextModelWithProjection (whose pooled 32-d output joins the time embedding), two tokenizers."""
+    import torch
+    from transformers import CLIPTextModel, CLIPTextModelWithProjection
+
+    torch.manual_seed(seed)
+    unet = _tiny_unet(**SDXL_ADDED)
+    torch.manual_seed(seed + 1)
+    vae = _tiny_vae()
+    torch.manual_seed(seed + 2)
+    text_encoder = CLIPTextModel(_text_config())
+    torch.manual_seed(seed + 3)
+    text_encoder_2 = CLIPTextModelWithProjection(_text_config())
+    return {"unet": unet, "vae": vae, "text_encoder": text_encoder, "text_encoder_2": text_encoder_2,
+            "tokenizer": _tiny_tokenizer(), "tokenizer_2": _tiny_tokenizer(), "scheduler": _tiny_scheduler()}
+
+
+def save_tiny_sdxl(folder: str | Path) -> Path:
+    """A diffusers StableDiffusionXLPipeline folder (what SDXL bases on the hub are), text_encoder_2/ and
+    tokenizer_2/ included."""
+    from diffusers import StableDiffusionXLPipeline
+
+    folder = Path(folder)
+    StableDiffusionXLPipeline(**tiny_sdxl_components()).save_pretrained(folder, safe_serialization=True)
+    return folder
+
+
 def tiny_controlnet(arch: str = "sd15", seed: int = 10):
-    """A random ControlNetModel matching the tiny UNet; ``arch="sdxl"`` adds SDXL's text-time embedding."""
+    """A random ControlNetModel matching the tiny UNet of ``arch`` (SDXL: its text-time embedding and 64-d text)."""
     import torch
     from diffusers import ControlNetModel
 
-    sdxl = {} if arch == "sd15" else {
-        "addition_embed_type": "text_time", "addition_time_embed_dim": 8,
-        "projection_class_embeddings_input_dim": 8 * 6 + TEXT_DIM, "transformer_layers_per_block": (1, 2)}
     if arch not in ("sd15", "sdxl"):
         raise ValueError(f"arch must be sd15 or sdxl, not {arch!r}")
+    widths = {"cross_attention_dim": TEXT_DIM} if arch == "sd15" else SDXL_ADDED
     torch.manual_seed(seed)
     return ControlNetModel(
         block_out_channels=BLOCKS, layers_per_block=2, in_channels=4,
-        down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"), cross_attention_dim=TEXT_DIM,
-        conditioning_embedding_out_channels=(16, 32), norm_num_groups=1, attention_head_dim=2, **sdxl)
+        down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"), conditioning_embedding_out_channels=(16, 32),
+        norm_num_groups=1, attention_head_dim=2, **widths)
+
+
+def save_tiny_lora(file: str | Path, seed: int = 30, strength: float = 8.0) -> Path:
+    """A random LoRA (rank 2) on the tiny SD 1.5 UNet's attention projections, saved by the pipeline class's
+    own save_lora_weights as one .safetensors (what a LoRA file from a trainer holds).
+
+    Both matrices of each pair are random (peft's default leaves lora_B zero, a LoRA that changes nothing);
+    lora_B is multiplied by ``strength`` so that the change shows after 2 denoising steps (save_lora_weights
+    writes no alpha, so a LoRA's strength lives in its weights here).
+    """
+    import torch
+    from diffusers import StableDiffusionControlNetPipeline
+    from peft import LoraConfig
+    from peft.utils import get_peft_model_state_dict
+
+    file = Path(file)
+    unet = _tiny_unet(cross_attention_dim=TEXT_DIM)
+    torch.manual_seed(seed)
+    unet.add_adapter(LoraConfig(r=2, lora_alpha=2, target_modules=["to_q", "to_k", "to_v", "to_out.0"],
+                                init_lora_weights=False))
+    layers = {k: v * strength if ".lora_B." in k else v for k, v in get_peft_model_state_dict(unet).items()}
+    StableDiffusionControlNetPipeline.save_lora_weights(file.parent, unet_lora_layers=layers, weight_name=file.name,
+                                                        safe_serialization=True)
+    return file
 
 
 def save_tiny_controlnet(folder: str | Path, arch: str = "sd15", seed: int = 10) -> Path:
@@ -126,10 +205,8 @@ def save_tiny_controlnet(folder: str | Path, arch: str = "sd15", seed: int = 10)
 
 def save_tiny_clip(folder: str | Path, seed: int = 20) -> Path:
     """A random transformers CLIPModel (text 32-d, vision 32-d on 32-px images) + CLIPProcessor, saved."""
-    import tempfile
-
     import torch
-    from transformers import CLIPConfig, CLIPImageProcessor, CLIPModel, CLIPProcessor, CLIPTokenizer, CLIPVisionConfig
+    from transformers import CLIPConfig, CLIPImageProcessor, CLIPModel, CLIPProcessor, CLIPVisionConfig
 
     folder = Path(folder)
     vision = CLIPVisionConfig(hidden_size=TEXT_DIM, intermediate_size=37, num_hidden_layers=2, num_attention_heads=4,
@@ -137,8 +214,7 @@ def save_tiny_clip(folder: str | Path, seed: int = 20) -> Path:
     config = CLIPConfig(text_config=_text_config().to_dict(), vision_config=vision.to_dict(), projection_dim=TEXT_DIM)
     torch.manual_seed(seed)
     CLIPModel(config).save_pretrained(folder)
-    with tempfile.TemporaryDirectory() as tmp:
-        tokenizer = CLIPTokenizer.from_pretrained(save_tiny_tokenizer(tmp))
+    tokenizer = _tiny_tokenizer()
     image_processor = CLIPImageProcessor(size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32})
     CLIPProcessor(image_processor=image_processor, tokenizer=tokenizer).save_pretrained(folder)
     return folder
@@ -186,6 +262,20 @@ def tiny_models_config(tmp_path: str | Path, single_file: bool = False):
         names = {"base": "tiny_sd15", "controlnet_openpose": "tiny_openpose", "controlnet_canny": "tiny_canny"}
     save_tiny_clip(tmp_path / "tiny_clip")
     fields = {**names, "clip": "tiny_clip", "device": "cpu", "dtype": "float32"}
+    return load_models_config(write_models_toml(tmp_path / "models.toml", fields, TINY_PORTRAIT), env={})
+
+
+def tiny_sdxl_models_config(tmp_path: str | Path):
+    """An SDXL base and SDXL openpose + canny ControlNets as diffusers folders, cpu/float32, 2 steps at 64 px,
+    written as ``tmp_path/models.toml`` and loaded back through the config loader."""
+    from machcreator.core.models import load_models_config
+
+    tmp_path = Path(tmp_path)
+    save_tiny_sdxl(tmp_path / "tiny_sdxl")
+    save_tiny_controlnet(tmp_path / "tiny_openpose_xl", arch="sdxl", seed=10)
+    save_tiny_controlnet(tmp_path / "tiny_canny_xl", arch="sdxl", seed=11)
+    fields = {"base": "tiny_sdxl", "controlnet_openpose": "tiny_openpose_xl", "controlnet_canny": "tiny_canny_xl",
+              "device": "cpu", "dtype": "float32"}
     return load_models_config(write_models_toml(tmp_path / "models.toml", fields, TINY_PORTRAIT), env={})
 
 

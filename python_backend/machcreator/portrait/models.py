@@ -292,25 +292,61 @@ def base_config_folder(config: ModelsConfig, info: ModelInfo) -> Path:
             f"folder of the same model family (e.g. {repo} without weights)") from None
 
 
+#: SDXL's added (text-time) embedding in the LDM layout -> diffusers' names
+LDM_LABEL_EMB = {"label_emb.0.0.": "add_embedding.linear_1.", "label_emb.0.2.": "add_embedding.linear_2."}
+
+
+def _hint_widths(shapes: dict[str, tuple[int, ...]]) -> tuple[int, ...]:
+    """The conditioning embedding's widths from its convolutions, in the LDM layout (``input_hint_block.i``:
+    conv(3->c0) at 0, then conv(c->c), conv(c->c', stride 2) pairs at 2, 4, ..., conv(->320) at 14) or
+    diffusers' (``controlnet_cond_embedding.conv_in``, ``.blocks.i`` at 2(i+1), ``.conv_out``)."""
+    layers = []
+    for key, shape in shapes.items():
+        if not key.endswith(".weight"):
+            continue
+        if "input_hint_block." in key:
+            index = int(key.split("input_hint_block.")[1].split(".")[0])
+            if index != 14:  # conv_out: the UNet's width, not the embedding's
+                layers.append((index, shape[0]))
+        elif key.startswith("controlnet_cond_embedding.conv_in."):
+            layers.append((0, shape[0]))
+        elif key.startswith("controlnet_cond_embedding.blocks."):
+            layers.append((2 * (int(key.split(".")[2]) + 1), shape[0]))
+    return tuple(dict.fromkeys(out for _, out in sorted(layers)))
+
+
+def _ldm_sdxl_controlnet(path: Path, cn_config: dict[str, Any]) -> dict[str, Any]:
+    """An LDM-layout SDXL ControlNet's weights under diffusers' names: diffusers' converter skips SDXL's
+    ``label_emb`` (the added embedding would stay on the meta device and the load fail), so it is renamed here."""
+    from diffusers.loaders.single_file_utils import convert_controlnet_checkpoint, load_single_file_checkpoint
+
+    checkpoint = load_single_file_checkpoint(str(path), local_files_only=True)
+    state = convert_controlnet_checkpoint(checkpoint, cn_config)
+    for key, value in checkpoint.items():
+        rest = key.removeprefix("control_model.")
+        for ldm, name in LDM_LABEL_EMB.items():
+            if rest.startswith(ldm):
+                state[name + rest[len(ldm):]] = value
+    return state
+
+
 def _controlnet(path: Path, info: ModelInfo, unet_config: dict[str, Any], dtype: Any, label: str) -> Any:
-    """A ControlNetModel; a single file takes the base UNet's config (what from_unet copies) and its
-    conditioning-embedding widths from the file's input_hint_block convolutions."""
+    """A ControlNetModel; a single file (LDM or diffusers key layout) takes the base UNet's config (what
+    from_unet copies) and its conditioning-embedding widths from the file's own convolutions."""
     from diffusers import ControlNetModel
 
     try:
         if not info.single_file:
             return ControlNetModel.from_pretrained(path, local_files_only=True, dtype=dtype)
         shapes = _tensor_shapes(path)
-        hint = sorted((int(k.split("input_hint_block.")[1].split(".")[0]), s[0]) for k, s in shapes.items()
-                      if "input_hint_block." in k and k.endswith(".weight"))
-        # LDM's hint block: conv(3->c0), then pairs conv(c->c), conv(c->c', stride 2), ..., conv(->320) at 14
-        widths = tuple(dict.fromkeys(out for index, out in hint if index != 14))
         keep = set(ControlNetModel._get_init_keys(ControlNetModel)) - {"self"}
         cn_config = {k: v for k, v in unet_config.items() if k in keep}
-        cn_config.update(_class_name="ControlNetModel", conditioning_embedding_out_channels=list(widths))
+        cn_config.update(_class_name="ControlNetModel", conditioning_embedding_out_channels=list(_hint_widths(shapes)))
+        ldm = any("input_hint_block." in k for k in shapes)
+        weights = _ldm_sdxl_controlnet(path, cn_config) if ldm and info.arch == "sdxl" else str(path)
         with tempfile.TemporaryDirectory() as tmp:
             (Path(tmp) / "config.json").write_text(json.dumps(cn_config))
-            return ControlNetModel.from_single_file(str(path), config=tmp, local_files_only=True, dtype=dtype)
+            return ControlNetModel.from_single_file(weights, config=tmp, local_files_only=True, dtype=dtype)
     except LOAD_ERRORS as exc:
         raise _load_error(label, path, exc) from None
 
