@@ -264,6 +264,7 @@ def test_the_backend_dialog_reports_the_servers_queue(editor, backend_endpoint):
     assert max(before, after) >= 1
     assert any(f"{n} jobs queued" in message for n in (before, after)), message
     assert "running" in message and "workers" in message
+    assert "Portrait: off (no Stable Diffusion base" in message  # hello's models: this server has no weights
 
 
 def test_a_status_reply_without_its_fields_is_refused():
