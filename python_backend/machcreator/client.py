@@ -295,7 +295,8 @@ class Client:
 
     def generate(self, prompt: str = "", *, seed: int = 0, overrides: Iterable[str] = (), photo: bytes | None = None,
                  token: str | None = None, **options: Any) -> str:
-        """Queue a character; returns its job id. ``options``: texture_size, preview_size, hair_detail, parser."""
+        """Queue a character; returns its job id. ``options``: texture_size, preview_size, hair_detail, parser,
+        portrait."""
         if photo is not None and len(photo) > P.MAX_PHOTO_BYTES:  # the server's socket would drop us
             raise RequestFailed("too_large", f"the photo is {len(photo)} bytes; the limit is {P.MAX_PHOTO_BYTES}", "photo")
         reply = self.call("generate", photo, token=token or uuid.uuid4().hex, prompt=prompt, seed=seed,

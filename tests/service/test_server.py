@@ -135,6 +135,7 @@ def test_a_retried_generate_with_the_same_token_makes_one_job(server):
     ({"prompt": "a man", "overrides": ["hair.colour=red"]}, "bad_prompt", "overrides"),
     ({"prompt": "a man", "options": {"texture_size": 99999}}, "bad_request", "options.texture_size"),
     ({"prompt": "a man", "options": {"parser": "transformers"}}, "unsupported", "options.parser"),
+    ({"prompt": "a man", "options": {"portrait": True}}, "unsupported", "options.portrait"),  # no SD weights here
     ({"prompt": "a man", "seed": -1}, "bad_request", "seed"),
     ({"prompt": "a man", "out": "/etc"}, "bad_request", "out"),
 ])

@@ -55,6 +55,7 @@ class Options(BaseModel):
     preview_size: int = _REQUEST["preview_size"]
     hair_detail: float = _REQUEST["hair_detail"]
     photo_largest_face: Annotated[bool, _REQUEST["photo_largest_face"], Field(alias="largest_face")]
+    portrait: bool | None = _REQUEST["portrait"]
 
 
 class Hello(_Message):

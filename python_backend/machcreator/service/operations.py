@@ -112,6 +112,9 @@ class Operations:
         if parser not in parsers:
             raise P.ProtocolError("unsupported", f"parser {parser!r} is not configured on this server "
                                   f"(available: {', '.join(sorted(parsers))})", "options.parser")
+        if fields.get("portrait") and not self.server.models.portrait_configured:
+            raise P.ProtocolError("unsupported", "this server has no Stable Diffusion weights to paint a portrait "
+                                  "with (hello's capabilities.portrait is false)", "options.portrait")
         fields = fields | {"parser_options": parsers[parser]}
         try:
             request = GenerateRequest.model_validate(fields) if random else GenerateRequest.from_user(**fields)
