@@ -1,13 +1,14 @@
 """The generation pipeline: Mach's figure 2, one method per stage.
 
 ``Pipeline.__call__`` reads top to bottom: check the request, parse the prompt into attributes
-(§2.1), paint a reference portrait from them with the user's Stable Diffusion + ControlNet weights
-(§2.1, when configured: it then is the photo), find the face in the photo (if any), complete the attributes (overrides, then the photo,
-then the seed), shape the template body and face (§2.2 geometry, embedded: anny; with a photo the
-head fitted to it), grow the strand grooms (Mach's strand hair: scalp, eyebrows, eyelashes, facial
-hair), match and fit garments, glasses, headwear, shoes and accessories in layers (§2.5; the hair
-tucked under hats), make hair cards from the tucked grooms, paint textures (§2.3-2.4, embedded:
-procedural; with a photo its albedo on the head), assemble the character and render the preview;
+(§2.1), paint a reference portrait from them with the user's Stable Diffusion + ControlNet
+weights (§2.1, when configured: it then is the photo), find the face in the photo (if any),
+complete the attributes (overrides, then the photo, then the seed), shape the template body and
+face (§2.2 geometry, embedded: anny; with a photo the head fitted to it), grow the strand grooms
+(Mach's strand hair: scalp, eyebrows, eyelashes, facial hair), match and fit garments, glasses,
+headwear, shoes and accessories in layers (§2.5; the hair tucked under hats), make hair cards from
+the tucked grooms, paint textures (§2.3-2.4, embedded: procedural; with a photo its albedo on the
+head), assemble the character and render the preview;
 ``Pipeline.write`` is the last stage, the package.
 Stages report their start through ``progress`` and their end through ``stage_finished`` (with
 whether the stage cache answered it) and never print.
@@ -46,14 +47,16 @@ from machcreator.pipeline.stages import (
 
 if TYPE_CHECKING:
     from machcreator.assets.dressing import Dressing
-    from machcreator.core.models import ModelsConfig
     from machcreator.assets.matching import AssetSelection
+    from machcreator.core.models import ModelsConfig
     from machcreator.parsing.base import ParseResult
     from machcreator.photo.correspondence import Correspondence
     from machcreator.photo.head import FaceCrop, HeadFit
     from machcreator.photo.head_texture import HeadTexture
     from machcreator.photo.image import Photo
     from machcreator.portrait import PortraitResult
+    from machcreator.portrait.models import PortraitPipeline
+    from machcreator.portrait.qa import PortraitQA
 
 #: one groom's cards: the mesh part, its material and its atlas textures (``hair.cards.groom_cards``)
 HairCards = tuple[MeshPart, Material, dict[str, np.ndarray]]
@@ -237,13 +240,13 @@ class Pipeline:
             return SHDelighter()
         return self._component(f"delighter:{folder}", lambda: LearnedDelighter(folder))
 
-    def portrait_pipeline(self) -> Any:
+    def portrait_pipeline(self) -> PortraitPipeline:
         """The Stable Diffusion + ControlNet pipeline from the models config (loaded once)."""
         from machcreator.portrait.models import load_portrait_pipeline
 
         return self._component("portrait", lambda: load_portrait_pipeline(self.models))
 
-    def portrait_qa(self) -> Any:
+    def portrait_qa(self) -> PortraitQA:
         """The portrait's checks: the face detector, and the CLIP model when one is configured."""
         from machcreator.portrait.qa import PortraitQA
 
