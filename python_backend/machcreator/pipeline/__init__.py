@@ -240,6 +240,12 @@ class Pipeline:
             return SHDelighter()
         return self._component(f"delighter:{folder}", lambda: LearnedDelighter(folder))
 
+    def correspondence(self, character: Character) -> Correspondence:
+        """Each landmark's point on the template head of ``character``'s topology (cached on disk)."""
+        from machcreator.photo.correspondence import cached_correspondence, default_cache_dir
+
+        return cached_correspondence(character, self.landmark_detector(), self.photo_cache_dir or default_cache_dir())
+
     def portrait_pipeline(self) -> PortraitPipeline:
         """The Stable Diffusion + ControlNet pipeline from the models config (loaded once)."""
         from machcreator.portrait.models import load_portrait_pipeline
@@ -351,7 +357,8 @@ class Pipeline:
                 template = self.cache.get_or_run("geometry", inputs.geometry, lambda: Geometry(character_from_body(
                     aged_body(model, inputs.geometry.parameters, inputs.geometry.ageing))))
                 pipe = self.portrait_pipeline()
-                clues = attribute_clues(template.character, size=pipe.size)
+                clues = attribute_clues(template.character, size=pipe.size,
+                                        correspondence=self.correspondence(template.character))
                 return paint_portrait(inputs.attributes, inputs.prompt, clues, pipe, self.portrait_qa(),
                                       self.models.portrait, inputs.seed, progress=step)
 
@@ -410,7 +417,6 @@ class Pipeline:
     def _fit_head(self, inputs: GeometryInput, face: PhotoFace, model: Any) -> Geometry:
         """The head fitted to the photo's face crop, from the prior ``inputs.parameters``."""
         from machcreator.body.geometry import aged_body, character_from_body
-        from machcreator.photo.correspondence import cached_correspondence, default_cache_dir
         from machcreator.photo.head import fit_head
 
         built: dict[str, tuple[Any, Character]] = {}
@@ -422,10 +428,8 @@ class Pipeline:
                 built[key] = body, character_from_body(body)
             return built[key]
 
-        detector = self.landmark_detector()
-        correspondence = cached_correspondence(build(inputs.parameters)[1], detector,
-                                               self.photo_cache_dir or default_cache_dir())
-        fit = fit_head(face.crop, model, inputs.parameters, build, correspondence, detector=detector)
+        correspondence = self.correspondence(build(inputs.parameters)[1])
+        fit = fit_head(face.crop, model, inputs.parameters, build, correspondence, detector=self.landmark_detector())
         return Geometry(fit.character, fit, correspondence)  # the fit built the head as the package has it
 
     def grow_hair(self, run: _Run, inputs: HairInput, body: Character) -> list[Groom]:
