@@ -42,6 +42,7 @@ import platform
 import sys
 import time
 import traceback
+from types import SimpleNamespace
 
 import numpy as np
 import torch
@@ -459,7 +460,7 @@ def _paint_timed(loaded, settings, steps_done: list[float]):
 
     size = settings.size_for(loaded.arch)
     blank = np.zeros((size, size, 3), np.uint8)
-    clues = type("Clues", (), {"openpose": blank, "canny": blank})()
+    clues = SimpleNamespace(openpose=blank, canny=blank)  # what paint reads of the clue maps
     sync(loaded.device)
     start = time.perf_counter()
     image = paint(loaded, "a frontal studio portrait of a woman", "lowres", clues, settings, seed=0,
